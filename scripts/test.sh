@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Full test run: install the interop peers (sops 3.11.0, age), then run the
+# Rust test suite in release mode. This is the command CI runs.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# With this set, the interop tests fail instead of skipping when sops or age
+# is missing, so a broken CI image cannot produce a green run.
+export GITSEAL_REQUIRE_PEERS=1
+# Keep sops from calling GitHub during --version in the tests.
+export SOPS_DISABLE_VERSION_CHECK=1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Interop peers"
+bash scripts/install-peers.sh
+sops_v=$(sops --version --disable-version-check 2>/dev/null | head -1 | sed "s/^sops //")
+age_v=$(age --version 2>/dev/null | head -1)
+echo "sops: $sops_v ($(command -v sops))"
+echo "age:  $age_v ($(command -v age))"
+
+# --locked: test against exactly the dependency versions in Cargo.lock.
+cargo_flags=(--release)
+if [[ -f Cargo.lock ]]; then
+    cargo_flags+=(--locked)
+fi
+
+step "cargo test ${cargo_flags[*]}"
+start=$SECONDS
+status=0
+cargo test "${cargo_flags[@]}" || status=$?
+elapsed=$((SECONDS - start))
+
+step "Summary"
+echo "peers:   sops $sops_v, age $age_v (GITSEAL_REQUIRE_PEERS=1)"
+echo "command: cargo test ${cargo_flags[*]}"
+if [[ $status -eq 0 ]]; then
+    echo "result:  PASSED in ${elapsed}s"
+else
+    echo "result:  FAILED (exit $status) after ${elapsed}s"
+fi
+exit "$status"

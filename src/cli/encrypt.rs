@@ -1,0 +1,182 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use gitseal::keys::{discovery, AgeRecipient, Identities};
+use gitseal::sops::select::Selection;
+use gitseal::{fsio, EncryptOutcome, EncryptRequest, Error};
+use rayon::prelude::*;
+
+use super::recipients::{load_config, parse_age_list, plan_for};
+use super::{format_of, progress, FormatArgs, IdentityArgs};
+
+#[derive(Args, Debug)]
+pub struct EncryptArgs {
+    /// age recipients (age1... or ssh-ed25519/ssh-rsa public keys), comma-separated or
+    /// repeated. Without it, the matching creation rule of .sops.yaml is used.
+    #[arg(long = "age", value_name = "RECIPIENTS")]
+    age: Vec<String>,
+    /// Encrypt files in place (required for several files or directories).
+    #[arg(short = 'i', long = "in-place")]
+    in_place: bool,
+    /// Write to FILE; when FILE is already encrypted, its data key and the ciphertext of
+    /// unchanged values are reused.
+    #[arg(short = 'o', long = "output", value_name = "FILE", conflicts_with = "in_place")]
+    output: Option<PathBuf>,
+    /// Use this .sops.yaml instead of searching from the current directory.
+    #[arg(long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Encrypt only values with a key on their path matching REGEX.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    encrypted_regex: Option<String>,
+    /// Leave values with a key on their path matching REGEX in plaintext.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    unencrypted_regex: Option<String>,
+    /// Encrypt only values with a key on their path ending in SUFFIX.
+    #[arg(long, value_name = "SUFFIX", group = "selection")]
+    encrypted_suffix: Option<String>,
+    /// Leave values with a key on their path ending in SUFFIX in plaintext.
+    #[arg(long, value_name = "SUFFIX", group = "selection")]
+    unencrypted_suffix: Option<String>,
+    /// Compute the MAC over encrypted values only.
+    #[arg(long)]
+    mac_only_encrypted: bool,
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// Files or directories (directories are searched for .yaml, .yml, .json and .env files).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+impl EncryptArgs {
+    fn selection(&self) -> Option<Selection> {
+        let s = Selection::from_fields(
+            self.unencrypted_suffix.clone(),
+            self.encrypted_suffix.clone(),
+            self.unencrypted_regex.clone(),
+            self.encrypted_regex.clone(),
+        )
+        .ok()?;
+        let explicit = self.unencrypted_suffix.is_some()
+            || self.encrypted_suffix.is_some()
+            || self.unencrypted_regex.is_some()
+            || self.encrypted_regex.is_some();
+        explicit.then_some(s)
+    }
+}
+
+struct Job<'a> {
+    args: &'a EncryptArgs,
+    age: &'a [AgeRecipient],
+    selection: Option<&'a Selection>,
+    cfg: Option<&'a gitseal::config::Config>,
+    ids: &'a Identities,
+}
+
+impl Job<'_> {
+    fn encrypt(&self, path: &Path, previous: Option<&[u8]>) -> anyhow::Result<EncryptOutcome> {
+        let src = fsio::read(path)?;
+        let plan = plan_for(path, self.age, self.selection, self.args.mac_only_encrypted, self.cfg)?;
+        let name = path.display().to_string();
+        let out = gitseal::encrypt(&EncryptRequest {
+            file: &name,
+            format: format_of(&self.args.fmt, path),
+            src: &src,
+            recipients: &plan.recipients,
+            selection: plan.selection,
+            mac_only_encrypted: plan.mac_only_encrypted,
+            identities: self.ids,
+            previous,
+        })?;
+        Ok(out)
+    }
+}
+
+pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
+    if let Some(sel) = args.selection() {
+        sel.compile().map_err(|e| Error::Usage(format!("invalid {}: {e}", sel.field().0)))?;
+    }
+    let files = fsio::expand_paths(&args.paths)?;
+    let several = files.len() != 1 || args.paths.iter().any(|p| p.is_dir());
+    if several && !args.in_place {
+        return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
+    }
+    let age = parse_age_list(&args.age)?;
+    let cfg = load_config(args.config.as_deref())?;
+    let ids = discovery::load_identities(&args.ids.identity)?;
+    let selection = args.selection();
+    let job = Job { args: &args, age: &age, selection: selection.as_ref(), cfg: cfg.as_ref(), ids: &ids };
+
+    if !args.in_place {
+        let path = &files[0];
+        let previous = match &args.output {
+            Some(o) if o.exists() => Some(fsio::read(o)?),
+            _ => None,
+        };
+        let outcome = job.encrypt(path, previous.as_deref())?;
+        match &args.output {
+            Some(o) => {
+                if outcome.changed {
+                    fsio::write_encrypted(o, &outcome.output)?;
+                }
+            }
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(outcome.output.as_bytes())?;
+                stdout.flush()?;
+            }
+        }
+        if outcome.unverified {
+            eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", path.display());
+        }
+        return Ok(0);
+    }
+
+    let pb = progress(files.len(), "encrypting");
+    let results: Vec<(PathBuf, anyhow::Result<EncryptOutcome>)> = files
+        .par_iter()
+        .map(|path| {
+            let r = job.encrypt(path, None).and_then(|o| {
+                if o.changed {
+                    fsio::write_encrypted(path, &o.output)?;
+                }
+                Ok(o)
+            });
+            if let Some(pb) = &pb {
+                pb.inc(1);
+            }
+            (path.clone(), r)
+        })
+        .collect();
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    let mut code = 0;
+    let (mut written, mut unchanged, mut unverified) = (0, 0, 0);
+    for (path, r) in &results {
+        match r {
+            Ok(o) if o.unverified => {
+                unverified += 1;
+                eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", path.display());
+            }
+            Ok(o) if o.changed => written += 1,
+            Ok(_) => unchanged += 1,
+            Err(e) => {
+                let c = super::report(e);
+                if code == 0 {
+                    code = c;
+                }
+            }
+        }
+    }
+    if files.len() > 1 {
+        let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+        eprintln!(
+            "gitseal: {} files: {written} encrypted, {unchanged} unchanged, {unverified} left as they were, {failed} failed",
+            files.len()
+        );
+    }
+    Ok(code)
+}

@@ -1,0 +1,37 @@
+use std::path::PathBuf;
+
+use clap::Args;
+use gitseal::keys::age::generate_identity;
+use gitseal::sops::metadata::now_rfc3339;
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Write the identity to FILE (created with mode 0600; never overwritten) and print
+    /// only the recipient on stdout. Without it, the identity goes to stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub fn run(args: KeygenArgs) -> anyhow::Result<i32> {
+    let (secret, recipient) = generate_identity();
+    let text = zeroize::Zeroizing::new(format!(
+        "# created: {}\n# public key: {recipient}\n{}\n",
+        now_rfc3339(),
+        &*secret
+    ));
+    match args.output {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            gitseal::fsio::write_new_private(&path, text.as_bytes())?;
+            eprintln!("Public key: {recipient}");
+            println!("{recipient}");
+        }
+        None => {
+            eprintln!("Public key: {recipient}");
+            print!("{}", &*text);
+        }
+    }
+    Ok(0)
+}

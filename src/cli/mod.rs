@@ -1,0 +1,113 @@
+//! Argument parsing, output and exit codes.
+
+mod decrypt;
+mod encrypt;
+mod keygen;
+mod recipients;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use gitseal::document::Format;
+use gitseal::Error;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   unexpected internal error
+  2   usage error (bad flags or arguments)
+  3   invalid input: syntax error, duplicate key, bad base64 in Secret data,
+      malformed ENC[...] value, plaintext value where ciphertext belongs
+  4   file is not encrypted (decrypt)
+  5   file cannot be read or written
+  6   configuration error (.sops.yaml, selection regex)
+  7   no recipients to encrypt to
+  8   no identity can decrypt the data key (the message lists the recipients)
+  9   an encrypted value fails authentication (tampered or moved)
+  51  MAC mismatch: the file was changed after encryption (same code as sops)
+With several files, the exit code is that of the first failing file.";
+
+/// Keeps Kubernetes Secrets safe in GitOps repositories (SOPS v3 compatible).
+#[derive(Parser, Debug)]
+#[command(name = "gitseal", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate an age X25519 identity (file mode 0600) and print its recipient.
+    Keygen(keygen::KeygenArgs),
+    /// Encrypt the secret values of files, in place or to stdout.
+    Encrypt(encrypt::EncryptArgs),
+    /// Decrypt files after checking their MAC.
+    Decrypt(decrypt::DecryptArgs),
+}
+
+/// Options shared by commands that need private keys.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IdentityArgs {
+    /// age identity file or SSH private key (repeatable). Also read: GITSEAL_AGE_KEY_FILE,
+    /// SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, $XDG_CONFIG_HOME/sops/age/keys.txt, SSH keys.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+}
+
+/// Options shared by commands that read files.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FormatArgs {
+    /// Input format (default: from the file extension: .yaml/.yml, .json, .env, else binary).
+    #[arg(long = "input-type", value_name = "yaml|json|dotenv|binary", value_parser = parse_format)]
+    pub input_type: Option<Format>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse_name(s).ok_or_else(|| format!("unknown format {s:?}: use yaml, json, dotenv or binary"))
+}
+
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Keygen(a) => keygen::run(a),
+        Command::Encrypt(a) => encrypt::run(a),
+        Command::Decrypt(a) => decrypt::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error and returns its exit code.
+pub fn report(e: &anyhow::Error) -> i32 {
+    eprintln!("gitseal: error: {e:#}");
+    e.downcast_ref::<Error>().map_or(1, Error::exit_code)
+}
+
+/// A progress bar on a terminal, for batches.
+pub fn progress(len: usize, verb: &str) -> Option<indicatif::ProgressBar> {
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {bar:30} {pos}/{len} files ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb.set_message(verb.to_owned());
+    Some(pb)
+}
+
+/// The format of `path`, unless overridden.
+pub fn format_of(args: &FormatArgs, path: &std::path::Path) -> Format {
+    args.input_type.unwrap_or_else(|| Format::from_path(path))
+}

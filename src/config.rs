@@ -1,0 +1,199 @@
+//! `.sops.yaml`: finding it as sops does and choosing the creation rule for a file.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use saphyr_parser::{Event, Parser, ScalarStyle};
+
+use crate::document::Tree;
+use crate::error::{Error, Result};
+use crate::sops::select::Selection;
+
+/// Config file names, in the order sops looks for them in each directory.
+const CONFIG_NAMES: [&str; 2] = [".sops.yaml", ".sops.yml"];
+/// sops stops walking up after this many levels.
+const MAX_DEPTH: usize = 100;
+
+/// A parsed `.sops.yaml`.
+#[derive(Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    /// The directory paths are matched relative to.
+    pub dir: PathBuf,
+    pub rules: Vec<CreationRule>,
+}
+
+/// One entry of `creation_rules`.
+#[derive(Debug)]
+pub struct CreationRule {
+    pub index: usize,
+    pub path_regex: Option<Regex>,
+    pub age: Vec<String>,
+    pub hc_vault_transit_uri: Vec<String>,
+    pub key_groups: Vec<RuleKeyGroup>,
+    pub shamir_threshold: Option<u64>,
+    pub selection: Option<Selection>,
+    pub mac_only_encrypted: bool,
+    pub unencrypted_comment_regex: Option<String>,
+    pub encrypted_comment_regex: Option<String>,
+}
+
+/// One entry of a rule's `key_groups`.
+#[derive(Debug, Default)]
+pub struct RuleKeyGroup {
+    pub age: Vec<String>,
+    pub hc_vault: Vec<String>,
+}
+
+/// Walks up from `start` looking for `.sops.yaml`.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start.to_path_buf());
+    for _ in 0..MAX_DEPTH {
+        let d = dir?;
+        for name in CONFIG_NAMES {
+            let candidate = d.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    None
+}
+
+fn config_err(path: &Path, msg: String) -> Error {
+    Error::Config { file: path.display().to_string(), msg }
+}
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read config", source })?;
+    let tree = parse_tree(&text).map_err(|(line, msg)| config_err(path, format!("line {line}: {msg}")))?;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut rules = Vec::new();
+    for (index, r) in tree.get("creation_rules").map(Tree::as_list).unwrap_or(&[]).iter().enumerate() {
+        let field_err = |field: &str, msg: &str| config_err(path, format!("creation_rules[{index}].{field}: {msg}"));
+        let path_regex = match r.get("path_regex").and_then(Tree::as_str) {
+            Some(s) => Some(Regex::new(s).map_err(|e| field_err("path_regex", &format!("invalid regex: {e}")))?),
+            None => None,
+        };
+        let s = |k: &str| r.get(k).and_then(Tree::as_str).map(str::to_owned);
+        let selection = if ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex"]
+            .iter()
+            .any(|k| r.get(k).is_some())
+        {
+            let sel = Selection::from_fields(s("unencrypted_suffix"), s("encrypted_suffix"), s("unencrypted_regex"), s("encrypted_regex"))
+                .map_err(|m| field_err("encrypted_regex", &m))?;
+            if let Err(e) = sel.compile() {
+                return Err(field_err(sel.field().0, &format!("invalid regex: {e}")));
+            }
+            Some(sel)
+        } else {
+            None
+        };
+        let mut key_groups = Vec::new();
+        for g in r.get("key_groups").map(Tree::as_list).unwrap_or(&[]) {
+            key_groups.push(RuleKeyGroup { age: list_or_csv(g.get("age")), hc_vault: list_or_csv(g.get("hc_vault")) });
+        }
+        let shamir_threshold = match s("shamir_threshold") {
+            Some(v) => Some(v.parse().map_err(|_| field_err("shamir_threshold", "not a number"))?),
+            None => None,
+        };
+        let age = list_or_csv(r.get("age"));
+        for a in age.iter().chain(key_groups.iter().flat_map(|g| g.age.iter())) {
+            crate::keys::AgeRecipient::parse(a).map_err(|e| field_err("age", &e.to_string()))?;
+        }
+        rules.push(CreationRule {
+            index,
+            path_regex,
+            age,
+            hc_vault_transit_uri: list_or_csv(r.get("hc_vault_transit_uri")),
+            key_groups,
+            shamir_threshold,
+            selection,
+            mac_only_encrypted: matches!(s("mac_only_encrypted").as_deref(), Some("true" | "True")),
+            unencrypted_comment_regex: s("unencrypted_comment_regex"),
+            encrypted_comment_regex: s("encrypted_comment_regex"),
+        });
+    }
+    Ok(Config { path: path.to_path_buf(), dir, rules })
+}
+
+impl Config {
+    /// The first rule whose `path_regex` matches `file` (relative to the config's
+    /// directory, as sops matches it); a rule without `path_regex` matches everything.
+    pub fn rule_for(&self, file: &Path) -> Option<&CreationRule> {
+        let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        let rel = abs.strip_prefix(&self.dir).unwrap_or(&abs);
+        let rel = rel.to_string_lossy();
+        self.rules.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
+    }
+}
+
+/// A recipient list written either as a YAML list or as one comma-separated string.
+fn list_or_csv(t: Option<&Tree>) -> Vec<String> {
+    match t {
+        Some(Tree::Scalar(s)) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Some(Tree::List(items)) => items.iter().filter_map(Tree::as_str).map(|s| s.trim().to_owned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses the first document of a YAML text into a [`Tree`].
+pub fn parse_tree(src: &str) -> std::result::Result<Tree, (usize, String)> {
+    enum F {
+        Map(Vec<(String, Tree)>, Option<String>),
+        List(Vec<Tree>),
+    }
+    fn push(stack: &mut Vec<F>, v: Tree) -> Option<Tree> {
+        match stack.last_mut() {
+            None => Some(v),
+            Some(F::Map(e, k)) => {
+                match k.take() {
+                    Some(key) => e.push((key, v)),
+                    None => *k = Some(v.as_str().unwrap_or_default().to_owned()),
+                }
+                None
+            }
+            Some(F::List(items)) => {
+                items.push(v);
+                None
+            }
+        }
+    }
+    let mut stack: Vec<F> = Vec::new();
+    let mut parser = Parser::new_from_str(src);
+    while let Some(ev) = parser.next_event() {
+        let (ev, span) = ev.map_err(|e| (e.marker().line(), e.info().to_owned()))?;
+        let done = match ev {
+            Event::MappingStart(..) => {
+                stack.push(F::Map(Vec::new(), None));
+                None
+            }
+            Event::SequenceStart(..) => {
+                stack.push(F::List(Vec::new()));
+                None
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let v = match stack.pop() {
+                    Some(F::Map(e, _)) => Tree::Map(e),
+                    Some(F::List(i)) => Tree::List(i),
+                    None => Tree::Null,
+                };
+                push(&mut stack, v)
+            }
+            Event::Scalar(s, style, ..) => {
+                let v = if style == ScalarStyle::Plain && matches!(&*s, "" | "~" | "null") { Tree::Null } else { Tree::Scalar(s.into_owned()) };
+                push(&mut stack, v)
+            }
+            Event::Alias(_) => return Err((span.start.line(), "aliases are not supported".into())),
+            _ => None,
+        };
+        if let Some(t) = done {
+            return Ok(t);
+        }
+    }
+    Ok(Tree::Null)
+}

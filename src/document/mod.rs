@@ -1,0 +1,247 @@
+//! Documents as gitseal sees them: the values ("leaves") of a file with the exact byte
+//! spans they occupy, so values can be rewritten in place without touching anything else.
+//!
+//! Each format module parses its bytes into a [`ParsedFile`] and knows how to write a
+//! scalar back in the style it found it in. Nothing here knows about keys or ciphers.
+
+pub mod binary;
+pub mod dotenv;
+pub mod json;
+pub mod splice;
+pub mod tree;
+pub mod yaml;
+
+use std::ops::Range;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+pub use tree::Tree;
+
+use crate::sops::value::ValueType;
+
+/// The file formats sops knows, chosen by extension as sops chooses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+    Dotenv,
+    Binary,
+}
+
+impl Format {
+    pub fn from_path(path: &Path) -> Format {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "yaml" | "yml" => Format::Yaml,
+            "json" => Format::Json,
+            "env" => Format::Dotenv,
+            _ if name == ".env" => Format::Dotenv,
+            _ => Format::Binary,
+        }
+    }
+
+    pub fn parse_name(s: &str) -> Option<Format> {
+        Some(match s {
+            "yaml" => Format::Yaml,
+            "json" => Format::Json,
+            "dotenv" => Format::Dotenv,
+            "binary" => Format::Binary,
+            _ => return None,
+        })
+    }
+}
+
+/// How a value is written in its file, so a replacement can be written the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Style {
+    /// YAML plain scalar. `indent` is the indentation a block scalar replacing it would use.
+    YamlPlain { indent: usize },
+    YamlSingle { indent: usize },
+    YamlDouble { indent: usize },
+    /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
+    /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
+    YamlBlock { header: Range<usize>, indent: usize, folded: bool },
+    /// A JSON string (span includes the quotes).
+    JsonString,
+    /// A bare JSON number or boolean.
+    JsonBare,
+    /// A dotenv value: everything after the first `=` on the line.
+    DotenvValue,
+    /// The text of a comment after its `#`.
+    Comment,
+    /// The whole content of a binary file.
+    BinaryData,
+}
+
+/// One value of a document, located in the source.
+#[derive(Debug)]
+pub struct Leaf {
+    /// The collection holding this value (index into [`Document::paths`]).
+    pub parent: u32,
+    /// The map key naming this value; `None` for list items and comments.
+    pub key: Option<Box<str>>,
+    /// The value's type as sops reads it.
+    pub ty: ValueType,
+    /// The decoded value text (for an encrypted value, the `ENC[...]` string).
+    pub text: Zeroizing<String>,
+    /// Bytes that hold the value in the source.
+    pub span: Range<usize>,
+    pub style: Style,
+    /// 1-based line of the value.
+    pub line: u32,
+}
+
+/// A collection on the way from the document root to some values.
+#[derive(Debug, Clone)]
+pub struct PathEntry {
+    /// Map keys from the root; list levels add nothing, as in sops.
+    pub keys: Vec<Box<str>>,
+}
+
+impl PathEntry {
+    /// The AAD sops uses for a value at this path: each key followed by `:`.
+    pub fn aad(&self, key: Option<&str>) -> String {
+        let mut s = String::new();
+        for k in self.keys.iter().map(|k| &**k).chain(key) {
+            s.push_str(k);
+            s.push(':');
+        }
+        if s.is_empty() {
+            s.push(':');
+        }
+        s
+    }
+}
+
+/// The `sops` metadata found in a document, with the bytes it occupies.
+#[derive(Debug, Clone)]
+pub struct MetadataBlock {
+    pub tree: Tree,
+    pub span: Range<usize>,
+    pub line: u32,
+}
+
+/// One document (YAML files can hold several; other formats hold exactly one).
+#[derive(Debug)]
+pub struct Document {
+    pub paths: Vec<PathEntry>,
+    /// Values in source order; comments included.
+    pub leaves: Vec<Leaf>,
+    pub metadata: Option<MetadataBlock>,
+    /// Where a new metadata block goes.
+    pub insert_at: usize,
+    /// Top-level `apiVersion` and `kind` when both are plain strings.
+    pub k8s_kind: Option<String>,
+    pub has_api_version: bool,
+    /// JSON: the indentation of top-level members (e.g. `"\t"`), used when adding the
+    /// `"sops"` member; whether a `,` must precede it.
+    pub member_indent: String,
+    pub needs_separator: bool,
+    /// 1-based line where the document starts.
+    pub line: u32,
+}
+
+impl Document {
+    pub fn new(line: u32) -> Self {
+        Document {
+            paths: vec![PathEntry { keys: Vec::new() }],
+            leaves: Vec::new(),
+            metadata: None,
+            insert_at: 0,
+            k8s_kind: None,
+            has_api_version: false,
+            member_indent: String::new(),
+            needs_separator: false,
+            line,
+        }
+    }
+
+    pub fn aad(&self, leaf: &Leaf) -> String {
+        self.paths[leaf.parent as usize].aad(leaf.key.as_deref())
+    }
+
+    /// Whether this document is a Kubernetes object (has `apiVersion` and `kind`).
+    pub fn is_k8s_object(&self) -> bool {
+        self.has_api_version && self.k8s_kind.is_some()
+    }
+}
+
+/// A whole file, parsed.
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub format: Format,
+    pub docs: Vec<Document>,
+    /// `"\r\n"` when the file uses CRLF line ends.
+    pub newline: &'static str,
+    /// Indentation step used by the file (YAML), for writing new nested content.
+    pub indent_step: usize,
+}
+
+/// A problem in the input, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {col}: {msg}")]
+pub struct SyntaxError {
+    pub line: u32,
+    pub col: u32,
+    pub msg: String,
+}
+
+impl SyntaxError {
+    pub fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
+        SyntaxError { line, col, msg: msg.into() }
+    }
+}
+
+/// Parses `src` in `format`.
+pub fn parse(format: Format, src: &str) -> Result<ParsedFile, SyntaxError> {
+    match format {
+        Format::Yaml => yaml::parse(src),
+        Format::Json => json::parse(src),
+        Format::Dotenv => dotenv::parse(src),
+        Format::Binary => json::parse(src),
+    }
+}
+
+/// Writes `text` of type `ty` in the form `style` asks for. Returns the replacement for
+/// the leaf's span, and for block scalars possibly a new header indicator.
+pub fn render_value(format: Format, file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+    match format {
+        Format::Yaml => yaml::render_value(file, leaf, ty, text),
+        Format::Json => json::render_value(leaf, ty, text),
+        Format::Dotenv => dotenv::render_value(leaf, ty, text),
+        Format::Binary => json::render_value(leaf, ty, text),
+    }
+}
+
+/// The text that replaces a leaf.
+#[derive(Debug)]
+pub struct Rendered {
+    pub value: String,
+    /// Replacement for a block scalar's header indicator, when it must change.
+    pub header: Option<String>,
+}
+
+impl Rendered {
+    pub fn plain(value: String) -> Self {
+        Rendered { value, header: None }
+    }
+}
+
+/// Writes the metadata block for a document in `format`.
+pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: &Tree) -> String {
+    match format {
+        Format::Yaml => yaml::render_metadata(tree, file.newline),
+        Format::Json | Format::Binary => json::render_metadata(doc, tree, file.newline),
+        Format::Dotenv => dotenv::render_metadata(tree, file.newline),
+    }
+}
+
+/// 1-based line and column of byte `pos`.
+pub fn line_col(src: &str, pos: usize) -> (u32, u32) {
+    let before = &src.as_bytes()[..pos.min(src.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line as u32, col as u32)
+}

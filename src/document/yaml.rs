@@ -1,0 +1,1018 @@
+//! YAML with byte spans: structure from saphyr's event parser, exact scalar extents and
+//! comments from our own scanning, so values are replaced in place and nothing else moves.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use zeroize::Zeroizing;
+
+use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Tree};
+use crate::sops::value::ValueType;
+
+/// Converts saphyr's character indices to byte offsets. Markers arrive in (nearly)
+/// increasing order, so a forward-moving cursor keeps this linear.
+struct ByteIndex<'a> {
+    src: &'a str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> ByteIndex<'a> {
+    fn new(src: &'a str) -> Self {
+        ByteIndex { src, ascii: src.is_ascii(), chars: 0, bytes: 0 }
+    }
+
+    fn byte(&mut self, char_index: usize) -> usize {
+        if self.ascii {
+            return char_index.min(self.src.len());
+        }
+        if char_index < self.chars {
+            self.chars = 0;
+            self.bytes = 0;
+        }
+        let mut it = self.src[self.bytes..].chars();
+        while self.chars < char_index {
+            match it.next() {
+                Some(c) => {
+                    self.bytes += c.len_utf8();
+                    self.chars += 1;
+                }
+                None => break,
+            }
+        }
+        self.bytes
+    }
+}
+
+#[derive(Debug)]
+struct PendingKey {
+    text: String,
+    end: usize,
+    line_start: usize,
+}
+
+#[derive(Debug)]
+enum Frame {
+    Map { path: u32, key: Option<PendingKey>, seen: HashSet<String>, coll: usize, flow: bool },
+    Seq { path: u32, coll: usize, flow: bool },
+}
+
+/// A block or flow collection, for deciding which one a comment belongs to.
+#[derive(Debug)]
+struct Collection {
+    doc: usize,
+    region_start: usize,
+    end: usize,
+    indent: usize,
+    path: u32,
+    flow: bool,
+}
+
+/// Builds the `sops` metadata subtree from events.
+#[derive(Debug)]
+enum TreeFrame {
+    Map(Vec<(String, Tree)>, Option<String>),
+    List(Vec<Tree>),
+}
+
+#[derive(Debug)]
+struct Capture {
+    stack: Vec<TreeFrame>,
+    start: usize,
+    line: u32,
+    last_end: usize,
+}
+
+impl Capture {
+    /// Adds a finished value; returns the tree when the capture is complete.
+    fn push(&mut self, value: Tree) -> Option<Tree> {
+        match self.stack.last_mut() {
+            None => Some(value),
+            Some(TreeFrame::Map(entries, key)) => {
+                match key.take() {
+                    Some(k) => entries.push((k, value)),
+                    None => {
+                        let k = match value {
+                            Tree::Scalar(s) => s,
+                            _ => String::new(),
+                        };
+                        *key = Some(k);
+                    }
+                }
+                None
+            }
+            Some(TreeFrame::List(items)) => {
+                items.push(value);
+                None
+            }
+        }
+    }
+}
+
+struct Parse<'a> {
+    src: &'a str,
+    idx: ByteIndex<'a>,
+    docs: Vec<Document>,
+    doc_starts: Vec<usize>,
+    stack: Vec<Frame>,
+    colls: Vec<Collection>,
+    /// Byte ranges holding scalars or metadata: comments are searched outside them.
+    occupied: Vec<Range<usize>>,
+    prev_end: usize,
+    capture: Option<Capture>,
+    indent_step: usize,
+    doc_empty: bool,
+}
+
+fn err_at(src: &str, pos: usize, msg: impl Into<String>) -> SyntaxError {
+    let (line, col) = super::line_col(src, pos);
+    SyntaxError::new(line, col, msg)
+}
+
+/// Parses a (multi-document) YAML file.
+pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
+    let mut p = Parse {
+        src,
+        idx: ByteIndex::new(src),
+        docs: Vec::new(),
+        doc_starts: Vec::new(),
+        stack: Vec::new(),
+        colls: Vec::new(),
+        occupied: Vec::new(),
+        prev_end: 0,
+        capture: None,
+        indent_step: 0,
+        doc_empty: false,
+    };
+    let mut parser = Parser::new_from_str(src);
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| {
+            let m = e.marker();
+            SyntaxError::new(m.line() as u32, m.col() as u32 + 1, format!("invalid YAML: {}", e.info()))
+        })?;
+        p.event(event, span)?;
+    }
+    let newline = if src.contains("\r\n") { "\r\n" } else { "\n" };
+    p.attach_comments();
+    let indent_step = if p.indent_step == 0 { 2 } else { p.indent_step };
+    Ok(ParsedFile { format: Format::Yaml, docs: p.docs, newline, indent_step })
+}
+
+impl<'a> Parse<'a> {
+    fn span_bytes(&mut self, span: &Span) -> (usize, usize) {
+        let a = self.idx.byte(span.start.index());
+        let b = self.idx.byte(span.end.index());
+        (a, b.max(a))
+    }
+
+    fn event(&mut self, event: Event<'a>, span: Span) -> Result<(), SyntaxError> {
+        let (start, end) = self.span_bytes(&span);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => {
+                let line = span.start.line() as u32;
+                self.docs.push(Document::new(line));
+                self.doc_starts.push(if self.docs.len() == 1 { 0 } else { start });
+                self.doc_empty = true;
+                self.prev_end = end;
+            }
+            Event::DocumentEnd => {
+                self.finish_document(start);
+            }
+            Event::Alias(_) => {
+                return Err(err_at(self.src, start, "YAML aliases (*name) are not supported in files gitseal encrypts"));
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                self.start_collection(is_map, start, span)?;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.end_collection(end);
+            }
+            Event::Scalar(value, style, _anchor, tag) => {
+                let tag_suffix = tag.as_ref().map(|t| t.suffix.clone());
+                self.scalar(value.into_owned(), style, tag_suffix, start, end, span)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn start_collection(&mut self, is_map: bool, start: usize, span: Span) -> Result<(), SyntaxError> {
+        let flow = matches!(self.src.as_bytes().get(start), Some(b'{') | Some(b'['));
+        if let Some(cap) = &mut self.capture {
+            cap.stack.push(if is_map { TreeFrame::Map(Vec::new(), None) } else { TreeFrame::List(Vec::new()) });
+            return Ok(());
+        }
+        if self.stack.is_empty() {
+            if !is_map {
+                return Err(err_at(self.src, start, "the top level of a document must be a mapping"));
+            }
+            self.doc_empty = false;
+        }
+        // A top-level `sops` key starts the metadata block.
+        if self.stack.len() == 1 {
+            if let Some(Frame::Map { key: Some(k), .. }) = self.stack.last() {
+                if k.text == "sops" {
+                    let (line_start, line) = (k.line_start, span.start.line() as u32);
+                    self.capture = Some(Capture {
+                        stack: vec![if is_map { TreeFrame::Map(Vec::new(), None) } else { TreeFrame::List(Vec::new()) }],
+                        start: line_start,
+                        line,
+                        last_end: start,
+                    });
+                    if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                        *key = None;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let doc = self.docs.len() - 1;
+        let col = span.start.col();
+        let (path, region_start) = match self.stack.last_mut() {
+            None => (0, self.doc_starts[doc]),
+            Some(Frame::Map { path, key, .. }) => {
+                let k = key.take().expect("collection as a mapping key is rejected earlier");
+                let parent = *path;
+                let d = &mut self.docs[doc];
+                let mut keys = d.paths[parent as usize].keys.clone();
+                keys.push(k.text.into_boxed_str());
+                d.paths.push(PathEntry { keys });
+                ((d.paths.len() - 1) as u32, k.end)
+            }
+            Some(Frame::Seq { path, .. }) => (*path, self.prev_end),
+        };
+        // A block sequence's marker sits after its first `- `; its indentation is the dash's.
+        let indent = if !is_map && !flow { dash_col(self.src, start).unwrap_or(col) } else { col };
+        if is_map && !flow && self.stack.len() == 1 && col > 0 && (self.indent_step == 0 || col < self.indent_step) {
+            self.indent_step = col;
+        }
+        self.colls.push(Collection { doc, region_start, end: usize::MAX, indent, path, flow });
+        let coll = self.colls.len() - 1;
+        self.stack.push(if is_map {
+            Frame::Map { path, key: None, seen: HashSet::new(), coll, flow }
+        } else {
+            Frame::Seq { path, coll, flow }
+        });
+        self.prev_end = start;
+        Ok(())
+    }
+
+    fn end_collection(&mut self, end: usize) {
+        if let Some(cap) = &mut self.capture {
+            let value = match cap.stack.pop() {
+                Some(TreeFrame::Map(entries, _)) => Tree::Map(entries),
+                Some(TreeFrame::List(items)) => Tree::List(items),
+                None => Tree::Null,
+            };
+            if cap.stack.is_empty() {
+                let cap = self.capture.take().unwrap();
+                self.finish_capture(cap, value);
+            } else if let Some(done) = cap.push(value) {
+                let cap = self.capture.take().unwrap();
+                self.finish_capture(cap, done);
+            }
+            return;
+        }
+        if let Some(frame) = self.stack.pop() {
+            let coll = match frame {
+                Frame::Map { coll, .. } | Frame::Seq { coll, .. } => coll,
+            };
+            self.colls[coll].end = end;
+        }
+        self.prev_end = end;
+    }
+
+    fn finish_capture(&mut self, cap: Capture, tree: Tree) {
+        let end = line_end_after(self.src, cap.last_end);
+        self.occupied.push(cap.start..end);
+        let mut span = cap.start..end;
+        // A block at the very end of a file without a final newline: take the newline
+        // before it too, so removing the block gives back the file as it was.
+        if end == self.src.len() && !self.src.ends_with('\n') {
+            span.start = strip_newline_before(self.src, span.start);
+        }
+        let doc = self.docs.last_mut().unwrap();
+        doc.metadata = Some(MetadataBlock { tree, span, line: cap.line });
+        self.prev_end = end;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scalar(
+        &mut self,
+        text: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+        start: usize,
+        parser_end: usize,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
+        let ext = scalar_extent(self.src, style, start, parser_end, self.prev_end)
+            .ok_or_else(|| err_at(self.src, start, "could not locate this scalar in the source"))?;
+        self.occupied.push(ext.header.as_ref().map_or(ext.span.start, |h| h.start)..ext.span.end);
+        self.prev_end = ext.span.end;
+
+        if let Some(cap) = &mut self.capture {
+            cap.last_end = ext.span.end.saturating_sub(1).max(ext.span.start);
+            let value = if style == ScalarStyle::Plain && is_null(&text) { Tree::Null } else { Tree::Scalar(text) };
+            if let Some(done) = cap.push(value) {
+                let cap = self.capture.take().unwrap();
+                self.finish_capture(cap, done);
+            }
+            return Ok(());
+        }
+
+        let line = span.start.line() as u32;
+        if self.stack.is_empty() {
+            if style == ScalarStyle::Plain && text.is_empty() {
+                return Ok(()); // an empty document
+            }
+            return Err(err_at(self.src, start, "the top level of a document must be a mapping"));
+        }
+        let depth = self.stack.len();
+        let doc_idx = self.docs.len() - 1;
+        let (path, key, flow) = match self.stack.last_mut().unwrap() {
+            Frame::Map { path, key, seen, flow, .. } => {
+                if key.is_none() {
+                    if !seen.insert(text.clone()) {
+                        return Err(err_at(self.src, start, format!("duplicate key {text:?}")));
+                    }
+                    let line_start = line_start_of(self.src, ext.span.start);
+                    *key = Some(PendingKey { text, end: ext.span.end, line_start });
+                    return Ok(());
+                }
+                let k = key.take().unwrap();
+                (*path, Some(k.text), *flow)
+            }
+            Frame::Seq { path, flow, .. } => (*path, None, *flow),
+        };
+
+        if depth == 1 {
+            let d = &mut self.docs[doc_idx];
+            match key.as_deref() {
+                Some("apiVersion") => d.has_api_version = true,
+                Some("kind") => d.k8s_kind = Some(text.clone()),
+                _ => {}
+            }
+        }
+        let ty = match resolve_type(&text, style, tag.as_deref()) {
+            Some(ty) => ty,
+            None => return Ok(()), // null: neither encrypted nor part of the MAC
+        };
+        let indent = key_indent(self.src, ext.span.start) + self.indent_step.max(2);
+        let style = match style {
+            ScalarStyle::Plain => Style::YamlPlain { indent: if flow { usize::MAX } else { indent } },
+            ScalarStyle::SingleQuoted => Style::YamlSingle { indent },
+            ScalarStyle::DoubleQuoted => Style::YamlDouble { indent },
+            ScalarStyle::Literal | ScalarStyle::Folded => Style::YamlBlock {
+                header: ext.header.clone().unwrap_or(ext.span.start..ext.span.start),
+                indent: ext.block_indent,
+                folded: style == ScalarStyle::Folded,
+            },
+        };
+        self.docs[doc_idx].leaves.push(Leaf {
+            parent: path,
+            key: key.map(String::into_boxed_str),
+            ty,
+            text: Zeroizing::new(text),
+            span: ext.span,
+            style,
+            line,
+        });
+        Ok(())
+    }
+
+    fn finish_document(&mut self, end_marker: usize) {
+        let Some(doc) = self.docs.last_mut() else { return };
+        let region_start = *self.doc_starts.last().unwrap();
+        // The metadata goes after the document's last non-blank line (its trailing comments
+        // included), before the next `---`/`...` marker.
+        let src = self.src.as_bytes();
+        let mut limit = end_marker.min(src.len());
+        if limit > region_start && (self.src[limit..].starts_with("---") || self.src[limit..].starts_with("...")) {
+            // already at the marker
+        } else {
+            limit = src.len().min(limit.max(region_start));
+        }
+        let mut p = limit;
+        while p > region_start && src[p - 1].is_ascii_whitespace() {
+            p -= 1;
+        }
+        doc.insert_at = line_end_after(self.src, p.saturating_sub(1).max(region_start)).min(limit.max(p));
+        if p == region_start {
+            doc.insert_at = region_start;
+        }
+        if self.doc_empty && doc.leaves.is_empty() && doc.metadata.is_none() {
+            self.docs.pop();
+            self.doc_starts.pop();
+        }
+    }
+
+    /// Finds `#` comments outside scalars and the metadata, and adds them as leaves of
+    /// the collection they sit in.
+    fn attach_comments(&mut self) {
+        if self.docs.is_empty() {
+            return;
+        }
+        let src = self.src;
+        let bytes = src.as_bytes();
+        self.occupied.sort_by_key(|r| r.start);
+        let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (hash pos, text end, col)
+        let mut pos = 0;
+        let mut occ = self.occupied.iter().peekable();
+        while pos < bytes.len() {
+            let gap_end = loop {
+                match occ.peek() {
+                    Some(r) if r.end <= pos => {
+                        occ.next();
+                    }
+                    Some(r) => break r.start.max(pos),
+                    None => break bytes.len(),
+                }
+            };
+            let mut i = pos;
+            while i < gap_end {
+                match memchr_hash(&bytes[i..gap_end]) {
+                    None => break,
+                    Some(off) => {
+                        let h = i + off;
+                        if h == 0 || matches!(bytes[h - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                            let mut e = h;
+                            while e < bytes.len() && bytes[e] != b'\n' {
+                                e += 1;
+                            }
+                            let text_end = if e > h && bytes[e - 1] == b'\r' { e - 1 } else { e };
+                            let col = h - line_start_of(src, h);
+                            found.push((h, text_end, col));
+                            i = e;
+                        } else {
+                            i = h + 1;
+                        }
+                    }
+                }
+            }
+            if gap_end >= bytes.len() {
+                break;
+            }
+            // Skip the occupied range.
+            let r = occ.next().unwrap();
+            pos = r.end.max(gap_end);
+        }
+        if found.is_empty() {
+            return;
+        }
+        let mut line = 1u32;
+        let mut line_pos = 0usize;
+        for (h, text_end, col) in found {
+            line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
+            line_pos = h;
+            let doc = match self.doc_starts.iter().rposition(|&s| s <= h) {
+                Some(d) => d.min(self.docs.len() - 1),
+                None => 0,
+            };
+            let owner = self
+                .colls
+                .iter()
+                .filter(|c| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
+                .max_by_key(|c| c.region_start)
+                .map(|c| c.path)
+                .unwrap_or(0);
+            let text = &src[h + 1..text_end];
+            self.docs[doc].leaves.push(Leaf {
+                parent: owner,
+                key: None,
+                ty: ValueType::Comment,
+                text: Zeroizing::new(text.to_owned()),
+                span: h + 1..text_end,
+                style: Style::Comment,
+                line,
+            });
+        }
+        for d in &mut self.docs {
+            d.leaves.sort_by_key(|l| l.span.start);
+        }
+    }
+}
+
+fn memchr_hash(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'#')
+}
+
+/// Where a scalar sits in the source.
+struct Extent {
+    span: Range<usize>,
+    header: Option<Range<usize>>,
+    block_indent: usize,
+}
+
+fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_end: usize, prev_end: usize) -> Option<Extent> {
+    let b = src.as_bytes();
+    match style {
+        ScalarStyle::Plain => Some(Extent { span: start..parser_end.max(start), header: None, block_indent: 0 }),
+        ScalarStyle::DoubleQuoted => {
+            if b.get(start) != Some(&b'"') {
+                return None;
+            }
+            let mut i = start + 1;
+            while i < b.len() {
+                match b[i] {
+                    b'\\' => i += 2,
+                    b'"' => return Some(Extent { span: start..i + 1, header: None, block_indent: 0 }),
+                    _ => i += 1,
+                }
+            }
+            None
+        }
+        ScalarStyle::SingleQuoted => {
+            if b.get(start) != Some(&b'\'') {
+                return None;
+            }
+            let mut i = start + 1;
+            while i < b.len() {
+                if b[i] == b'\'' {
+                    if b.get(i + 1) == Some(&b'\'') {
+                        i += 2;
+                        continue;
+                    }
+                    return Some(Extent { span: start..i + 1, header: None, block_indent: 0 });
+                }
+                i += 1;
+            }
+            None
+        }
+        ScalarStyle::Literal | ScalarStyle::Folded => {
+            // The indicator is the first `|`/`>` after the previous token, outside comments.
+            let mut i = prev_end.min(start);
+            let header_start = loop {
+                if i >= b.len() {
+                    return None;
+                }
+                match b[i] {
+                    b'|' | b'>' => break i,
+                    b'#' if i == 0 || matches!(b[i - 1], b' ' | b'\t' | b'\n') => {
+                        while i < b.len() && b[i] != b'\n' {
+                            i += 1;
+                        }
+                    }
+                    _ => i += 1,
+                }
+            };
+            let mut h = header_start + 1;
+            let mut explicit: Option<usize> = None;
+            while h < b.len() && matches!(b[h], b'0'..=b'9' | b'+' | b'-') {
+                if b[h].is_ascii_digit() {
+                    explicit = Some((b[h] - b'0') as usize);
+                }
+                h += 1;
+            }
+            let keep = src[header_start..h].contains('+');
+            let content_start = line_end_after(src, header_start);
+            // Content indentation: explicit, else the first non-blank line's.
+            let indent = match explicit {
+                Some(_) => col_of(src, start.max(content_start)),
+                None => {
+                    let mut p = content_start;
+                    let mut found = None;
+                    while p < b.len() {
+                        let ls = p;
+                        while p < b.len() && b[p] == b' ' {
+                            p += 1;
+                        }
+                        if p < b.len() && b[p] != b'\n' && b[p] != b'\r' {
+                            found = Some(p - ls);
+                            break;
+                        }
+                        p = line_end_after(src, p);
+                    }
+                    found.unwrap_or(0)
+                }
+            };
+            let mut p = content_start;
+            let mut content_end = content_start;
+            while p < b.len() {
+                let ls = p;
+                let mut q = p;
+                while q < b.len() && b[q] == b' ' {
+                    q += 1;
+                }
+                let blank = q >= b.len() || b[q] == b'\n' || b[q] == b'\r';
+                if !blank && (q - ls < indent || indent == 0) {
+                    break;
+                }
+                p = line_end_after(src, ls);
+                if !blank || keep {
+                    content_end = p;
+                }
+            }
+            Some(Extent { span: content_start..content_end, header: Some(header_start..h), block_indent: indent })
+        }
+    }
+}
+
+/// The byte after the end of the line containing `pos` (after its `\n`), or EOF.
+fn line_end_after(src: &str, pos: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = pos.min(b.len());
+    while i < b.len() && b[i] != b'\n' {
+        i += 1;
+    }
+    (i + 1).min(b.len())
+}
+
+fn line_start_of(src: &str, pos: usize) -> usize {
+    src.as_bytes()[..pos.min(src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+fn col_of(src: &str, pos: usize) -> usize {
+    pos - line_start_of(src, pos)
+}
+
+/// Start of the newline (`\n` or `\r\n`) that ends just before `pos`, if there is one.
+fn strip_newline_before(src: &str, pos: usize) -> usize {
+    let b = src.as_bytes();
+    if pos > 0 && b[pos - 1] == b'\n' {
+        if pos > 1 && b[pos - 2] == b'\r' {
+            return pos - 2;
+        }
+        return pos - 1;
+    }
+    pos
+}
+
+/// Indentation of the line holding `pos`, counting a sequence dash as indentation.
+fn key_indent(src: &str, pos: usize) -> usize {
+    let ls = line_start_of(src, pos);
+    let b = src.as_bytes();
+    let mut i = ls;
+    while i < b.len() && (b[i] == b' ' || ((b[i] == b'-') && b.get(i + 1) == Some(&b' '))) {
+        i += 1;
+    }
+    i - ls
+}
+
+fn dash_col(src: &str, pos: usize) -> Option<usize> {
+    let ls = line_start_of(src, pos);
+    src.as_bytes()[ls..pos].iter().rposition(|&b| b == b'-')
+}
+
+fn is_null(s: &str) -> bool {
+    matches!(s, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// The type go-yaml v3 (and so sops) gives a scalar; `None` for null.
+fn resolve_type(text: &str, style: ScalarStyle, tag: Option<&str>) -> Option<ValueType> {
+    if let Some(t) = tag {
+        return Some(match t {
+            "int" => ValueType::Int,
+            "float" => ValueType::Float,
+            "bool" => ValueType::Bool,
+            "null" => return None,
+            _ => ValueType::Str,
+        });
+    }
+    if style != ScalarStyle::Plain {
+        return Some(ValueType::Str);
+    }
+    if is_null(text) {
+        return None;
+    }
+    Some(plain_type(text))
+}
+
+/// The YAML 1.2 core-schema type of a plain scalar, as go-yaml v3 resolves it.
+pub fn plain_type(text: &str) -> ValueType {
+    match text {
+        "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ValueType::Bool,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => return ValueType::Float,
+        _ => {}
+    }
+    if crate::sops::value::parse_go_int(text).is_some() {
+        return ValueType::Int;
+    }
+    if crate::sops::value::is_decimal_float(text) {
+        return ValueType::Float;
+    }
+    ValueType::Str
+}
+
+/// Whether `s` can be written as a plain scalar and read back as the same string.
+fn plain_safe(s: &str, flow: bool) -> bool {
+    if s.is_empty() || s != s.trim() || s.contains('\n') || s.contains('\t') || s.contains('\r') {
+        return false;
+    }
+    let first = s.as_bytes()[0];
+    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first) {
+        // `-`, `?`, `:` may start a plain scalar when a non-space follows, but quoting is
+        // never wrong and rarely seen in secrets.
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return false;
+    }
+    if flow && s.contains([',', '[', ']', '{', '}']) {
+        return false;
+    }
+    if is_null(s) || plain_type(s) != ValueType::Str {
+        return false;
+    }
+    // YAML 1.1 readers (kubectl among them) take these for booleans or numbers.
+    let lower = s.to_ascii_lowercase();
+    if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") {
+        return false;
+    }
+    let numberish = s.trim_start_matches(['+', '-']);
+    if numberish.starts_with("0x") || numberish.starts_with("0o") || numberish.starts_with("0b") {
+        return false;
+    }
+    if numberish.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'_' | b'.' | b':' | b'e' | b'E' | b'+' | b'-'))
+        && numberish.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.')
+    {
+        return false;
+    }
+    true
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            '\u{feff}' => out.push_str("\\ufeff"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A block scalar body for `text`: its chomping indicator and content lines.
+fn block_body(text: &str, indent: usize, newline: &str) -> Option<(char, String)> {
+    let chomp = if text.ends_with("\n\n") || (text == "\n") {
+        '+'
+    } else if text.ends_with('\n') {
+        ' '
+    } else {
+        '-'
+    };
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let lines: Vec<&str> = body.split('\n').collect();
+    // A first line starting with a space would need an indentation indicator; tabs and
+    // carriage returns inside lines are not representable: use quotes instead.
+    if lines.first().is_some_and(|l| l.starts_with(' ')) || text.contains('\r') || text.contains('\t') {
+        return None;
+    }
+    let pad = " ".repeat(indent);
+    let mut out = String::with_capacity(text.len() + lines.len() * (indent + 1));
+    for line in lines {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push_str(newline);
+    }
+    Some((chomp, out))
+}
+
+fn chomp_str(c: char) -> &'static str {
+    match c {
+        '+' => "+",
+        '-' => "-",
+        _ => "",
+    }
+}
+
+/// Writes a value in the leaf's style.
+pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+    let nl = file.newline;
+    let is_str = matches!(ty, ValueType::Str | ValueType::Bytes);
+    match &leaf.style {
+        Style::Comment => Rendered::plain(text.to_owned()),
+        Style::YamlPlain { indent } => {
+            let flow = *indent == usize::MAX;
+            if !is_str || plain_safe(text, flow) || (!flow && text.starts_with("ENC[") && !text.contains(' ')) {
+                Rendered::plain(text.to_owned())
+            } else if !flow && text.contains('\n') {
+                match block_body(text, *indent, nl) {
+                    Some((chomp, body)) => {
+                        let body = body.strip_suffix(nl).unwrap_or(&body).to_owned();
+                        Rendered::plain(format!("|{}{nl}{body}", chomp_str(chomp)))
+                    }
+                    None => Rendered::plain(double_quoted(text)),
+                }
+            } else {
+                Rendered::plain(double_quoted(text))
+            }
+        }
+        Style::YamlSingle { .. } => {
+            if !is_str {
+                Rendered::plain(text.to_owned())
+            } else if text.contains('\n') || text.contains('\r') || text.contains('\t') {
+                Rendered::plain(double_quoted(text))
+            } else {
+                Rendered::plain(single_quoted(text))
+            }
+        }
+        Style::YamlDouble { .. } => {
+            if is_str {
+                Rendered::plain(double_quoted(text))
+            } else {
+                Rendered::plain(text.to_owned())
+            }
+        }
+        Style::YamlBlock { header, indent, folded } => {
+            let indent = (*indent).max(1);
+            if !is_str {
+                return Rendered { value: String::new(), header: Some(text.to_owned()) };
+            }
+            if text.starts_with("ENC[") && !text.contains('\n') {
+                // Ciphertext keeps the block's header; the value reads as `ENC[...]` plus
+                // the newline the header's chomping keeps, which sops accepts.
+                return Rendered::plain(format!("{}{}{nl}", " ".repeat(indent), text));
+            }
+            let interior_newline = text.trim_end_matches('\n').contains('\n');
+            match block_body(text, indent, nl) {
+                Some((chomp, body)) => {
+                    let kind = if *folded && !interior_newline { '>' } else { '|' };
+                    let new_header = format!("{kind}{}", chomp_str(chomp));
+                    let old_len = header.end - header.start;
+                    let _ = old_len;
+                    Rendered { value: body, header: Some(new_header) }
+                }
+                None => Rendered { value: String::new(), header: Some(double_quoted(text)) },
+            }
+        }
+        Style::JsonString | Style::JsonBare | Style::DotenvValue | Style::BinaryData => Rendered::plain(text.to_owned()),
+    }
+}
+
+/// Writes the `sops:` block as sops 3.11 (go-yaml v3, 4-space indent) writes it.
+pub fn render_metadata(tree: &Tree, newline: &str) -> String {
+    let mut out = String::new();
+    out.push_str("sops:");
+    out.push_str(newline);
+    if let Tree::Map(entries) = tree {
+        emit_map(entries, 4, 4, None, newline, &mut out);
+    }
+    out
+}
+
+/// Keys sops writes as YAML integers or booleans rather than strings.
+fn is_typed_metadata_key(key: &str) -> bool {
+    matches!(key, "shamir_threshold" | "mac_only_encrypted")
+}
+
+fn emit_map(entries: &[(String, Tree)], key_col: usize, block_base: usize, first_prefix: Option<&str>, nl: &str, out: &mut String) {
+    for (i, (k, v)) in entries.iter().enumerate() {
+        match (i, first_prefix) {
+            (0, Some(prefix)) => out.push_str(prefix),
+            _ => out.push_str(&" ".repeat(key_col)),
+        }
+        out.push_str(k);
+        out.push(':');
+        match v {
+            Tree::Null => out.push_str(nl),
+            Tree::Scalar(s) => {
+                out.push(' ');
+                if s.contains('\n') {
+                    let (chomp, body) = block_body(s, block_base + 4, nl).unwrap_or((' ', String::new()));
+                    out.push('|');
+                    out.push_str(chomp_str(chomp));
+                    out.push_str(nl);
+                    out.push_str(&body);
+                } else if is_typed_metadata_key(k) {
+                    out.push_str(s);
+                    out.push_str(nl);
+                } else {
+                    out.push_str(&go_yaml_string(s));
+                    out.push_str(nl);
+                }
+            }
+            Tree::Map(inner) => {
+                out.push_str(nl);
+                emit_map(inner, key_col + 4, block_base + 4, None, nl, out);
+            }
+            Tree::List(items) => {
+                out.push_str(nl);
+                for item in items {
+                    let dash = format!("{}- ", " ".repeat(key_col + 4));
+                    match item {
+                        Tree::Map(inner) => emit_map(inner, key_col + 6, key_col + 4, Some(&dash), nl, out),
+                        Tree::Scalar(s) => {
+                            out.push_str(&dash);
+                            out.push_str(&go_yaml_string(s));
+                            out.push_str(nl);
+                        }
+                        _ => {
+                            out.push_str(&dash);
+                            out.push_str("null");
+                            out.push_str(nl);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A string scalar as go-yaml v3 writes it: plain when it reads back as the same string,
+/// double-quoted otherwise (timestamps included, as go-yaml quotes them).
+fn go_yaml_string(s: &str) -> String {
+    let looks_like_timestamp = s.len() >= 10
+        && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && s.as_bytes()[4] == b'-'
+        && s.as_bytes()[7] == b'-';
+    if looks_like_timestamp || !plain_safe(s, false) {
+        double_quoted(s)
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(src: &str) -> Vec<(String, String, String)> {
+        let f = parse(src).unwrap();
+        f.docs
+            .iter()
+            .flat_map(|d| {
+                d.leaves.iter().map(move |l| (d.aad(l), l.text.to_string(), src[l.span.clone()].to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn spans_cover_exactly_the_value() {
+        let src = "a: \"q\\tx\"  # c\nb: |\n  multi\n  line\n\nc: plain text\nd: 'it''s'\n";
+        let l = leaves(src);
+        assert_eq!(l[0], ("a:".into(), "q\tx".into(), "\"q\\tx\"".into()));
+        assert_eq!(l[1], ("a:".into(), " c".into(), " c".into()));
+        assert_eq!(l[2], ("b:".into(), "multi\nline\n".into(), "  multi\n  line\n".into()));
+        assert_eq!(l[3], ("c:".into(), "plain text".into(), "plain text".into()));
+        assert_eq!(l[4], ("d:".into(), "it's".into(), "'it''s'".into()));
+    }
+
+    #[test]
+    fn aad_paths_follow_sops() {
+        let src = "# top\nsub:\n  # head\n  x: 1\nlist:\n  # in list\n  - p: q\n    r: [1, 2]\n";
+        let l = leaves(src);
+        let got: Vec<_> = l.iter().map(|(a, t, _)| (a.as_str(), t.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![(":", " top"), ("sub:", " head"), ("sub:x:", "1"), ("list:", " in list"), ("list:p:", "q"), ("list:r:", "1"), ("list:r:", "2")]
+        );
+    }
+
+    #[test]
+    fn metadata_block_is_found_and_spans_whole_lines() {
+        let src = "a: b\nsops:\n    version: 3.11.0\n    age:\n        - recipient: x\n          enc: |\n            line\n---\nc: d\n";
+        let f = parse(src).unwrap();
+        let m = f.docs[0].metadata.as_ref().unwrap();
+        assert_eq!(&src[m.span.clone()], "sops:\n    version: 3.11.0\n    age:\n        - recipient: x\n          enc: |\n            line\n");
+        assert_eq!(m.tree.get("version").unwrap().as_str(), Some("3.11.0"));
+        assert_eq!(f.docs.len(), 2);
+        assert_eq!(f.docs[0].leaves.len(), 1);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_line() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.msg.contains("duplicate key"));
+    }
+
+    #[test]
+    fn metadata_renders_like_sops() {
+        let tree = Tree::Map(vec![
+            (
+                "age".into(),
+                Tree::List(vec![Tree::Map(vec![
+                    ("recipient".into(), Tree::Scalar("age1xyz".into())),
+                    ("enc".into(), Tree::Scalar("-----BEGIN AGE ENCRYPTED FILE-----\nAAAA\n-----END AGE ENCRYPTED FILE-----\n".into())),
+                ])]),
+            ),
+            ("lastmodified".into(), Tree::Scalar("2026-11-22T14:55:15Z".into())),
+            ("encrypted_regex".into(), Tree::Scalar("^(data|stringData)$".into())),
+            ("version".into(), Tree::Scalar("3.11.0".into())),
+        ]);
+        assert_eq!(
+            render_metadata(&tree, "\n"),
+            "sops:\n    age:\n        - recipient: age1xyz\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            AAAA\n            -----END AGE ENCRYPTED FILE-----\n    lastmodified: \"2026-11-22T14:55:15Z\"\n    encrypted_regex: ^(data|stringData)$\n    version: 3.11.0\n"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! File system work: atomic in-place writes and walking directories.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::pipeline::{Decrypted, Encrypted};
+
+/// Writes ciphertext to `path` atomically.
+pub fn write_encrypted(path: &Path, content: &Encrypted) -> Result<()> {
+    write_atomic(path, content.as_bytes())
+}
+
+/// Writes plaintext to `path` atomically. Only `decrypt -i`/`-o` call this, on the user's
+/// explicit request.
+pub fn write_decrypted(path: &Path, content: &Decrypted) -> Result<()> {
+    write_atomic(path, content.as_bytes())
+}
+
+/// Writes through a temporary file in the same directory, fsyncs it, renames it over
+/// `path` and fsyncs the directory: readers see the old file or the new one, never a
+/// torn mix. The file's permission bits are kept (new files get 0600 & umask).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io_err = |action: &'static str| move |source: io::Error| Error::Io { file: path.display().to_string(), action, source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let existing_mode = fs::metadata(path).ok().map(|m| m.permissions());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gitseal-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err("cannot create a temporary file next to it"))?;
+    tmp.write_all(bytes).map_err(io_err("cannot write"))?;
+    if let Some(perm) = existing_mode {
+        fs::set_permissions(tmp.path(), perm).map_err(io_err("cannot set permissions"))?;
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = 0o666 & !current_umask();
+            fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err("cannot set permissions"))?;
+        }
+    }
+    tmp.as_file().sync_all().map_err(io_err("cannot sync"))?;
+    tmp.persist(path).map_err(|e| Error::Io { file: path.display().to_string(), action: "cannot replace", source: e.error })?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn current_umask() -> u32 {
+    // Reading the umask means setting it; there is no race-free getter without unsafe code,
+    // so read it from /proc where available and assume the common 022 otherwise.
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Umask:")).map(|l| l[6..].trim().to_owned()))
+        .and_then(|m| u32::from_str_radix(&m, 8).ok())
+        .unwrap_or(0o022)
+}
+
+/// Creates `path` with mode 0600 (for key files) and writes `bytes`, refusing to overwrite.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io_err = |action: &'static str| move |source: io::Error| Error::Io { file: path.display().to_string(), action, source };
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io_err("cannot create"))?;
+    f.write_all(bytes).map_err(io_err("cannot write"))?;
+    f.sync_all().map_err(io_err("cannot sync"))?;
+    Ok(())
+}
+
+/// Files gitseal never treats as content when walking a directory.
+fn skipped_name(name: &str) -> bool {
+    matches!(name, ".sops.yaml" | ".sops.yml" | ".git" | ".gitattributes" | ".gitignore" | ".pre-commit-hooks.yaml" | ".pre-commit-config.yaml")
+        || name.starts_with(".gitseal-")
+}
+
+/// Expands directories into the YAML, JSON and dotenv files below them (hidden
+/// directories and `.git` skipped), sorted; plain files are kept as given.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(|source| Error::Io { file: p.display().to_string(), action: "cannot read", source })?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = fs::read_dir(dir).map_err(|source| Error::Io { file: dir.display().to_string(), action: "cannot list", source })?;
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if skipped_name(&name) {
+            continue;
+        }
+        let path = e.path();
+        let ft = match e.file_type() {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        if ft.is_dir() {
+            if !name.starts_with('.') {
+                walk(&path, out)?;
+            }
+        } else if ft.is_file() {
+            let ext = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if matches!(ext, "yaml" | "yml" | "json" | "env") || name == ".env" {
+                out.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a file, naming it on failure.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read", source })
+}

@@ -1,0 +1,49 @@
+//! Kubernetes awareness: recognising objects and checking Secret rules.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use crate::document::{Document, ParsedFile};
+use crate::error::{Error, Result};
+use crate::sops::value::{looks_encrypted, ValueType};
+
+/// Whether `doc` is a `kind: Secret`.
+pub fn is_secret(doc: &Document) -> bool {
+    doc.is_k8s_object() && doc.k8s_kind.as_deref() == Some("Secret")
+}
+
+/// Every plaintext value under a Secret's `data` must be base64, as the API server
+/// demands: refusing it here beats a failed apply in the cluster.
+pub fn check_secret_data(file: &str, parsed: &ParsedFile) -> Result<()> {
+    for doc in parsed.docs.iter().filter(|d| is_secret(d)) {
+        for leaf in &doc.leaves {
+            let in_data = doc.paths[leaf.parent as usize].keys.len() == 1 && &*doc.paths[leaf.parent as usize].keys[0] == "data";
+            if !in_data || leaf.key.is_none() || leaf.ty == ValueType::Comment {
+                continue;
+            }
+            if leaf.ty != ValueType::Str {
+                return Err(Error::InvalidValue {
+                    file: file.into(),
+                    line: leaf.line,
+                    msg: format!("Secret data value {:?} must be a base64 string", leaf.key.as_deref().unwrap_or("")),
+                });
+            }
+            if looks_encrypted(&leaf.text) {
+                continue;
+            }
+            let compact: String = leaf.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let compact = zeroize::Zeroizing::new(compact);
+            if B64.decode(compact.as_bytes()).is_err() {
+                return Err(Error::InvalidValue {
+                    file: file.into(),
+                    line: leaf.line,
+                    msg: format!(
+                        "Secret data value {:?} is not valid base64 (put plain text under stringData instead)",
+                        leaf.key.as_deref().unwrap_or("")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,559 @@
+//! Encrypting and decrypting whole files: parse, select, seal or open, MAC, splice.
+//!
+//! [`Encrypted`] and [`Decrypted`] are different types so that code which writes into a
+//! repository can demand ciphertext: only [`encrypt`] makes an `Encrypted`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use zeroize::Zeroizing;
+
+use crate::crypto::DataKey;
+use crate::document::splice::{apply, Edit};
+use crate::document::{self, binary, Document, Format, Leaf, ParsedFile, Style};
+use crate::error::{Error, Result};
+use crate::k8s;
+use crate::keys::{self, Identities, Recipients};
+use crate::sops::mac::MacBuilder;
+use crate::sops::metadata::{now_rfc3339, Metadata, SOPS_VERSION};
+use crate::sops::select::{Selection, Selector};
+use crate::sops::value::{canonical_mac_text, looks_encrypted, EncValue, ValueType};
+
+/// File content in sops format, safe to commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encrypted(String);
+
+impl Encrypted {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Decrypted file content. Zeroized on drop; `Debug` shows only its length.
+pub struct Decrypted(Zeroizing<Vec<u8>>);
+
+impl Decrypted {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decrypted({} bytes)", self.0.len())
+    }
+}
+
+/// What to encrypt and how.
+pub struct EncryptRequest<'a> {
+    /// Name used in messages.
+    pub file: &'a str,
+    pub format: Format,
+    pub src: &'a [u8],
+    /// Recipients for a new data key (ignored when the file already has metadata).
+    pub recipients: &'a Recipients,
+    /// Explicit selection rule (flags or config); `None` picks the default.
+    pub selection: Option<Selection>,
+    pub mac_only_encrypted: bool,
+    /// Identities to open an existing data key (re-encrypting an encrypted file).
+    pub identities: &'a Identities,
+    /// The current content of the output file, when encrypting onto an existing
+    /// encrypted file: its data key and unchanged ciphertexts are reused.
+    pub previous: Option<&'a [u8]>,
+}
+
+/// The result of [`encrypt`].
+#[derive(Debug)]
+pub struct EncryptOutcome {
+    pub output: Encrypted,
+    /// False when the output is byte-identical to what is already there.
+    pub changed: bool,
+    /// Set when an encrypted file was left alone because no identity could open it, so its
+    /// MAC could not be checked.
+    pub unverified: bool,
+    /// Values newly encrypted (new or changed); the rest kept their ciphertext.
+    pub sealed: usize,
+}
+
+/// What to decrypt.
+pub struct DecryptRequest<'a> {
+    pub file: &'a str,
+    pub format: Format,
+    pub src: &'a [u8],
+    pub identities: &'a Identities,
+    /// Skip the MAC check (the caller warns loudly).
+    pub ignore_mac: bool,
+}
+
+fn as_text<'a>(file: &str, src: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(src).map_err(|e| {
+        let (line, col) = document::line_col(&String::from_utf8_lossy(&src[..e.valid_up_to()]), e.valid_up_to());
+        Error::Syntax { file: file.into(), line, col, msg: "the file is not valid UTF-8 text".into() }
+    })
+}
+
+fn parse(file: &str, format: Format, text: &str) -> Result<ParsedFile> {
+    document::parse(format, text).map_err(|e| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg })
+}
+
+/// The metadata of a parsed file: the first document's block, which every other
+/// document's block must equal.
+fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
+    let mut first: Option<&document::MetadataBlock> = None;
+    for d in &parsed.docs {
+        if let Some(m) = &d.metadata {
+            match first {
+                None => first = Some(m),
+                Some(f) if f.tree != m.tree => {
+                    return Err(Error::Metadata {
+                        file: file.into(),
+                        line: m.line,
+                        msg: "this document's sops metadata differs from the first document's (files concatenated from separate encryptions are not supported; split them)".into(),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    match first {
+        None => Ok(None),
+        Some(m) => Metadata::from_tree(&m.tree)
+            .map(Some)
+            .map_err(|e| Error::Metadata { file: file.into(), line: m.line, msg: e.to_string() }),
+    }
+}
+
+/// For each path of a document: does some key on it match the selection pattern?
+fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
+    doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
+}
+
+fn leaf_selected(_doc: &Document, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
+    let any = paths[leaf.parent as usize] || leaf.key.as_deref().is_some_and(|k| sel.key_matches(k));
+    sel.encrypts(any)
+}
+
+/// The spelling of a value that sops's parsers accept for its type (YAML's `.inf`
+/// becomes Go's `+Inf`; everything else is kept as written).
+fn sops_spelling(ty: ValueType, text: &str) -> Cow<'_, str> {
+    if ty == ValueType::Float {
+        let t = text.trim_start_matches('+');
+        let neg = text.starts_with('-');
+        match t.trim_start_matches('-').to_ascii_lowercase().as_str() {
+            ".inf" => return Cow::Borrowed(if neg { "-Inf" } else { "+Inf" }),
+            ".nan" => return Cow::Borrowed("NaN"),
+            _ => {}
+        }
+    }
+    Cow::Borrowed(text)
+}
+
+fn mac_text<'a>(file: &str, line: u32, ty: ValueType, text: &'a str) -> Result<Cow<'a, str>> {
+    canonical_mac_text(ty, text).map_err(|e| Error::InvalidValue { file: file.into(), line, msg: e.to_string() })
+}
+
+/// A plaintext used as a lookup key; zeroized on drop.
+#[derive(PartialEq, Eq)]
+struct PlainKey(Zeroizing<String>);
+
+impl std::hash::Hash for PlainKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state);
+    }
+}
+
+/// Key of the ciphertext-reuse table: where a value sits, its type and its plaintext.
+type ReuseKey = (String, ValueType, PlainKey);
+
+/// Decrypts every value of an encrypted file into a reuse table.
+fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Option<(Metadata, DataKey, HashMap<ReuseKey, String>)> {
+    let text = std::str::from_utf8(prev).ok()?;
+    let parsed = document::parse(format, text).ok()?;
+    let meta = file_metadata(file, &parsed).ok()??;
+    let key = keys::unwrap_data_key(&meta, ids).ok()?;
+    let sel = meta.selection.compile().ok()?;
+    let mut table = HashMap::new();
+    for doc in &parsed.docs {
+        let paths = path_matches(doc, &sel);
+        for leaf in &doc.leaves {
+            if !leaf_selected(doc, leaf, &sel, &paths) || !looks_encrypted(&leaf.text) {
+                continue;
+            }
+            let Ok(ev) = EncValue::parse(&leaf.text) else { continue };
+            let aad = doc.aad(leaf);
+            if let Ok(pt) = ev.open_text(&key, aad.as_bytes()) {
+                table.insert((aad, ev.ty, PlainKey(pt)), leaf.text.trim_end().to_owned());
+            }
+        }
+    }
+    Some((meta, key, table))
+}
+
+/// Encrypts a file. Values already encrypted keep their ciphertext; values whose path
+/// and plaintext match the previous version of the output keep that ciphertext too.
+pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
+    if req.format == Format::Binary && !is_sops_json(req.src) {
+        return encrypt_binary(req);
+    }
+    let format = if req.format == Format::Binary { Format::Json } else { req.format };
+    let file = req.file;
+    let text = as_text(file, req.src)?;
+    let parsed = parse(file, format, text)?;
+    if parsed.docs.is_empty() {
+        return Err(Error::Syntax { file: file.into(), line: 1, col: 1, msg: "the file holds no document to encrypt".into() });
+    }
+    let existing = file_metadata(file, &parsed)?;
+
+    let selection = match (&existing, &req.selection) {
+        (Some(m), _) => m.selection.clone(),
+        (None, Some(s)) => s.clone(),
+        (None, None) if parsed.docs.iter().all(Document::is_k8s_object) => Selection::k8s_default(),
+        (None, None) => Selection::default_sops(),
+    };
+    let sel = selection
+        .compile()
+        .map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
+    let mac_only = existing.as_ref().map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
+
+    k8s::check_secret_data(file, &parsed)?;
+
+    // Which values need sealing? Decide before touching keys: a fully encrypted file needs
+    // no key at all to be left alone.
+    let selected: Vec<Vec<bool>> = parsed
+        .docs
+        .iter()
+        .map(|d| {
+            let paths = path_matches(d, &sel);
+            d.leaves.iter().map(|l| leaf_selected(d, l, &sel, &paths)).collect()
+        })
+        .collect();
+    let needs_sealing = parsed.docs.iter().zip(&selected).any(|(d, s)| {
+        d.leaves.iter().zip(s).any(|(l, &sel)| sel && !l.text.is_empty() && !looks_encrypted(&l.text))
+    });
+    let all_docs_have_metadata = parsed.docs.iter().all(|d| d.metadata.is_some());
+
+    // The data key, the metadata to start from, and ciphertexts to reuse.
+    let mut reuse: HashMap<ReuseKey, String> = HashMap::new();
+    let (key, base_meta): (DataKey, Option<Metadata>) = match existing {
+        Some(meta) => match keys::unwrap_data_key(&meta, req.identities) {
+            Ok(k) => (k, Some(meta)),
+            Err(e) => {
+                if !needs_sealing && all_docs_have_metadata {
+                    return Ok(EncryptOutcome {
+                        output: Encrypted(text.to_owned()),
+                        changed: false,
+                        unverified: true,
+                        sealed: 0,
+                    });
+                }
+                return Err(Error::Key { file: file.into(), source: e });
+            }
+        },
+        None => match req.previous.and_then(|p| reuse_table(file, format, p, req.identities)) {
+            Some((meta, k, table)) if meta.selection == selection => {
+                reuse = table;
+                (k, Some(meta))
+            }
+            _ => {
+                if req.recipients.is_empty() {
+                    return Err(Error::NoRecipients { file: file.into() });
+                }
+                (DataKey::generate(), None)
+            }
+        },
+    };
+
+    let mut mac = MacBuilder::new(mac_only);
+    let mut edits: Vec<Edit> = Vec::new();
+    let mut sealed = 0usize;
+    for (doc, sel_flags) in parsed.docs.iter().zip(&selected) {
+        for (leaf, &encrypt_it) in doc.leaves.iter().zip(sel_flags) {
+            let is_comment = leaf.ty == ValueType::Comment;
+            if !encrypt_it {
+                if !is_comment && !mac_only {
+                    let t = sops_spelling(leaf.ty, &leaf.text);
+                    mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
+                }
+                continue;
+            }
+            if leaf.text.is_empty() {
+                continue; // sops never encrypts empty strings or comments; "" adds nothing to the MAC
+            }
+            let aad = doc.aad(leaf);
+            if leaf.ty == ValueType::Str && looks_encrypted(&leaf.text) || is_comment && looks_encrypted(&leaf.text) {
+                let ev = EncValue::parse(leaf.text.trim_end()).map_err(|e| Error::InvalidValue {
+                    file: file.into(),
+                    line: leaf.line,
+                    msg: e.to_string(),
+                })?;
+                let pt = ev
+                    .open_text(&key, aad.as_bytes())
+                    .map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
+                if !is_comment {
+                    mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
+                }
+                continue;
+            }
+            let spelled = sops_spelling(leaf.ty, &leaf.text);
+            if !is_comment {
+                mac.add(mac_text(file, leaf.line, leaf.ty, &spelled)?.as_bytes());
+            }
+            let reuse_key = (aad, leaf.ty, PlainKey(Zeroizing::new(spelled.clone().into_owned())));
+            let enc = match reuse.get(&reuse_key) {
+                Some(enc) => enc.clone(),
+                None => {
+                    sealed += 1;
+                    EncValue::seal(&key, spelled.as_bytes(), reuse_key.0.as_bytes(), leaf.ty).to_string()
+                }
+            };
+            push_value_edit(&mut edits, format, &parsed, leaf, ValueType::Str, &enc, text);
+        }
+    }
+    let mac_hex = mac.finish();
+
+    // Unchanged content keeps lastmodified and the MAC ciphertext.
+    let unchanged = sealed == 0
+        && all_docs_have_metadata
+        && base_meta.as_ref().is_some_and(|m| old_mac_matches(m, &key, &mac_hex));
+    if unchanged && edits.is_empty() {
+        return Ok(EncryptOutcome { output: Encrypted(text.to_owned()), changed: false, unverified: false, sealed });
+    }
+    let meta = match base_meta {
+        Some(m) if unchanged => m,
+        Some(mut m) => {
+            m.lastmodified = now_rfc3339();
+            m.mac = EncValue::seal(&key, mac_hex.as_bytes(), m.lastmodified.as_bytes(), ValueType::Str).to_string();
+            m.version = SOPS_VERSION.to_owned();
+            m
+        }
+        None => {
+            let group = req.recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?;
+            let lastmodified = now_rfc3339();
+            let mac = EncValue::seal(&key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
+            Metadata {
+                shamir_threshold: None,
+                key_groups: None,
+                keys: group,
+                lastmodified,
+                mac,
+                selection,
+                unencrypted_comment_regex: None,
+                encrypted_comment_regex: None,
+                mac_only_encrypted: mac_only,
+                version: SOPS_VERSION.to_owned(),
+            }
+        }
+    };
+    let tree = meta.to_tree();
+    for doc in &parsed.docs {
+        let block = document::render_metadata(format, &parsed, doc, &tree);
+        push_metadata_edit(&mut edits, format, text, doc, block, parsed.newline);
+    }
+    let out = apply(text, edits);
+    let changed = out != text && req.previous.is_none_or(|p| p != out.as_bytes());
+    Ok(EncryptOutcome { output: Encrypted(out), changed, unverified: false, sealed })
+}
+
+fn old_mac_matches(meta: &Metadata, key: &DataKey, mac_hex: &str) -> bool {
+    EncValue::parse(&meta.mac)
+        .ok()
+        .and_then(|ev| ev.open_text(key, meta.lastmodified.as_bytes()).ok())
+        .is_some_and(|old| old.eq_ignore_ascii_case(mac_hex))
+}
+
+/// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.
+fn push_value_edit(edits: &mut Vec<Edit>, format: Format, parsed: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str, src: &str) {
+    let r = document::render_value(format, parsed, leaf, ty, text);
+    if let (Some(h), Style::YamlBlock { header, .. }) = (r.header, &leaf.style) {
+        if src[header.clone()] != *h {
+            edits.push(Edit { span: header.clone(), text: h });
+        }
+    }
+    edits.push(Edit { span: leaf.span.clone(), text: r.value });
+}
+
+/// Adds or replaces a document's metadata block. Line-based formats put a block at the
+/// end of a file that lacks a final newline after a newline of its own, with none after
+/// it, so that removing it restores the file exactly.
+fn push_metadata_edit(edits: &mut Vec<Edit>, format: Format, src: &str, doc: &Document, block: String, newline: &str) {
+    let span = match &doc.metadata {
+        Some(m) => m.span.clone(),
+        None => doc.insert_at..doc.insert_at,
+    };
+    let line_based = matches!(format, Format::Yaml | Format::Dotenv);
+    let at_open_end = line_based && span.end == src.len() && !src.is_empty() && !src.ends_with('\n');
+    let text = if at_open_end && !block.starts_with(newline) {
+        format!("{newline}{}", block.strip_suffix(newline).unwrap_or(&block))
+    } else {
+        block
+    };
+    if src[span.clone()] != *text {
+        edits.push(Edit { span, text });
+    }
+}
+
+/// Decrypts a file after checking its MAC.
+pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
+    let file = req.file;
+    let text = as_text(file, req.src)?;
+    let format = if req.format == Format::Binary { Format::Json } else { req.format };
+    let parsed = parse(file, format, text)?;
+    let meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
+    let key = keys::unwrap_data_key(&meta, req.identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
+    let sel = meta
+        .selection
+        .compile()
+        .map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
+
+    if req.format == Format::Binary {
+        return decrypt_binary(file, &parsed, &meta, &key, req.ignore_mac);
+    }
+
+    let mut mac = MacBuilder::new(meta.mac_only_encrypted);
+    let mut edits = Vec::new();
+    for doc in &parsed.docs {
+        let paths = path_matches(doc, &sel);
+        for leaf in &doc.leaves {
+            let encrypted = leaf_selected(doc, leaf, &sel, &paths);
+            let is_comment = leaf.ty == ValueType::Comment;
+            if !encrypted {
+                if !is_comment && !meta.mac_only_encrypted {
+                    let t = sops_spelling(leaf.ty, &leaf.text);
+                    mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
+                }
+                continue;
+            }
+            if leaf.text.is_empty() {
+                continue;
+            }
+            if !looks_encrypted(&leaf.text) || (leaf.ty != ValueType::Str && !is_comment) {
+                if is_comment {
+                    continue; // sops too leaves a plaintext comment in an encrypted area as it is
+                }
+                return Err(Error::InvalidValue {
+                    file: file.into(),
+                    line: leaf.line,
+                    msg: "this value should be encrypted under the file's rules but is plaintext (was it added or changed by hand? run `gitseal encrypt -i` to encrypt it)".into(),
+                });
+            }
+            let ev = EncValue::parse(leaf.text.trim_end())
+                .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+            let aad = doc.aad(leaf);
+            let pt = match ev.open_text(&key, aad.as_bytes()) {
+                Ok(pt) => pt,
+                Err(_) if is_comment => continue,
+                Err(_) => return Err(Error::Tampered { file: file.into(), line: leaf.line }),
+            };
+            if !is_comment {
+                mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
+            }
+            push_value_edit(&mut edits, format, &parsed, leaf, ev.ty, &pt, text);
+        }
+    }
+    check_mac(file, &meta, &key, mac.finish(), req.ignore_mac)?;
+    for doc in &parsed.docs {
+        if let Some(m) = &doc.metadata {
+            edits.push(Edit { span: m.span.clone(), text: String::new() });
+        }
+    }
+    let out = Zeroizing::new(apply(text, edits).into_bytes());
+    Ok(Decrypted(out))
+}
+
+fn check_mac(file: &str, meta: &Metadata, key: &DataKey, computed: String, ignore: bool) -> Result<()> {
+    if ignore {
+        return Ok(());
+    }
+    let stored = EncValue::parse(&meta.mac).map_err(|_| Error::MacMismatch { file: file.into() })?;
+    let stored = stored
+        .open_text(key, meta.lastmodified.as_bytes())
+        .map_err(|_| Error::MacMismatch { file: file.into() })?;
+    if stored.eq_ignore_ascii_case(&computed) {
+        Ok(())
+    } else {
+        Err(Error::MacMismatch { file: file.into() })
+    }
+}
+
+/// Whether bytes are a JSON document with a top-level `"sops"` member (an encrypted
+/// binary file, as sops writes them).
+fn is_sops_json(src: &[u8]) -> bool {
+    std::str::from_utf8(src)
+        .ok()
+        .and_then(|t| document::json::parse(t).ok())
+        .is_some_and(|p| p.docs.first().is_some_and(|d| d.metadata.is_some()))
+}
+
+fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
+    let file = req.file;
+    let previous = req.previous.and_then(|p| reuse_table(file, Format::Json, p, req.identities));
+    let (key, meta, enc) = match previous {
+        Some((meta, key, table)) => {
+            let pt = String::from_utf8(req.src.to_vec()).ok().map(Zeroizing::new);
+            let reused = pt.and_then(|pt| table.get(&("data:".to_owned(), ValueType::Str, PlainKey(pt))).cloned());
+            (key, Some(meta), reused)
+        }
+        None => {
+            if req.recipients.is_empty() {
+                return Err(Error::NoRecipients { file: file.into() });
+            }
+            (DataKey::generate(), None, None)
+        }
+    };
+    let mut mac = MacBuilder::new(req.mac_only_encrypted);
+    mac.add(req.src);
+    let mac_hex = mac.finish();
+    let sealed = usize::from(enc.is_none());
+    let enc = enc.unwrap_or_else(|| EncValue::seal(&key, req.src, b"data:", ValueType::Str).to_string());
+    let unchanged = sealed == 0 && meta.as_ref().is_some_and(|m| old_mac_matches(m, &key, &mac_hex));
+    let meta = match meta {
+        Some(m) if unchanged => m,
+        Some(mut m) => {
+            m.lastmodified = now_rfc3339();
+            m.mac = EncValue::seal(&key, mac_hex.as_bytes(), m.lastmodified.as_bytes(), ValueType::Str).to_string();
+            m
+        }
+        None => {
+            let group = req.recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?;
+            let lastmodified = now_rfc3339();
+            let mac = EncValue::seal(&key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
+            Metadata {
+                shamir_threshold: None,
+                key_groups: None,
+                keys: group,
+                lastmodified,
+                mac,
+                selection: Selection::default_sops(),
+                unencrypted_comment_regex: None,
+                encrypted_comment_regex: None,
+                mac_only_encrypted: req.mac_only_encrypted,
+                version: SOPS_VERSION.to_owned(),
+            }
+        }
+    };
+    let out = binary::render(&enc, &meta.to_tree());
+    let changed = req.previous.is_none_or(|p| p != out.as_bytes());
+    Ok(EncryptOutcome { output: Encrypted(out), changed, unverified: false, sealed })
+}
+
+fn decrypt_binary(file: &str, parsed: &ParsedFile, meta: &Metadata, key: &DataKey, ignore_mac: bool) -> Result<Decrypted> {
+    let doc = &parsed.docs[0];
+    let leaf = doc
+        .leaves
+        .iter()
+        .find(|l| l.key.as_deref() == Some("data") && l.parent == 0)
+        .ok_or_else(|| Error::InvalidValue { file: file.into(), line: 1, msg: "binary file without a \"data\" value".into() })?;
+    let ev = EncValue::parse(&leaf.text)
+        .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+    let pt = ev.open(key, b"data:").map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
+    let mut mac = MacBuilder::new(meta.mac_only_encrypted);
+    mac.add(&pt);
+    check_mac(file, meta, key, mac.finish(), ignore_mac)?;
+    Ok(Decrypted(pt))
+}
