@@ -386,12 +386,11 @@ fn push_metadata_edit(edits: &mut Vec<Edit>, format: Format, src: &str, doc: &Do
         Some(m) => m.span.clone(),
         None => doc.insert_at..doc.insert_at,
     };
-    let line_based = matches!(format, Format::Yaml | Format::Dotenv);
-    let at_open_end = line_based && span.end == src.len() && !src.is_empty() && !src.ends_with('\n');
-    let text = if at_open_end && !block.starts_with(newline) {
-        format!("{newline}{}", block.strip_suffix(newline).unwrap_or(&block))
-    } else {
-        block
+    let at_open_end = format == Format::Yaml && span.end == src.len() && !src.is_empty() && !src.ends_with('\n');
+    let text = match (at_open_end, span.is_empty()) {
+        (true, true) => format!("{newline}{}", block.strip_suffix(newline).unwrap_or(&block)),
+        (true, false) => block.strip_suffix(newline).unwrap_or(&block).to_owned(),
+        (false, _) => block,
     };
     if src[span.clone()] != *text {
         edits.push(Edit { span, text });
@@ -462,7 +461,15 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
             edits.push(Edit { span: m.span.clone(), text: String::new() });
         }
     }
-    let out = Zeroizing::new(apply(text, edits).into_bytes());
+    let mut out = Zeroizing::new(apply(text, edits).into_bytes());
+    // A YAML file that lacked a final newline got one before its appended metadata block;
+    // the block ends the file without one. Take that newline away again.
+    let block_ends_file = parsed.docs.last().and_then(|d| d.metadata.as_ref()).is_some_and(|m| m.span.end == text.len());
+    if format == Format::Yaml && block_ends_file && !text.ends_with('\n') {
+        let strip = if out.ends_with(b"\r\n") { 2 } else { usize::from(out.ends_with(b"\n")) };
+        let keep = out.len() - strip;
+        out.truncate(keep);
+    }
     Ok(Decrypted(out))
 }
 

@@ -62,7 +62,7 @@ pub enum Style {
     YamlDouble { indent: usize },
     /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
     /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
-    YamlBlock { header: Range<usize>, indent: usize, folded: bool },
+    YamlBlock { header: Range<usize>, indent: usize, folded: bool, ends_with_newline: bool },
     /// A JSON string (span includes the quotes).
     JsonString,
     /// A bare JSON number or boolean.

@@ -288,12 +288,7 @@ impl<'a> Parse<'a> {
     fn finish_capture(&mut self, cap: Capture, tree: Tree) {
         let end = line_end_after(self.src, cap.last_end);
         self.occupied.push(cap.start..end);
-        let mut span = cap.start..end;
-        // A block at the very end of a file without a final newline: take the newline
-        // before it too, so removing the block gives back the file as it was.
-        if end == self.src.len() && !self.src.ends_with('\n') {
-            span.start = strip_newline_before(self.src, span.start);
-        }
+        let span = cap.start..end;
         let doc = self.docs.last_mut().unwrap();
         doc.metadata = Some(MetadataBlock { tree, span, line: cap.line });
         self.prev_end = end;
@@ -370,6 +365,7 @@ impl<'a> Parse<'a> {
                 header: ext.header.clone().unwrap_or(ext.span.start..ext.span.start),
                 indent: ext.block_indent,
                 folded: style == ScalarStyle::Folded,
+                ends_with_newline: self.src[..ext.span.end].ends_with('\n'),
             },
         };
         self.docs[doc_idx].leaves.push(Leaf {
@@ -629,18 +625,6 @@ fn col_of(src: &str, pos: usize) -> usize {
     pos - line_start_of(src, pos)
 }
 
-/// Start of the newline (`\n` or `\r\n`) that ends just before `pos`, if there is one.
-fn strip_newline_before(src: &str, pos: usize) -> usize {
-    let b = src.as_bytes();
-    if pos > 0 && b[pos - 1] == b'\n' {
-        if pos > 1 && b[pos - 2] == b'\r' {
-            return pos - 2;
-        }
-        return pos - 1;
-    }
-    pos
-}
-
 /// Indentation of the line holding `pos`, counting a sequence dash as indentation.
 fn key_indent(src: &str, pos: usize) -> usize {
     let ls = line_start_of(src, pos);
@@ -833,7 +817,7 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
                 Rendered::plain(text.to_owned())
             }
         }
-        Style::YamlBlock { header, indent, folded } => {
+        Style::YamlBlock { header, indent, folded, ends_with_newline } => {
             let indent = (*indent).max(1);
             if !is_str {
                 return Rendered { value: String::new(), header: Some(text.to_owned()) };
@@ -841,15 +825,18 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
             if text.starts_with("ENC[") && !text.contains('\n') {
                 // Ciphertext keeps the block's header; the value reads as `ENC[...]` plus
                 // the newline the header's chomping keeps, which sops accepts.
-                return Rendered::plain(format!("{}{}{nl}", " ".repeat(indent), text));
+                let end = if *ends_with_newline { nl } else { "" };
+                return Rendered::plain(format!("{}{}{end}", " ".repeat(indent), text));
             }
             let interior_newline = text.trim_end_matches('\n').contains('\n');
             match block_body(text, indent, nl) {
                 Some((chomp, body)) => {
                     let kind = if *folded && !interior_newline { '>' } else { '|' };
+                    // A clipped block without a final line break only happens at the end
+                    // of a file that lacks a final newline; keep its header as it is.
+                    let old_clip = header.end - header.start == 1;
+                    let chomp = if chomp == '-' && old_clip { ' ' } else { chomp };
                     let new_header = format!("{kind}{}", chomp_str(chomp));
-                    let old_len = header.end - header.start;
-                    let _ = old_len;
                     Rendered { value: body, header: Some(new_header) }
                 }
                 None => Rendered { value: String::new(), header: Some(double_quoted(text)) },
@@ -931,11 +918,15 @@ fn emit_map(entries: &[(String, Tree)], key_col: usize, block_base: usize, first
 /// A string scalar as go-yaml v3 writes it: plain when it reads back as the same string,
 /// double-quoted otherwise (timestamps included, as go-yaml quotes them).
 fn go_yaml_string(s: &str) -> String {
-    let looks_like_timestamp = s.len() >= 10
-        && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        && s.as_bytes()[4] == b'-'
-        && s.as_bytes()[7] == b'-';
-    if looks_like_timestamp || !plain_safe(s, false) {
+    let b = s.as_bytes();
+    let looks_like_timestamp = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
+    let special_start = b.first().is_none_or(|c| b"-?:,[]{}#&*!|>'\"%@`".contains(c));
+    let lower = s.to_ascii_lowercase();
+    let resolves_otherwise = is_null(s)
+        || plain_type(s) != ValueType::Str
+        || matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off");
+    let awkward = s != s.trim() || s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\t', '\r']);
+    if looks_like_timestamp || special_start || resolves_otherwise || awkward {
         double_quoted(s)
     } else {
         s.to_owned()
