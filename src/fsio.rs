@@ -5,23 +5,38 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::pipeline::{Decrypted, Encrypted};
+use crate::pipeline::{Decrypted, EncryptPlan, Encrypted};
 
 /// Writes ciphertext to `path` atomically.
 pub fn write_encrypted(path: &Path, content: &Encrypted) -> Result<()> {
-    write_atomic(path, content.as_bytes())
+    write_atomic_with(path, |w| w.write_all(content.as_bytes()).map_err(|source| io_error(path, "cannot write", source)))
+}
+
+/// Streams a planned encryption into `path` atomically; returns the number of values
+/// sealed. Memory stays proportional to the input, however large the output.
+pub fn write_encrypted_plan(path: &Path, plan: &EncryptPlan<'_>) -> Result<usize> {
+    let mut sealed = 0;
+    write_atomic_with(path, |w| {
+        sealed = plan.write_to(w)?;
+        Ok(())
+    })?;
+    Ok(sealed)
+}
+
+fn io_error(path: &Path, action: &'static str, source: io::Error) -> Error {
+    Error::Io { file: path.display().to_string(), action, source }
 }
 
 /// Writes plaintext to `path` atomically. Only `decrypt -i`/`-o` call this, on the user's
 /// explicit request.
 pub fn write_decrypted(path: &Path, content: &Decrypted) -> Result<()> {
-    write_atomic(path, content.as_bytes())
+    write_atomic_with(path, |w| w.write_all(content.as_bytes()).map_err(|source| io_error(path, "cannot write", source)))
 }
 
 /// Writes through a temporary file in the same directory, fsyncs it, renames it over
 /// `path` and fsyncs the directory: readers see the old file or the new one, never a
 /// torn mix. The file's permission bits are kept (new files get 0600 & umask).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let io_err = |action: &'static str| move |source: io::Error| Error::Io { file: path.display().to_string(), action, source };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -33,7 +48,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(io_err("cannot create a temporary file next to it"))?;
-    tmp.write_all(bytes).map_err(io_err("cannot write"))?;
+    fill(tmp.as_file_mut())?;
     if let Some(perm) = existing_mode {
         fs::set_permissions(tmp.path(), perm).map_err(io_err("cannot set permissions"))?;
     } else {

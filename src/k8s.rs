@@ -14,10 +14,11 @@ pub fn is_secret(doc: &Document) -> bool {
 
 /// Every plaintext value under a Secret's `data` must be base64, as the API server
 /// demands: refusing it here beats a failed apply in the cluster.
-pub fn check_secret_data(file: &str, parsed: &ParsedFile) -> Result<()> {
+pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<()> {
     for doc in parsed.docs.iter().filter(|d| is_secret(d)) {
         for leaf in &doc.leaves {
             let in_data = doc.paths[leaf.parent as usize].keys.len() == 1 && &*doc.paths[leaf.parent as usize].keys[0] == "data";
+            let key = leaf.key(src).unwrap_or("");
             if !in_data || leaf.key.is_none() || leaf.ty == ValueType::Comment {
                 continue;
             }
@@ -25,13 +26,14 @@ pub fn check_secret_data(file: &str, parsed: &ParsedFile) -> Result<()> {
                 return Err(Error::InvalidValue {
                     file: file.into(),
                     line: leaf.line,
-                    msg: format!("Secret data value {:?} must be a base64 string", leaf.key.as_deref().unwrap_or("")),
+                    msg: format!("Secret data value {:?} must be a base64 string", key),
                 });
             }
-            if looks_encrypted(&leaf.text) {
+            let text = leaf.text(src);
+            if looks_encrypted(text) {
                 continue;
             }
-            let compact: String = leaf.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             let compact = zeroize::Zeroizing::new(compact);
             if B64.decode(compact.as_bytes()).is_err() {
                 return Err(Error::InvalidValue {
@@ -39,7 +41,7 @@ pub fn check_secret_data(file: &str, parsed: &ParsedFile) -> Result<()> {
                     line: leaf.line,
                     msg: format!(
                         "Secret data value {:?} is not valid base64 (put plain text under stringData instead)",
-                        leaf.key.as_deref().unwrap_or("")
+                        key
                     ),
                 });
             }

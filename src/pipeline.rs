@@ -5,12 +5,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::Write;
 
 use zeroize::Zeroizing;
 
 use crate::crypto::DataKey;
 use crate::document::splice::{apply, Edit};
-use crate::document::{self, binary, Document, Format, Leaf, ParsedFile, Style};
+use crate::document::{self, binary, Document, Format, Leaf, ParsedFile, Style, Tree};
 use crate::error::{Error, Result};
 use crate::k8s;
 use crate::keys::{self, Identities, Recipients};
@@ -134,8 +135,8 @@ fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
     doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
 }
 
-fn leaf_selected(_doc: &Document, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
-    let any = paths[leaf.parent as usize] || leaf.key.as_deref().is_some_and(|k| sel.key_matches(k));
+fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
+    let any = paths[leaf.parent as usize] || leaf.key(src).is_some_and(|k| sel.key_matches(k));
     sel.encrypts(any)
 }
 
@@ -143,9 +144,8 @@ fn leaf_selected(_doc: &Document, leaf: &Leaf, sel: &Selector, paths: &[bool]) -
 /// becomes Go's `+Inf`; everything else is kept as written).
 fn sops_spelling(ty: ValueType, text: &str) -> Cow<'_, str> {
     if ty == ValueType::Float {
-        let t = text.trim_start_matches('+');
         let neg = text.starts_with('-');
-        match t.trim_start_matches('-').to_ascii_lowercase().as_str() {
+        match text.trim_start_matches(['+', '-']).to_ascii_lowercase().as_str() {
             ".inf" => return Cow::Borrowed(if neg { "-Inf" } else { "+Inf" }),
             ".nan" => return Cow::Borrowed("NaN"),
             _ => {}
@@ -182,27 +182,144 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
     for doc in &parsed.docs {
         let paths = path_matches(doc, &sel);
         for leaf in &doc.leaves {
-            if !leaf_selected(doc, leaf, &sel, &paths) || !looks_encrypted(&leaf.text) {
+            let value = leaf.text(text);
+            if !leaf_selected(text, leaf, &sel, &paths) || !looks_encrypted(value) {
                 continue;
             }
-            let Ok(ev) = EncValue::parse(&leaf.text) else { continue };
-            let aad = doc.aad(leaf);
+            let Ok(ev) = EncValue::parse(value.trim_end()) else { continue };
+            let aad = doc.aad(leaf, text);
             if let Ok(pt) = ev.open_text(&key, aad.as_bytes()) {
-                table.insert((aad, ev.ty, PlainKey(pt)), leaf.text.trim_end().to_owned());
+                table.insert((aad, ev.ty, PlainKey(pt)), value.trim_end().to_owned());
             }
         }
     }
     Some((meta, key, table))
 }
 
-/// Encrypts a file. Values already encrypted keep their ciphertext; values whose path
-/// and plaintext match the previous version of the output keep that ciphertext too.
-pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
-    if req.format == Format::Binary && !is_sops_json(req.src) {
-        return encrypt_binary(req);
+/// What happens to one leaf when the file is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LeafAction {
+    /// Written as it is (plaintext by rule, already encrypted, or empty).
+    Keep,
+    /// Encrypted now (or its previous ciphertext reused).
+    Seal,
+}
+
+/// A file ready to be written encrypted: everything is decided and checked, the MAC is
+/// computed; only the ciphertexts of new values remain to be made, while writing.
+pub struct EncryptPlan<'a> {
+    file: &'a str,
+    format: Format,
+    src: &'a str,
+    parsed: ParsedFile,
+    actions: Vec<Vec<LeafAction>>,
+    key: DataKey,
+    reuse: HashMap<ReuseKey, String>,
+    metadata: Tree,
+    /// The output equals the input (nothing new to encrypt, MAC unchanged).
+    unchanged: bool,
+    unverified: bool,
+    to_seal: usize,
+}
+
+impl EncryptPlan<'_> {
+    /// False when writing would reproduce the input byte for byte.
+    pub fn changes_input(&self) -> bool {
+        !self.unchanged
     }
-    let format = if req.format == Format::Binary { Format::Json } else { req.format };
+
+    /// The file is encrypted already and no identity could open it, so its MAC was not
+    /// checked; it is left as it is.
+    pub fn unverified(&self) -> bool {
+        self.unverified
+    }
+
+    /// Values that get a ciphertext in this write (new or changed values).
+    pub fn values_to_seal(&self) -> usize {
+        self.to_seal
+    }
+
+    /// Writes the encrypted file to `out`, making ciphertexts as it goes so that memory
+    /// stays proportional to the input, not the output.
+    pub fn write_to(&self, out: &mut dyn Write) -> Result<usize> {
+        let io = |source| Error::Io { file: self.file.into(), action: "cannot write output", source };
+        if self.unchanged {
+            out.write_all(self.src.as_bytes()).map_err(io)?;
+            return Ok(0);
+        }
+        if self.format == Format::Binary {
+            unreachable!("binary files are written by encrypt_binary");
+        }
+        let mut splicer = Splicer::new(self.src, out);
+        let mut sealed = 0;
+        for (doc, actions) in self.parsed.docs.iter().zip(&self.actions) {
+            let block = document::render_metadata(self.format, &self.parsed, doc, &self.metadata);
+            let (meta_span, meta_text) = metadata_edit(self.format, self.src, doc, block, self.parsed.newline);
+            let mut meta_pending = Some((meta_span, meta_text));
+            for (leaf, action) in doc.leaves.iter().zip(actions) {
+                if *action != LeafAction::Seal {
+                    continue;
+                }
+                if let Some((span, _)) = &meta_pending {
+                    if span.start <= leaf.span.start {
+                        let (span, text) = meta_pending.take().unwrap();
+                        splicer.replace(span, &text).map_err(io)?;
+                    }
+                }
+                let value = leaf.text(self.src);
+                let spelled = sops_spelling(leaf.ty, value);
+                let aad = doc.aad(leaf, self.src);
+                let reuse_key = (aad, leaf.ty, PlainKey(Zeroizing::new(spelled.clone().into_owned())));
+                let enc = match self.reuse.get(&reuse_key) {
+                    Some(enc) => enc.clone(),
+                    None => {
+                        sealed += 1;
+                        EncValue::seal(&self.key, spelled.as_bytes(), reuse_key.0.as_bytes(), leaf.ty).to_string()
+                    }
+                };
+                let r = document::render_value(self.format, &self.parsed, leaf, ValueType::Str, &enc);
+                splicer.replace(leaf.span.clone(), &r.value).map_err(io)?;
+            }
+            if let Some((span, text)) = meta_pending {
+                splicer.replace(span, &text).map_err(io)?;
+            }
+        }
+        splicer.finish().map_err(io)?;
+        Ok(sealed)
+    }
+}
+
+/// Streams `src` to a writer with replacements applied in increasing position order.
+struct Splicer<'a, 'w> {
+    src: &'a str,
+    out: std::io::BufWriter<&'w mut dyn Write>,
+    pos: usize,
+}
+
+impl<'a, 'w> Splicer<'a, 'w> {
+    fn new(src: &'a str, out: &'w mut dyn Write) -> Self {
+        Splicer { src, out: std::io::BufWriter::with_capacity(1 << 16, out), pos: 0 }
+    }
+
+    fn replace(&mut self, span: std::ops::Range<usize>, text: &str) -> std::io::Result<()> {
+        debug_assert!(span.start >= self.pos, "edits out of order");
+        self.out.write_all(&self.src.as_bytes()[self.pos..span.start])?;
+        self.out.write_all(text.as_bytes())?;
+        self.pos = span.end;
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.out.write_all(&self.src.as_bytes()[self.pos..])?;
+        self.out.flush()
+    }
+}
+
+/// Plans the encryption of a file: parses it, picks the rule, checks every existing
+/// ciphertext, computes the MAC and decides whether anything changes.
+pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     let file = req.file;
+    let format = if req.format == Format::Binary { Format::Json } else { req.format };
     let text = as_text(file, req.src)?;
     let parsed = parse(file, format, text)?;
     if parsed.docs.is_empty() {
@@ -221,21 +338,28 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
         .map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
     let mac_only = existing.as_ref().map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
 
-    k8s::check_secret_data(file, &parsed)?;
+    k8s::check_secret_data(file, text, &parsed)?;
 
-    // Which values need sealing? Decide before touching keys: a fully encrypted file needs
-    // no key at all to be left alone.
-    let selected: Vec<Vec<bool>> = parsed
-        .docs
-        .iter()
-        .map(|d| {
-            let paths = path_matches(d, &sel);
-            d.leaves.iter().map(|l| leaf_selected(d, l, &sel, &paths)).collect()
-        })
-        .collect();
-    let needs_sealing = parsed.docs.iter().zip(&selected).any(|(d, s)| {
-        d.leaves.iter().zip(s).any(|(l, &sel)| sel && !l.text.is_empty() && !looks_encrypted(&l.text))
-    });
+    // What happens to each value. Decided before touching keys: a fully encrypted file
+    // needs no key at all to be left alone.
+    let mut to_seal = 0usize;
+    let mut selected: Vec<Vec<bool>> = Vec::with_capacity(parsed.docs.len());
+    let mut actions: Vec<Vec<LeafAction>> = Vec::with_capacity(parsed.docs.len());
+    for d in &parsed.docs {
+        let paths = path_matches(d, &sel);
+        let mut sel_flags = Vec::with_capacity(d.leaves.len());
+        let mut acts = Vec::with_capacity(d.leaves.len());
+        for l in &d.leaves {
+            let chosen = leaf_selected(text, l, &sel, &paths);
+            let value = l.text(text);
+            let seal = chosen && !value.is_empty() && !looks_encrypted(value);
+            to_seal += usize::from(seal);
+            sel_flags.push(chosen);
+            acts.push(if seal { LeafAction::Seal } else { LeafAction::Keep });
+        }
+        selected.push(sel_flags);
+        actions.push(acts);
+    }
     let all_docs_have_metadata = parsed.docs.iter().all(|d| d.metadata.is_some());
 
     // The data key, the metadata to start from, and ciphertexts to reuse.
@@ -244,12 +368,19 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
         Some(meta) => match keys::unwrap_data_key(&meta, req.identities) {
             Ok(k) => (k, Some(meta)),
             Err(e) => {
-                if !needs_sealing && all_docs_have_metadata {
-                    return Ok(EncryptOutcome {
-                        output: Encrypted(text.to_owned()),
-                        changed: false,
+                if to_seal == 0 && all_docs_have_metadata {
+                    return Ok(EncryptPlan {
+                        file,
+                        format,
+                        src: text,
+                        parsed,
+                        actions,
+                        key: DataKey::generate(),
+                        reuse,
+                        metadata: Tree::Null,
+                        unchanged: true,
                         unverified: true,
-                        sealed: 0,
+                        to_seal: 0,
                     });
                 }
                 return Err(Error::Key { file: file.into(), source: e });
@@ -269,29 +400,27 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
         },
     };
 
+    // The MAC, over plaintexts in document order; existing ciphertexts are opened (and so
+    // authenticated) on the way.
     let mut mac = MacBuilder::new(mac_only);
-    let mut edits: Vec<Edit> = Vec::new();
-    let mut sealed = 0usize;
     for (doc, sel_flags) in parsed.docs.iter().zip(&selected) {
         for (leaf, &encrypt_it) in doc.leaves.iter().zip(sel_flags) {
             let is_comment = leaf.ty == ValueType::Comment;
+            let value = leaf.text(text);
             if !encrypt_it {
                 if !is_comment && !mac_only {
-                    let t = sops_spelling(leaf.ty, &leaf.text);
+                    let t = sops_spelling(leaf.ty, value);
                     mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
                 }
                 continue;
             }
-            if leaf.text.is_empty() {
+            if value.is_empty() {
                 continue; // sops never encrypts empty strings or comments; "" adds nothing to the MAC
             }
-            let aad = doc.aad(leaf);
-            if leaf.ty == ValueType::Str && looks_encrypted(&leaf.text) || is_comment && looks_encrypted(&leaf.text) {
-                let ev = EncValue::parse(leaf.text.trim_end()).map_err(|e| Error::InvalidValue {
-                    file: file.into(),
-                    line: leaf.line,
-                    msg: e.to_string(),
-                })?;
+            if looks_encrypted(value) && (leaf.ty == ValueType::Str || is_comment) {
+                let ev = EncValue::parse(value.trim_end())
+                    .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+                let aad = doc.aad(leaf, text);
                 let pt = ev
                     .open_text(&key, aad.as_bytes())
                     .map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
@@ -300,32 +429,20 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
                 }
                 continue;
             }
-            let spelled = sops_spelling(leaf.ty, &leaf.text);
             if !is_comment {
+                let spelled = sops_spelling(leaf.ty, value);
                 mac.add(mac_text(file, leaf.line, leaf.ty, &spelled)?.as_bytes());
             }
-            let reuse_key = (aad, leaf.ty, PlainKey(Zeroizing::new(spelled.clone().into_owned())));
-            let enc = match reuse.get(&reuse_key) {
-                Some(enc) => enc.clone(),
-                None => {
-                    sealed += 1;
-                    EncValue::seal(&key, spelled.as_bytes(), reuse_key.0.as_bytes(), leaf.ty).to_string()
-                }
-            };
-            push_value_edit(&mut edits, format, &parsed, leaf, ValueType::Str, &enc, text);
         }
     }
     let mac_hex = mac.finish();
 
     // Unchanged content keeps lastmodified and the MAC ciphertext.
-    let unchanged = sealed == 0
-        && all_docs_have_metadata
-        && base_meta.as_ref().is_some_and(|m| old_mac_matches(m, &key, &mac_hex));
-    if unchanged && edits.is_empty() {
-        return Ok(EncryptOutcome { output: Encrypted(text.to_owned()), changed: false, unverified: false, sealed });
-    }
+    let mac_unchanged = base_meta.as_ref().is_some_and(|m| old_mac_matches(m, &key, &mac_hex));
+    let unchanged = to_seal == 0 && all_docs_have_metadata && mac_unchanged && req.previous.is_none();
     let meta = match base_meta {
-        Some(m) if unchanged => m,
+        Some(m) if mac_unchanged && to_seal == 0 => m,
+        Some(m) if mac_unchanged && !reuse.is_empty() => m,
         Some(mut m) => {
             m.lastmodified = now_rfc3339();
             m.mac = EncValue::seal(&key, mac_hex.as_bytes(), m.lastmodified.as_bytes(), ValueType::Str).to_string();
@@ -334,30 +451,54 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
         }
         None => {
             let group = req.recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?;
-            let lastmodified = now_rfc3339();
-            let mac = EncValue::seal(&key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
-            Metadata {
-                shamir_threshold: None,
-                key_groups: None,
-                keys: group,
-                lastmodified,
-                mac,
-                selection,
-                unencrypted_comment_regex: None,
-                encrypted_comment_regex: None,
-                mac_only_encrypted: mac_only,
-                version: SOPS_VERSION.to_owned(),
-            }
+            new_metadata(group, selection, mac_only, &key, &mac_hex)
         }
     };
-    let tree = meta.to_tree();
-    for doc in &parsed.docs {
-        let block = document::render_metadata(format, &parsed, doc, &tree);
-        push_metadata_edit(&mut edits, format, text, doc, block, parsed.newline);
+    Ok(EncryptPlan {
+        file,
+        format,
+        src: text,
+        parsed,
+        actions,
+        key,
+        reuse,
+        metadata: meta.to_tree(),
+        unchanged,
+        unverified: false,
+        to_seal,
+    })
+}
+
+fn new_metadata(group: crate::sops::metadata::KeyGroup, selection: Selection, mac_only: bool, key: &DataKey, mac_hex: &str) -> Metadata {
+    let lastmodified = now_rfc3339();
+    let mac = EncValue::seal(key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
+    Metadata {
+        shamir_threshold: None,
+        key_groups: None,
+        keys: group,
+        lastmodified,
+        mac,
+        selection,
+        unencrypted_comment_regex: None,
+        encrypted_comment_regex: None,
+        mac_only_encrypted: mac_only,
+        version: SOPS_VERSION.to_owned(),
     }
-    let out = apply(text, edits);
-    let changed = out != text && req.previous.is_none_or(|p| p != out.as_bytes());
-    Ok(EncryptOutcome { output: Encrypted(out), changed, unverified: false, sealed })
+}
+
+/// Encrypts a file in memory. Values already encrypted keep their ciphertext; values
+/// whose path and plaintext match the previous version of the output keep that
+/// ciphertext too.
+pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
+    if req.format == Format::Binary && !is_sops_json(req.src) {
+        return encrypt_binary(req);
+    }
+    let plan = plan_encrypt(req)?;
+    let mut out = Vec::with_capacity(req.src.len() + plan.to_seal * 160);
+    let sealed = plan.write_to(&mut out)?;
+    let out = String::from_utf8(out).expect("splicing UTF-8 text with UTF-8 text gives UTF-8");
+    let changed = out.as_bytes() != req.src && req.previous.is_none_or(|p| p != out.as_bytes());
+    Ok(EncryptOutcome { output: Encrypted(out), changed: changed && !plan.unverified, unverified: plan.unverified, sealed })
 }
 
 fn old_mac_matches(meta: &Metadata, key: &DataKey, mac_hex: &str) -> bool {
@@ -367,21 +508,10 @@ fn old_mac_matches(meta: &Metadata, key: &DataKey, mac_hex: &str) -> bool {
         .is_some_and(|old| old.eq_ignore_ascii_case(mac_hex))
 }
 
-/// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.
-fn push_value_edit(edits: &mut Vec<Edit>, format: Format, parsed: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str, src: &str) {
-    let r = document::render_value(format, parsed, leaf, ty, text);
-    if let (Some(h), Style::YamlBlock { header, .. }) = (r.header, &leaf.style) {
-        if src[header.clone()] != *h {
-            edits.push(Edit { span: header.clone(), text: h });
-        }
-    }
-    edits.push(Edit { span: leaf.span.clone(), text: r.value });
-}
-
-/// Adds or replaces a document's metadata block. Line-based formats put a block at the
-/// end of a file that lacks a final newline after a newline of its own, with none after
-/// it, so that removing it restores the file exactly.
-fn push_metadata_edit(edits: &mut Vec<Edit>, format: Format, src: &str, doc: &Document, block: String, newline: &str) {
+/// The edit that adds or replaces a document's metadata block. A YAML file lacking a
+/// final newline gets one before an appended block, and the block then ends the file
+/// without one, so that removing it restores the file exactly.
+fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newline: &str) -> (std::ops::Range<usize>, String) {
     let span = match &doc.metadata {
         Some(m) => m.span.clone(),
         None => doc.insert_at..doc.insert_at,
@@ -392,9 +522,7 @@ fn push_metadata_edit(edits: &mut Vec<Edit>, format: Format, src: &str, doc: &Do
         (true, false) => block.strip_suffix(newline).unwrap_or(&block).to_owned(),
         (false, _) => block,
     };
-    if src[span.clone()] != *text {
-        edits.push(Edit { span, text });
-    }
+    (span, text)
 }
 
 /// Decrypts a file after checking its MAC.
@@ -411,7 +539,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         .map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
 
     if req.format == Format::Binary {
-        return decrypt_binary(file, &parsed, &meta, &key, req.ignore_mac);
+        return decrypt_binary(file, text, &parsed, &meta, &key, req.ignore_mac);
     }
 
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);
@@ -419,19 +547,20 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     for doc in &parsed.docs {
         let paths = path_matches(doc, &sel);
         for leaf in &doc.leaves {
-            let encrypted = leaf_selected(doc, leaf, &sel, &paths);
+            let encrypted = leaf_selected(text, leaf, &sel, &paths);
             let is_comment = leaf.ty == ValueType::Comment;
+            let value = leaf.text(text);
             if !encrypted {
                 if !is_comment && !meta.mac_only_encrypted {
-                    let t = sops_spelling(leaf.ty, &leaf.text);
+                    let t = sops_spelling(leaf.ty, value);
                     mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
                 }
                 continue;
             }
-            if leaf.text.is_empty() {
+            if value.is_empty() {
                 continue;
             }
-            if !looks_encrypted(&leaf.text) || (leaf.ty != ValueType::Str && !is_comment) {
+            if !looks_encrypted(value) || (leaf.ty != ValueType::Str && !is_comment) {
                 if is_comment {
                     continue; // sops too leaves a plaintext comment in an encrypted area as it is
                 }
@@ -441,9 +570,9 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
                     msg: "this value should be encrypted under the file's rules but is plaintext (was it added or changed by hand? run `gitseal encrypt -i` to encrypt it)".into(),
                 });
             }
-            let ev = EncValue::parse(leaf.text.trim_end())
+            let ev = EncValue::parse(value.trim_end())
                 .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
-            let aad = doc.aad(leaf);
+            let aad = doc.aad(leaf, text);
             let pt = match ev.open_text(&key, aad.as_bytes()) {
                 Ok(pt) => pt,
                 Err(_) if is_comment => continue,
@@ -471,6 +600,18 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         out.truncate(keep);
     }
     Ok(Decrypted(out))
+}
+
+/// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.
+fn push_value_edit(edits: &mut Vec<Edit>, format: Format, parsed: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str, src: &str) {
+    let r = document::render_value(format, parsed, leaf, ty, text);
+    if let (Some(h), Style::YamlBlock { header, .. }) = (r.header, &leaf.style) {
+        let header = header.start as usize..header.end as usize;
+        if src[header.clone()] != *h {
+            edits.push(Edit { span: header, text: h });
+        }
+    }
+    edits.push(Edit { span: leaf.span.clone(), text: r.value });
 }
 
 fn check_mac(file: &str, meta: &Metadata, key: &DataKey, computed: String, ignore: bool) -> Result<()> {
@@ -528,20 +669,7 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
         }
         None => {
             let group = req.recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?;
-            let lastmodified = now_rfc3339();
-            let mac = EncValue::seal(&key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
-            Metadata {
-                shamir_threshold: None,
-                key_groups: None,
-                keys: group,
-                lastmodified,
-                mac,
-                selection: Selection::default_sops(),
-                unencrypted_comment_regex: None,
-                encrypted_comment_regex: None,
-                mac_only_encrypted: req.mac_only_encrypted,
-                version: SOPS_VERSION.to_owned(),
-            }
+            new_metadata(group, Selection::default_sops(), req.mac_only_encrypted, &key, &mac_hex)
         }
     };
     let out = binary::render(&enc, &meta.to_tree());
@@ -549,14 +677,14 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
     Ok(EncryptOutcome { output: Encrypted(out), changed, unverified: false, sealed })
 }
 
-fn decrypt_binary(file: &str, parsed: &ParsedFile, meta: &Metadata, key: &DataKey, ignore_mac: bool) -> Result<Decrypted> {
+fn decrypt_binary(file: &str, src: &str, parsed: &ParsedFile, meta: &Metadata, key: &DataKey, ignore_mac: bool) -> Result<Decrypted> {
     let doc = &parsed.docs[0];
     let leaf = doc
         .leaves
         .iter()
-        .find(|l| l.key.as_deref() == Some("data") && l.parent == 0)
+        .find(|l| l.key(src) == Some("data") && l.parent == 0)
         .ok_or_else(|| Error::InvalidValue { file: file.into(), line: 1, msg: "binary file without a \"data\" value".into() })?;
-    let ev = EncValue::parse(&leaf.text)
+    let ev = EncValue::parse(leaf.text(src))
         .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
     let pt = ev.open(key, b"data:").map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);

@@ -49,7 +49,7 @@ pub fn parse(s: &str) -> Result<Vec<Step>, String> {
 
 /// Finds the scalar at `steps` in a document. List indices count items of the list the
 /// path reaches; only scalar items and map items' keys are supported.
-pub fn find<'a>(doc: &'a Document, steps: &[Step]) -> Option<&'a Leaf> {
+pub fn find<'a>(doc: &'a Document, src: &str, steps: &[Step]) -> Option<&'a Leaf> {
     let keys: Vec<&str> = steps
         .iter()
         .filter_map(|s| match s {
@@ -69,7 +69,7 @@ pub fn find<'a>(doc: &'a Document, steps: &[Step]) -> Option<&'a Leaf> {
             return false;
         }
         let p = &doc.paths[l.parent as usize].keys;
-        let full: Vec<&str> = p.iter().map(|k| &**k).chain(l.key.as_deref()).collect();
+        let full: Vec<&str> = p.iter().map(|k| &**k).chain(l.key(src)).collect();
         full == keys && (index.is_none() || l.key.is_none())
     });
     match index {

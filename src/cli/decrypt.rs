@@ -122,8 +122,8 @@ fn extract_value(
     let text = std::str::from_utf8(plain.as_bytes())?;
     let parsed = gitseal::document::parse(format, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     for doc in &parsed.docs {
-        if let Some(leaf) = tree_path::find(doc, steps) {
-            return Ok(zeroize::Zeroizing::new(leaf.text.as_bytes().to_vec()));
+        if let Some(leaf) = tree_path::find(doc, text, steps) {
+            return Ok(zeroize::Zeroizing::new(leaf.text(text).as_bytes().to_vec()));
         }
     }
     Err(Error::Usage(format!("{}: no value at {raw}", path.display())).into())

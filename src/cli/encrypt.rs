@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use gitseal::keys::{discovery, AgeRecipient, Identities};
 use gitseal::sops::select::Selection;
-use gitseal::{fsio, EncryptOutcome, EncryptRequest, Error};
+use gitseal::document::Format;
+use gitseal::{fsio, EncryptRequest, Error};
 use rayon::prelude::*;
 
 use super::recipients::{load_config, parse_age_list, plan_for};
@@ -75,12 +76,29 @@ struct Job<'a> {
     ids: &'a Identities,
 }
 
+/// Where one file's ciphertext goes.
+enum Target<'p> {
+    Stdout,
+    InPlace,
+    File(&'p Path),
+}
+
+/// What happened to one file.
+struct Done {
+    changed: bool,
+    unverified: bool,
+}
+
 impl Job<'_> {
-    fn encrypt(&self, path: &Path, previous: Option<&[u8]>) -> anyhow::Result<EncryptOutcome> {
+    fn run_one(&self, path: &Path, target: Target<'_>) -> anyhow::Result<Done> {
         let src = fsio::read(path)?;
         let plan = plan_for(path, self.age, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let name = path.display().to_string();
-        let out = gitseal::encrypt(&EncryptRequest {
+        let previous = match target {
+            Target::File(o) if o.exists() => Some(fsio::read(o)?),
+            _ => None,
+        };
+        let req = EncryptRequest {
             file: &name,
             format: format_of(&self.args.fmt, path),
             src: &src,
@@ -88,10 +106,41 @@ impl Job<'_> {
             selection: plan.selection,
             mac_only_encrypted: plan.mac_only_encrypted,
             identities: self.ids,
-            previous,
-        })?;
-        Ok(out)
+            previous: previous.as_deref(),
+        };
+        // Binary files and writes onto an existing output are done in memory (the output
+        // is compared with what is there); the rest streams.
+        if req.format == Format::Binary || matches!(target, Target::File(_)) {
+            let out = gitseal::encrypt(&req)?;
+            match target {
+                Target::Stdout => write_stdout(out.output.as_bytes())?,
+                Target::InPlace if out.changed => fsio::write_encrypted(path, &out.output)?,
+                Target::File(o) if out.changed || previous.is_none() => fsio::write_encrypted(o, &out.output)?,
+                _ => {}
+            }
+            return Ok(Done { changed: out.changed, unverified: out.unverified });
+        }
+        let plan = gitseal::pipeline::plan_encrypt(&req)?;
+        let changed = plan.changes_input();
+        match target {
+            Target::Stdout => {
+                let mut stdout = std::io::stdout().lock();
+                plan.write_to(&mut stdout)?;
+            }
+            Target::InPlace if changed => {
+                fsio::write_encrypted_plan(path, &plan)?;
+            }
+            _ => {}
+        }
+        Ok(Done { changed, unverified: plan.unverified() })
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
 }
 
 pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
@@ -111,23 +160,11 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
 
     if !args.in_place {
         let path = &files[0];
-        let previous = match &args.output {
-            Some(o) if o.exists() => Some(fsio::read(o)?),
-            _ => None,
+        let target = match &args.output {
+            Some(o) => Target::File(o),
+            None => Target::Stdout,
         };
-        let outcome = job.encrypt(path, previous.as_deref())?;
-        match &args.output {
-            Some(o) => {
-                if outcome.changed {
-                    fsio::write_encrypted(o, &outcome.output)?;
-                }
-            }
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                stdout.write_all(outcome.output.as_bytes())?;
-                stdout.flush()?;
-            }
-        }
+        let outcome = job.run_one(path, target)?;
         if outcome.unverified {
             eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", path.display());
         }
@@ -135,15 +172,10 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     }
 
     let pb = progress(files.len(), "encrypting");
-    let results: Vec<(PathBuf, anyhow::Result<EncryptOutcome>)> = files
+    let results: Vec<(PathBuf, anyhow::Result<Done>)> = files
         .par_iter()
         .map(|path| {
-            let r = job.encrypt(path, None).and_then(|o| {
-                if o.changed {
-                    fsio::write_encrypted(path, &o.output)?;
-                }
-                Ok(o)
-            });
+            let r = job.run_one(path, Target::InPlace);
             if let Some(pb) = &pb {
                 pb.inc(1);
             }

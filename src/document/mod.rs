@@ -57,12 +57,12 @@ impl Format {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Style {
     /// YAML plain scalar. `indent` is the indentation a block scalar replacing it would use.
-    YamlPlain { indent: usize },
-    YamlSingle { indent: usize },
-    YamlDouble { indent: usize },
+    YamlPlain { indent: u32 },
+    YamlSingle { indent: u32 },
+    YamlDouble { indent: u32 },
     /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
     /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
-    YamlBlock { header: Range<usize>, indent: usize, folded: bool, ends_with_newline: bool },
+    YamlBlock { header: Range<u32>, indent: u32, folded: bool, ends_with_newline: bool },
     /// A JSON string (span includes the quotes).
     JsonString,
     /// A bare JSON number or boolean.
@@ -75,22 +75,72 @@ pub enum Style {
     BinaryData,
 }
 
+/// Text taken from the source: held by position when it reads exactly as written (most
+/// plain scalars and keys, which keeps large files cheap), else owned and zeroized on
+/// drop. `Debug` never shows the text.
+#[derive(Clone)]
+pub enum Text {
+    Source(u32, u32),
+    Owned(Box<Zeroizing<String>>),
+}
+
+impl Text {
+    pub fn owned(s: impl Into<String>) -> Self {
+        Text::Owned(Box::new(Zeroizing::new(s.into())))
+    }
+
+    /// `src[range]` when the text is exactly that slice, else an owned copy of `text`.
+    pub fn from_source(src: &str, range: Range<usize>, text: &str) -> Self {
+        if src.get(range.clone()) == Some(text) && range.end <= u32::MAX as usize {
+            Text::Source(range.start as u32, range.end as u32)
+        } else {
+            Text::owned(text)
+        }
+    }
+
+    pub fn get<'a>(&'a self, src: &'a str) -> &'a str {
+        match self {
+            Text::Source(a, b) => &src[*a as usize..*b as usize],
+            Text::Owned(s) => s.as_str(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Text::Source(a, b) => write!(f, "Text::Source({a}..{b})"),
+            Text::Owned(s) => write!(f, "Text::Owned({} bytes)", s.len()),
+        }
+    }
+}
+
 /// One value of a document, located in the source.
 #[derive(Debug)]
 pub struct Leaf {
     /// The collection holding this value (index into [`Document::paths`]).
     pub parent: u32,
-    /// The map key naming this value; `None` for list items and comments.
-    pub key: Option<Box<str>>,
+    /// 1-based line of the value.
+    pub line: u32,
     /// The value's type as sops reads it.
     pub ty: ValueType,
+    /// The map key naming this value; `None` for list items and comments.
+    pub key: Option<Text>,
     /// The decoded value text (for an encrypted value, the `ENC[...]` string).
-    pub text: Zeroizing<String>,
+    pub text: Text,
     /// Bytes that hold the value in the source.
     pub span: Range<usize>,
     pub style: Style,
-    /// 1-based line of the value.
-    pub line: u32,
+}
+
+impl Leaf {
+    pub fn text<'a>(&'a self, src: &'a str) -> &'a str {
+        self.text.get(src)
+    }
+
+    pub fn key<'a>(&'a self, src: &'a str) -> Option<&'a str> {
+        self.key.as_ref().map(|k| k.get(src))
+    }
 }
 
 /// A collection on the way from the document root to some values.
@@ -158,8 +208,8 @@ impl Document {
         }
     }
 
-    pub fn aad(&self, leaf: &Leaf) -> String {
-        self.paths[leaf.parent as usize].aad(leaf.key.as_deref())
+    pub fn aad(&self, leaf: &Leaf, src: &str) -> String {
+        self.paths[leaf.parent as usize].aad(leaf.key(src))
     }
 
     /// Whether this document is a Kubernetes object (has `apiVersion` and `kind`).
@@ -207,6 +257,7 @@ pub fn parse(format: Format, src: &str) -> Result<ParsedFile, SyntaxError> {
 /// Writes `text` of type `ty` in the form `style` asks for. Returns the replacement for
 /// the leaf's span, and for block scalars possibly a new header indicator.
 pub fn render_value(format: Format, file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+    // `text` is the new value; the leaf only lends its style and position.
     match format {
         Format::Yaml => yaml::render_value(file, leaf, ty, text),
         Format::Json => json::render_value(leaf, ty, text),

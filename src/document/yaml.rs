@@ -2,12 +2,12 @@
 //! comments from our own scanning, so values are replaced in place and nothing else moves.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use zeroize::Zeroizing;
 
-use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Tree};
+use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree};
 use crate::sops::value::ValueType;
 
 /// Converts saphyr's character indices to byte offsets. Markers arrive in (nearly)
@@ -48,14 +48,26 @@ impl<'a> ByteIndex<'a> {
 
 #[derive(Debug)]
 struct PendingKey {
-    text: String,
+    text: Text,
     end: usize,
     line_start: usize,
 }
 
+/// Duplicate-key detection keeps 128-bit hashes of the keys rather than the keys, so a
+/// mapping with 100,000 entries costs 16 bytes per key.
+fn key_hash(state: &std::collections::hash_map::RandomState, key: &str) -> u128 {
+    let mut a = state.build_hasher();
+    0u8.hash(&mut a);
+    key.hash(&mut a);
+    let mut b = state.build_hasher();
+    1u8.hash(&mut b);
+    key.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
 #[derive(Debug)]
 enum Frame {
-    Map { path: u32, key: Option<PendingKey>, seen: HashSet<String>, coll: usize, flow: bool },
+    Map { path: u32, key: Option<PendingKey>, seen: HashSet<u128>, coll: usize, flow: bool },
     Seq { path: u32, coll: usize, flow: bool },
 }
 
@@ -118,12 +130,16 @@ struct Parse<'a> {
     doc_starts: Vec<usize>,
     stack: Vec<Frame>,
     colls: Vec<Collection>,
-    /// Byte ranges holding scalars or metadata: comments are searched outside them.
-    occupied: Vec<Range<usize>>,
+    /// Comments are searched in the gaps between tokens, from here on.
+    scan_pos: usize,
+    /// Comments found: (document, `#` position, end of text, column).
+    comments: Vec<(usize, usize, usize, usize)>,
+    hasher: std::collections::hash_map::RandomState,
     prev_end: usize,
     capture: Option<Capture>,
     indent_step: usize,
     doc_empty: bool,
+    lines_hint: usize,
 }
 
 fn err_at(src: &str, pos: usize, msg: impl Into<String>) -> SyntaxError {
@@ -140,12 +156,19 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
         doc_starts: Vec::new(),
         stack: Vec::new(),
         colls: Vec::new(),
-        occupied: Vec::new(),
+        scan_pos: 0,
+        comments: Vec::new(),
+        hasher: std::collections::hash_map::RandomState::new(),
         prev_end: 0,
         capture: None,
         indent_step: 0,
         doc_empty: false,
+        lines_hint: 0,
     };
+    // One leaf per line is the common case: reserving it up front avoids a reallocation
+    // that would briefly double the memory of a large file.
+    let lines_hint = src.bytes().filter(|&b| b == b'\n').count();
+    p.lines_hint = lines_hint;
     let mut parser = Parser::new_from_str(src);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| {
@@ -173,12 +196,17 @@ impl<'a> Parse<'a> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
                 let line = span.start.line() as u32;
-                self.docs.push(Document::new(line));
+                let mut doc = Document::new(line);
+                if self.docs.is_empty() {
+                    doc.leaves.reserve(self.lines_hint);
+                }
+                self.docs.push(doc);
                 self.doc_starts.push(if self.docs.len() == 1 { 0 } else { start });
                 self.doc_empty = true;
                 self.prev_end = end;
             }
             Event::DocumentEnd => {
+                self.scan_comments(start);
                 self.finish_document(start);
             }
             Event::Alias(_) => {
@@ -201,6 +229,9 @@ impl<'a> Parse<'a> {
 
     fn start_collection(&mut self, is_map: bool, start: usize, span: Span) -> Result<(), SyntaxError> {
         let flow = matches!(self.src.as_bytes().get(start), Some(b'{') | Some(b'['));
+        if self.capture.is_none() {
+            self.scan_comments(start);
+        }
         if let Some(cap) = &mut self.capture {
             cap.stack.push(if is_map { TreeFrame::Map(Vec::new(), None) } else { TreeFrame::List(Vec::new()) });
             return Ok(());
@@ -214,7 +245,7 @@ impl<'a> Parse<'a> {
         // A top-level `sops` key starts the metadata block.
         if self.stack.len() == 1 {
             if let Some(Frame::Map { key: Some(k), .. }) = self.stack.last() {
-                if k.text == "sops" {
+                if k.text.get(self.src) == "sops" {
                     let (line_start, line) = (k.line_start, span.start.line() as u32);
                     self.capture = Some(Capture {
                         stack: vec![if is_map { TreeFrame::Map(Vec::new(), None) } else { TreeFrame::List(Vec::new()) }],
@@ -238,7 +269,7 @@ impl<'a> Parse<'a> {
                 let parent = *path;
                 let d = &mut self.docs[doc];
                 let mut keys = d.paths[parent as usize].keys.clone();
-                keys.push(k.text.into_boxed_str());
+                keys.push(k.text.get(self.src).into());
                 d.paths.push(PathEntry { keys });
                 ((d.paths.len() - 1) as u32, k.end)
             }
@@ -287,7 +318,7 @@ impl<'a> Parse<'a> {
 
     fn finish_capture(&mut self, cap: Capture, tree: Tree) {
         let end = line_end_after(self.src, cap.last_end);
-        self.occupied.push(cap.start..end);
+        self.scan_pos = self.scan_pos.max(end);
         let span = cap.start..end;
         let doc = self.docs.last_mut().unwrap();
         doc.metadata = Some(MetadataBlock { tree, span, line: cap.line });
@@ -306,7 +337,10 @@ impl<'a> Parse<'a> {
     ) -> Result<(), SyntaxError> {
         let ext = scalar_extent(self.src, style, start, parser_end, self.prev_end)
             .ok_or_else(|| err_at(self.src, start, "could not locate this scalar in the source"))?;
-        self.occupied.push(ext.header.as_ref().map_or(ext.span.start, |h| h.start)..ext.span.end);
+        if self.capture.is_none() {
+            self.scan_comments(ext.header.as_ref().map_or(ext.span.start, |h| h.start));
+        }
+        self.scan_pos = self.scan_pos.max(ext.span.end);
         self.prev_end = ext.span.end;
 
         if let Some(cap) = &mut self.capture {
@@ -331,10 +365,11 @@ impl<'a> Parse<'a> {
         let (path, key, flow) = match self.stack.last_mut().unwrap() {
             Frame::Map { path, key, seen, flow, .. } => {
                 if key.is_none() {
-                    if !seen.insert(text.clone()) {
+                    if !seen.insert(key_hash(&self.hasher, &text)) {
                         return Err(err_at(self.src, start, format!("duplicate key {text:?}")));
                     }
                     let line_start = line_start_of(self.src, ext.span.start);
+                    let text = Text::from_source(self.src, ext.span.clone(), &text);
                     *key = Some(PendingKey { text, end: ext.span.end, line_start });
                     return Ok(());
                 }
@@ -346,7 +381,7 @@ impl<'a> Parse<'a> {
 
         if depth == 1 {
             let d = &mut self.docs[doc_idx];
-            match key.as_deref() {
+            match key.as_ref().map(|k| k.get(self.src)) {
                 Some("apiVersion") => d.has_api_version = true,
                 Some("kind") => d.k8s_kind = Some(text.clone()),
                 _ => {}
@@ -356,27 +391,24 @@ impl<'a> Parse<'a> {
             Some(ty) => ty,
             None => return Ok(()), // null: neither encrypted nor part of the MAC
         };
-        let indent = key_indent(self.src, ext.span.start) + self.indent_step.max(2);
+        let indent = (key_indent(self.src, ext.span.start) + self.indent_step.max(2)) as u32;
         let style = match style {
-            ScalarStyle::Plain => Style::YamlPlain { indent: if flow { usize::MAX } else { indent } },
+            ScalarStyle::Plain => Style::YamlPlain { indent: if flow { u32::MAX } else { indent } },
             ScalarStyle::SingleQuoted => Style::YamlSingle { indent },
             ScalarStyle::DoubleQuoted => Style::YamlDouble { indent },
             ScalarStyle::Literal | ScalarStyle::Folded => Style::YamlBlock {
-                header: ext.header.clone().unwrap_or(ext.span.start..ext.span.start),
-                indent: ext.block_indent,
+                header: ext.header.clone().map_or(ext.span.start as u32..ext.span.start as u32, |h| h.start as u32..h.end as u32),
+                indent: ext.block_indent as u32,
                 folded: style == ScalarStyle::Folded,
                 ends_with_newline: self.src[..ext.span.end].ends_with('\n'),
             },
         };
-        self.docs[doc_idx].leaves.push(Leaf {
-            parent: path,
-            key: key.map(String::into_boxed_str),
-            ty,
-            text: Zeroizing::new(text),
-            span: ext.span,
-            style,
-            line,
-        });
+        let text = if style_is_plain(&style) {
+            Text::from_source(self.src, ext.span.clone(), &text)
+        } else {
+            Text::owned(text)
+        };
+        self.docs[doc_idx].leaves.push(Leaf { parent: path, line, ty, key, text, span: ext.span, style });
         Ok(())
     }
 
@@ -406,68 +438,49 @@ impl<'a> Parse<'a> {
         }
     }
 
-    /// Finds `#` comments outside scalars and the metadata, and adds them as leaves of
-    /// the collection they sit in.
+    /// Records the `#` comments between the last token and `until`.
+    fn scan_comments(&mut self, until: usize) {
+        let bytes = self.src.as_bytes();
+        let until = until.min(bytes.len());
+        let mut i = self.scan_pos;
+        let doc = self.docs.len().saturating_sub(1);
+        while i < until {
+            let Some(off) = memchr_hash(&bytes[i..until]) else { break };
+            let h = i + off;
+            if h == 0 || matches!(bytes[h - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                let mut e = h;
+                while e < bytes.len() && bytes[e] != b'\n' {
+                    e += 1;
+                }
+                let text_end = if e > h && bytes[e - 1] == b'\r' { e - 1 } else { e };
+                let col = h - line_start_of(self.src, h);
+                self.comments.push((doc, h, text_end, col));
+                i = e;
+            } else {
+                i = h + 1;
+            }
+        }
+        self.scan_pos = self.scan_pos.max(until);
+    }
+
+    /// Adds the comments found as leaves of the collection each sits in.
     fn attach_comments(&mut self) {
         if self.docs.is_empty() {
             return;
         }
-        let src = self.src;
-        let bytes = src.as_bytes();
-        self.occupied.sort_by_key(|r| r.start);
-        let mut found: Vec<(usize, usize, usize)> = Vec::new(); // (hash pos, text end, col)
-        let mut pos = 0;
-        let mut occ = self.occupied.iter().peekable();
-        while pos < bytes.len() {
-            let gap_end = loop {
-                match occ.peek() {
-                    Some(r) if r.end <= pos => {
-                        occ.next();
-                    }
-                    Some(r) => break r.start.max(pos),
-                    None => break bytes.len(),
-                }
-            };
-            let mut i = pos;
-            while i < gap_end {
-                match memchr_hash(&bytes[i..gap_end]) {
-                    None => break,
-                    Some(off) => {
-                        let h = i + off;
-                        if h == 0 || matches!(bytes[h - 1], b' ' | b'\t' | b'\n' | b'\r') {
-                            let mut e = h;
-                            while e < bytes.len() && bytes[e] != b'\n' {
-                                e += 1;
-                            }
-                            let text_end = if e > h && bytes[e - 1] == b'\r' { e - 1 } else { e };
-                            let col = h - line_start_of(src, h);
-                            found.push((h, text_end, col));
-                            i = e;
-                        } else {
-                            i = h + 1;
-                        }
-                    }
-                }
-            }
-            if gap_end >= bytes.len() {
-                break;
-            }
-            // Skip the occupied range.
-            let r = occ.next().unwrap();
-            pos = r.end.max(gap_end);
-        }
-        if found.is_empty() {
+        self.scan_comments(self.src.len());
+        if self.comments.is_empty() {
             return;
         }
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let comments = std::mem::take(&mut self.comments);
         let mut line = 1u32;
         let mut line_pos = 0usize;
-        for (h, text_end, col) in found {
+        for (doc, h, text_end, col) in comments {
             line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
             line_pos = h;
-            let doc = match self.doc_starts.iter().rposition(|&s| s <= h) {
-                Some(d) => d.min(self.docs.len() - 1),
-                None => 0,
-            };
+            let doc = doc.min(self.docs.len() - 1);
             let owner = self
                 .colls
                 .iter()
@@ -475,21 +488,24 @@ impl<'a> Parse<'a> {
                 .max_by_key(|c| c.region_start)
                 .map(|c| c.path)
                 .unwrap_or(0);
-            let text = &src[h + 1..text_end];
             self.docs[doc].leaves.push(Leaf {
                 parent: owner,
-                key: None,
+                line,
                 ty: ValueType::Comment,
-                text: Zeroizing::new(text.to_owned()),
+                key: None,
+                text: Text::Source((h + 1) as u32, text_end as u32),
                 span: h + 1..text_end,
                 style: Style::Comment,
-                line,
             });
         }
         for d in &mut self.docs {
             d.leaves.sort_by_key(|l| l.span.start);
         }
     }
+}
+
+fn style_is_plain(style: &Style) -> bool {
+    matches!(style, Style::YamlPlain { .. })
 }
 
 fn memchr_hash(hay: &[u8]) -> Option<usize> {
@@ -786,7 +802,8 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
     match &leaf.style {
         Style::Comment => Rendered::plain(text.to_owned()),
         Style::YamlPlain { indent } => {
-            let flow = *indent == usize::MAX;
+            let flow = *indent == u32::MAX;
+            let indent = &(*indent as usize);
             if !is_str || plain_safe(text, flow) || (!flow && text.starts_with("ENC[") && !text.contains(' ')) {
                 Rendered::plain(text.to_owned())
             } else if !flow && text.contains('\n') {
@@ -818,7 +835,7 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
             }
         }
         Style::YamlBlock { header, indent, folded, ends_with_newline } => {
-            let indent = (*indent).max(1);
+            let indent = (*indent as usize).max(1);
             if !is_str {
                 return Rendered { value: String::new(), header: Some(text.to_owned()) };
             }
@@ -942,7 +959,7 @@ mod tests {
         f.docs
             .iter()
             .flat_map(|d| {
-                d.leaves.iter().map(move |l| (d.aad(l), l.text.to_string(), src[l.span.clone()].to_owned()))
+                d.leaves.iter().map(move |l| (d.aad(l, src), l.text(src).to_owned(), src[l.span.clone()].to_owned()))
             })
             .collect()
     }

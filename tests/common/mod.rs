@@ -134,3 +134,183 @@ pub fn assert_success(what: &str, out: &Output) {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+// ---------------------------------------------------------------------------------------
+// Corpus helpers for the interop tests (tests/corpus/).
+
+/// The selection rule gitseal applies by default to Kubernetes files, and that the
+/// interop tests pass to `sops encrypt --encrypted-regex` for the same files.
+pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
+
+/// One input file of the interop corpus.
+pub struct CorpusFile {
+    /// File name, e.g. `flux-receiver-token.yaml`.
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Every document has `apiVersion` and `kind` (gitseal then defaults to
+    /// [`K8S_ENCRYPTED_REGEX`]).
+    pub kubernetes: bool,
+}
+
+impl CorpusFile {
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes).unwrap()
+    }
+
+    /// The extra `sops encrypt` flags that select the same values gitseal selects.
+    pub fn sops_rule(&self) -> Vec<&'static str> {
+        if self.kubernetes {
+            vec!["--encrypted-regex", K8S_ENCRYPTED_REGEX]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
+}
+
+/// The files directly inside `tests/corpus/<sub>` (`""` for the corpus root) whose name
+/// ends with one of `exts`, sorted by name.
+pub fn corpus(sub: &str, exts: &[&str]) -> Vec<CorpusFile> {
+    let dir = corpus_dir().join(sub);
+    let mut files: Vec<CorpusFile> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_owned();
+            exts.iter().any(|x| name.ends_with(x)).then_some((name, p))
+        })
+        .map(|(name, p)| {
+            let bytes = std::fs::read(&p).unwrap();
+            let kubernetes = is_kubernetes(&name, std::str::from_utf8(&bytes).expect("corpus files are UTF-8"));
+            CorpusFile { name, bytes, kubernetes }
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files
+}
+
+/// Whether every document of a corpus file is a Kubernetes object (has `apiVersion` and
+/// `kind` at the top level). A deliberately simple, line-based check for the corpus.
+pub fn is_kubernetes(name: &str, text: &str) -> bool {
+    if name.ends_with(".json") {
+        return text.contains("\"apiVersion\"") && text.contains("\"kind\"");
+    }
+    if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        return false;
+    }
+    let mut docs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in text.lines().map(|l| l.trim_end_matches('\r')) {
+        if line == "---" {
+            docs.push(Vec::new());
+        } else {
+            docs.last_mut().unwrap().push(line);
+        }
+    }
+    let docs: Vec<_> = docs
+        .into_iter()
+        .filter(|d| d.iter().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')))
+        .collect();
+    !docs.is_empty()
+        && docs.iter().all(|d| {
+            d.iter().any(|l| l.starts_with("apiVersion:")) && d.iter().any(|l| l.starts_with("kind:"))
+        })
+}
+
+/// The `(type, plaintext length)` of every `ENC[AES256_GCM,...]` value of an encrypted
+/// file except the MAC, sorted. Two files with the same signature encrypted the same
+/// number of values and comments, with the same types and serialised lengths.
+pub fn enc_signature(text: &str) -> Vec<(String, usize)> {
+    const START: &str = "ENC[AES256_GCM,data:";
+    let mut sig = Vec::new();
+    for line in text.lines() {
+        let mut rest = line;
+        while let Some(pos) = rest.find(START) {
+            let before = rest[..pos].trim_end_matches('"').trim_end();
+            let after = &rest[pos + START.len()..];
+            let data = &after[..after.find(",iv:").expect("iv")];
+            let ty_at = after.find(",type:").expect("type") + ",type:".len();
+            let ty = &after[ty_at..ty_at + after[ty_at..].find(']').expect("]")];
+            let is_mac = before.ends_with("mac:") || before.ends_with("\"mac\":") || before.ends_with("sops_mac=");
+            if !is_mac {
+                let pad = data.bytes().rev().take_while(|&b| b == b'=').count();
+                sig.push((ty.to_owned(), data.len() / 4 * 3 - pad));
+            }
+            rest = &after[ty_at..];
+        }
+    }
+    sig.sort();
+    sig
+}
+
+/// Checks that `decrypted` (gitseal's decryption of a file sops wrote) keeps the layout
+/// of `encrypted` (that file): every line outside the sops metadata must reappear, in
+/// order; lines without ciphertext byte for byte, lines with ciphertext up to the start of
+/// the `ENC[...]` value. A decrypted value may span several lines. Trailing commas are
+/// ignored (JSON: the member before `"sops"` loses its comma). Returns the first line
+/// that could not be found.
+pub fn check_layout_kept(encrypted: &str, decrypted: &str) -> Result<(), String> {
+    let wanted = lines_without_sops_metadata(encrypted);
+    let got: Vec<&str> = decrypted.lines().collect();
+    let mut at = 0;
+    for w in wanted {
+        let (text, prefix_only) = match w.find("ENC[") {
+            Some(p) => (w[..p].trim_end_matches('"'), true),
+            None => (w.trim_end_matches(','), false),
+        };
+        let found = got[at..].iter().position(|g| {
+            let g = g.trim_end_matches(',');
+            if prefix_only {
+                g.starts_with(text)
+            } else {
+                g == text
+            }
+        });
+        match found {
+            Some(i) => at += i + 1,
+            None => return Err(format!("line {w:?} of the sops file is not kept (searched from line {})", at + 1)),
+        }
+    }
+    Ok(())
+}
+
+/// The lines of an encrypted YAML, JSON or dotenv file without the sops metadata.
+pub fn lines_without_sops_metadata(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_yaml_sops = false;
+    let mut in_json_sops = false;
+    for line in text.lines() {
+        let l = line.trim_end_matches('\r');
+        if l == "sops:" {
+            in_yaml_sops = true;
+            continue;
+        }
+        if in_yaml_sops {
+            if l == "---" {
+                in_yaml_sops = false;
+            } else {
+                continue;
+            }
+        }
+        if l.trim_start().starts_with("\"sops\": {") {
+            in_json_sops = true;
+            continue;
+        }
+        if in_json_sops {
+            // The sops member is the last one: only the object's closing brace follows.
+            if l == "}" {
+                in_json_sops = false;
+            } else {
+                continue;
+            }
+        }
+        if l.starts_with("sops_") {
+            continue;
+        }
+        out.push(l);
+    }
+    out
+}
