@@ -22,8 +22,10 @@
 //! the metadata span (from the line break before the first `sops_` line to the end of the
 //! last one) removes cleanly in both cases.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
+use zeroize::Zeroizing;
 
 use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, Rendered, Style, SyntaxError, Text, Tree};
 use crate::sops::value::ValueType;
@@ -84,12 +86,12 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
         if let Some(comment) = text.strip_prefix('#') {
             doc.leaves.push(Leaf {
                 parent: 0,
-                key: None,
+                line: lineno,
                 ty: ValueType::Comment,
-                text: Text::owned(comment),
+                key: None,
+                text: Text::from_source(src, line.start + 1..line.end, comment),
                 span: line.start + 1..line.end,
                 style: Style::Comment,
-                line: lineno,
             });
             if !md.is_empty() {
                 data_after_md.get_or_insert(i);
@@ -125,14 +127,19 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
         if !md.is_empty() {
             data_after_md.get_or_insert(i);
         }
+        let span = line.start + eq + 1..line.end;
+        let text = match unescape(value) {
+            Cow::Borrowed(v) => Text::from_source(src, span.clone(), v),
+            Cow::Owned(v) => Text::Owned(Box::new(Zeroizing::new(v))),
+        };
         doc.leaves.push(Leaf {
             parent: 0,
-            key: Some(Text::owned(key)),
-            ty: ValueType::Str,
-            text: Text::owned(unescape(value).into_owned()),
-            span: line.start + eq + 1..line.end,
-            style: Style::DotenvValue,
             line: lineno,
+            ty: ValueType::Str,
+            key: Some(Text::from_source(src, line.start..line.start + eq, key)),
+            text,
+            span,
+            style: Style::DotenvValue,
         });
     }
 
@@ -167,11 +174,11 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
 }
 
 /// sops's only escape: `\n` (two characters) is a newline.
-fn unescape(raw: &str) -> std::borrow::Cow<'_, str> {
+fn unescape(raw: &str) -> Cow<'_, str> {
     if raw.contains("\\n") {
-        std::borrow::Cow::Owned(raw.replace("\\n", "\n"))
+        Cow::Owned(raw.replace("\\n", "\n"))
     } else {
-        std::borrow::Cow::Borrowed(raw)
+        Cow::Borrowed(raw)
     }
 }
 
@@ -333,7 +340,7 @@ mod tests {
         let src = "# top comment\nA=hello\nexport B=2\n\nC=\"quoted value\"\nD=multi\\nline\nE=\n#\n=noval\nF=a=b=c\n  G = spaced \n";
         let d = doc(src);
         let got: Vec<(String, String, ValueType, &str)> =
-            d.leaves.iter().map(|l| (d.aad(l), l.text.to_string(), l.ty, &src[l.span.clone()])).collect();
+            d.leaves.iter().map(|l| (d.aad(l, src), l.text(src).to_owned(), l.ty, &src[l.span.clone()])).collect();
         let want = [
             (":", " top comment", ValueType::Comment, " top comment"),
             ("A:", "hello", ValueType::Str, "hello"),
@@ -348,7 +355,7 @@ mod tests {
         ];
         let want: Vec<_> = want.iter().map(|(a, t, ty, s)| (a.to_string(), t.to_string(), *ty, *s)).collect();
         assert_eq!(got, want);
-        assert_eq!(d.leaves[0].key, None);
+        assert!(d.leaves[0].key.is_none());
         assert_eq!(d.leaves[0].style, Style::Comment);
         assert_eq!(d.leaves[1].style, Style::DotenvValue);
         assert_eq!(d.leaves[4].line, 6);
@@ -366,7 +373,11 @@ mod tests {
         let d = &pf.docs[0];
         let got: Vec<&str> = d.leaves.iter().map(|l| &src[l.span.clone()]).collect();
         assert_eq!(got, ["1", "c", "x\\ny"]);
-        assert_eq!(&**d.leaves[2].text, "x\ny");
+        assert_eq!(d.leaves[2].text(src), "x\ny");
+        assert!(matches!(d.leaves[2].text, Text::Owned(_)));
+        assert!(matches!(d.leaves[0].text, Text::Source(2, 3)));
+        assert!(matches!(d.leaves[0].key, Some(Text::Source(0, 1))));
+        assert!(matches!(d.leaves[1].text, Text::Source(6, 7)));
         assert_eq!(d.insert_at, src.len() - 2);
     }
 
@@ -398,7 +409,7 @@ mod tests {
         for raw in ["plain", "a\\nb", "\\\\n", "x\\", "=", "\"q\""] {
             let src = format!("K={raw}\n");
             let d = doc(&src);
-            assert_eq!(render_value(&d.leaves[0], ValueType::Str, &d.leaves[0].text).value, raw);
+            assert_eq!(render_value(&d.leaves[0], ValueType::Str, d.leaves[0].text(&src)).value, raw);
         }
     }
 
@@ -548,14 +559,15 @@ U=héllo ünïcode
         // (b) every value decrypts under the AAD computed here to the plaintext's value.
         let key = hex_key(SOPS_ENV_KEY);
         let plain = doc(SOPS_ENV_PLAIN);
-        let enc: Vec<&Leaf> = d.leaves.iter().filter(|l| !l.text.is_empty()).collect();
-        let want: Vec<&Leaf> = plain.leaves.iter().filter(|l| !l.text.is_empty()).collect();
+        let enc: Vec<&Leaf> = d.leaves.iter().filter(|l| !l.text(SOPS_ENV).is_empty()).collect();
+        let want: Vec<&Leaf> = plain.leaves.iter().filter(|l| !l.text(SOPS_ENV_PLAIN).is_empty()).collect();
         assert_eq!(enc.len(), want.len());
         for (l, p) in enc.iter().zip(&want) {
-            let v = EncValue::parse(&l.text).unwrap();
-            assert_eq!(d.aad(l), plain.aad(p));
-            let pt = v.open_text(&key, d.aad(l).as_bytes()).unwrap_or_else(|e| panic!("{}: {e}", d.aad(l)));
-            assert_eq!(&*pt, &**p.text);
+            let v = EncValue::parse(l.text(SOPS_ENV)).unwrap();
+            let aad = d.aad(l, SOPS_ENV);
+            assert_eq!(aad, plain.aad(p, SOPS_ENV_PLAIN));
+            let pt = v.open_text(&key, aad.as_bytes()).unwrap_or_else(|e| panic!("{aad}: {e}"));
+            assert_eq!(&*pt, p.text(SOPS_ENV_PLAIN));
             assert_eq!(v.ty, p.ty);
         }
         let lm = md.tree.get("lastmodified").and_then(Tree::as_str).unwrap();

@@ -5,6 +5,7 @@
 //! `float`), `null` is neither encrypted nor hashed, and the metadata lives in a top-level
 //! member named `"sops"`, written as the last member, tab-indented, with Go's escaping.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -291,7 +292,7 @@ struct Parser<'a> {
 
 /// One member of an object, as located while parsing.
 struct Member {
-    key: String,
+    is_sops: bool,
     key_start: usize,
     value_end: usize,
 }
@@ -345,7 +346,7 @@ impl<'a> Parser<'a> {
         self.pos += 1; // '{'
         self.enter()?;
         let mut members: Vec<Member> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
         let mut last_key_ws: Option<(usize, usize)> = None;
         let mut sops: Option<(usize, Tree)> = None; // (member index, tree)
         let mut sops_line = 0;
@@ -361,34 +362,39 @@ impl<'a> Parser<'a> {
                     return Err(self.unexpected("a member name in double quotes"));
                 }
                 let (key, _) = self.parse_string()?;
-                if !seen.insert(key.to_string()) {
-                    return Err(self.err_at(key_start, format!("duplicate key {:?}", &*key)));
+                let name = self.cow(&key);
+                let is_sops = name == SOPS_KEY;
+                if seen.contains(&name) {
+                    return Err(self.err_at(key_start, format!("duplicate key {name:?}")));
                 }
+                let is_api_version = name == "apiVersion";
+                let is_kind = name == "kind";
+                seen.insert(name);
                 self.skip_ws();
                 if self.peek() != Some(b':') {
                     return Err(self.unexpected("':' after the member name"));
                 }
                 self.pos += 1;
                 self.skip_ws();
-                if *key == *SOPS_KEY {
+                if is_sops {
                     let tree = self.parse_tree()?;
                     sops = Some((members.len(), tree));
                     sops_line = self.line(key_start);
                 } else {
                     last_key_ws = Some((ws_start, key_start));
-                    match key.as_str() {
-                        "apiVersion" if self.peek() == Some(b'"') => self.doc.has_api_version = true,
-                        "kind" if self.peek() == Some(b'"') => {
+                    if self.peek() == Some(b'"') {
+                        if is_api_version {
+                            self.doc.has_api_version = true;
+                        } else if is_kind {
                             let save = self.pos;
                             let (kind, _) = self.parse_string()?;
-                            self.doc.k8s_kind = Some(kind.to_string());
+                            self.doc.k8s_kind = Some(kind.get(self.src).to_owned());
                             self.pos = save;
                         }
-                        _ => {}
                     }
-                    self.parse_value(0, Some(key.as_str().into()))?;
+                    self.parse_value(0, Some(key))?;
                 }
-                members.push(Member { key: key.to_string(), key_start, value_end: self.pos });
+                members.push(Member { is_sops, key_start, value_end: self.pos });
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => {
@@ -427,7 +433,7 @@ impl<'a> Parser<'a> {
         // (Members on lines of their own but without indentation also give "", so such a
         // file gets its metadata in the compact form: valid, if not pretty.)
 
-        let others: Vec<&Member> = members.iter().filter(|m| m.key != SOPS_KEY).collect();
+        let others: Vec<&Member> = members.iter().filter(|m| !m.is_sops).collect();
         self.doc.needs_separator = !others.is_empty();
         self.doc.insert_at = others.last().map_or(open + 1, |m| m.value_end);
 
@@ -449,17 +455,18 @@ impl<'a> Parser<'a> {
 
     /// Parses any value, recording leaves. `parent` is the path holding the value and
     /// `key` its member name (`None` inside arrays).
-    fn parse_value(&mut self, parent: u32, key: Option<Box<str>>) -> Result<(), SyntaxError> {
+    fn parse_value(&mut self, parent: u32, key: Option<Text>) -> Result<(), SyntaxError> {
         let start = self.pos;
+        let src = self.src;
         match self.peek() {
             Some(b'{') => {
-                let idx = self.child_path(parent, key.as_deref());
+                let idx = self.child_path(parent, key.as_ref().map(|k| k.get(src)));
                 self.parse_object(idx)
             }
             Some(b'[') => {
                 // Items of an array share the array's path; nested arrays add nothing.
-                let idx = match key {
-                    Some(_) => self.child_path(parent, key.as_deref()),
+                let idx = match &key {
+                    Some(k) => self.child_path(parent, Some(k.get(src))),
                     None => parent,
                 };
                 self.parse_array(idx)
@@ -472,7 +479,7 @@ impl<'a> Parser<'a> {
             Some(b't') | Some(b'f') | Some(b'n') => {
                 let word = self.parse_literal()?;
                 if word != "null" {
-                    let text = Zeroizing::new(word.to_owned());
+                    let text = Text::from_source(src, start..self.pos, word);
                     self.push_leaf(parent, key, ValueType::Bool, text, start..self.pos, Style::JsonBare);
                 }
                 Ok(())
@@ -480,7 +487,7 @@ impl<'a> Parser<'a> {
             Some(b'-' | b'0'..=b'9') => {
                 let len = number_len(self.b, self.pos).ok_or_else(|| self.err("invalid number"))?;
                 self.pos += len;
-                let text = Zeroizing::new(self.src[start..self.pos].to_owned());
+                let text = Text::from_source(src, start..self.pos, &src[start..self.pos]);
                 self.push_leaf(parent, key, ValueType::Float, text, start..self.pos, Style::JsonBare);
                 Ok(())
             }
@@ -488,11 +495,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn push_leaf(&mut self, parent: u32, key: Option<Box<str>>, ty: ValueType, text: Zeroizing<String>, span: Range<usize>, style: Style) {
+    fn push_leaf(&mut self, parent: u32, key: Option<Text>, ty: ValueType, text: Text, span: Range<usize>, style: Style) {
         let line = self.line(span.start);
-        let key = key.map(|k| Text::owned(String::from(k)));
-        let text = Text::Owned(Box::new(text));
-        self.doc.leaves.push(Leaf { parent, key, ty, text, span, style, line });
+        self.doc.leaves.push(Leaf { parent, line, ty, key, text, span, style });
+    }
+
+    /// The text of a parsed string, borrowed from the source when it has no escapes.
+    fn cow(&self, t: &Text) -> Cow<'a, str> {
+        match t {
+            Text::Source(a, b) => Cow::Borrowed(&self.src[*a as usize..*b as usize]),
+            Text::Owned(s) => Cow::Owned(s.as_str().to_owned()),
+        }
     }
 
     /// A new path entry: `parent`'s keys plus `key` (objects inside arrays: no new key).
@@ -508,7 +521,7 @@ impl<'a> Parser<'a> {
     fn parse_object(&mut self, path: u32) -> Result<(), SyntaxError> {
         self.pos += 1; // '{'
         self.enter()?;
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<Cow<'a, str>> = HashSet::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -522,16 +535,18 @@ impl<'a> Parser<'a> {
                 return Err(self.unexpected("a member name in double quotes"));
             }
             let (key, _) = self.parse_string()?;
-            if !seen.insert(key.to_string()) {
-                return Err(self.err_at(key_start, format!("duplicate key {:?}", &*key)));
+            let name = self.cow(&key);
+            if seen.contains(&name) {
+                return Err(self.err_at(key_start, format!("duplicate key {name:?}")));
             }
+            seen.insert(name);
             self.skip_ws();
             if self.peek() != Some(b':') {
                 return Err(self.unexpected("':' after the member name"));
             }
             self.pos += 1;
             self.skip_ws();
-            self.parse_value(path, Some(key.as_str().into()))?;
+            self.parse_value(path, Some(key))?;
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -590,8 +605,9 @@ impl<'a> Parser<'a> {
                             return Err(self.unexpected("a member name in double quotes"));
                         }
                         let (key, _) = self.parse_string()?;
-                        if entries.iter().any(|(k, _)| *k == *key) {
-                            return Err(self.err_at(key_start, format!("duplicate key {:?}", &*key)));
+                        let key = key.get(self.src).to_owned();
+                        if entries.iter().any(|(k, _)| *k == key) {
+                            return Err(self.err_at(key_start, format!("duplicate key {key:?}")));
                         }
                         self.skip_ws();
                         if self.peek() != Some(b':') {
@@ -600,7 +616,7 @@ impl<'a> Parser<'a> {
                         self.pos += 1;
                         self.skip_ws();
                         let value = self.parse_tree()?;
-                        entries.push((key.to_string(), value));
+                        entries.push((key, value));
                         self.skip_ws();
                         match self.peek() {
                             Some(b',') => self.pos += 1,
@@ -640,7 +656,7 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 Ok(Tree::List(items))
             }
-            Some(b'"') => Ok(Tree::Scalar(self.parse_string()?.0.to_string())),
+            Some(b'"') => Ok(Tree::Scalar(self.parse_string()?.0.get(self.src).to_owned())),
             Some(b't' | b'f' | b'n') => {
                 let word = self.parse_literal()?;
                 Ok(if word == "null" { Tree::Null } else { Tree::Scalar(word.to_owned()) })
@@ -669,11 +685,13 @@ impl<'a> Parser<'a> {
         Err(self.err("invalid literal (expected true, false or null)"))
     }
 
-    /// Parses a string literal at `pos`; returns the decoded text and the span with quotes.
-    fn parse_string(&mut self) -> Result<(Zeroizing<String>, Range<usize>), SyntaxError> {
+    /// Parses a string literal at `pos`; returns the decoded text (borrowed from the
+    /// source when the literal has no escapes) and the span with quotes.
+    fn parse_string(&mut self) -> Result<(Text, Range<usize>), SyntaxError> {
         let start = self.pos;
         self.pos += 1; // opening quote
         let mut out = Zeroizing::new(String::new());
+        let mut escaped = false;
         let mut run = self.pos; // start of the current unescaped run
         loop {
             let Some(c) = self.peek() else {
@@ -681,11 +699,17 @@ impl<'a> Parser<'a> {
             };
             match c {
                 b'"' => {
-                    out.push_str(&self.src[run..self.pos]);
+                    let text = if escaped {
+                        out.push_str(&self.src[run..self.pos]);
+                        Text::Owned(Box::new(out))
+                    } else {
+                        Text::from_source(self.src, start + 1..self.pos, &self.src[start + 1..self.pos])
+                    };
                     self.pos += 1;
-                    return Ok((out, start..self.pos));
+                    return Ok((text, start..self.pos));
                 }
                 b'\\' => {
+                    escaped = true;
                     out.push_str(&self.src[run..self.pos]);
                     let esc = self.pos;
                     self.pos += 1;
@@ -760,8 +784,8 @@ mod tests {
         parse(src).unwrap().docs.pop().unwrap()
     }
 
-    fn leaves(d: &Document) -> Vec<(String, String, ValueType)> {
-        d.leaves.iter().map(|l| (d.aad(l), l.text.to_string(), l.ty)).collect()
+    fn leaves(d: &Document, src: &str) -> Vec<(String, String, ValueType)> {
+        d.leaves.iter().map(|l| (d.aad(l, src), l.text(src).to_owned(), l.ty)).collect()
     }
 
     #[test]
@@ -780,7 +804,7 @@ mod tests {
 }
 "#;
         let d = doc(src);
-        let got = leaves(&d);
+        let got = leaves(&d, src);
         let want: Vec<(&str, &str, ValueType)> = vec![
             ("apiVersion:", "v1", ValueType::Str),
             ("kind:", "Secret", ValueType::Str),
@@ -803,13 +827,13 @@ mod tests {
             let s = &src[l.span.clone()];
             match l.style {
                 Style::JsonString => assert!(s.starts_with('"') && s.ends_with('"')),
-                Style::JsonBare => assert_eq!(s, &**l.text),
+                Style::JsonBare => assert_eq!(s, l.text(src)),
                 _ => panic!(),
             }
         }
         assert_eq!(d.leaves[3].line, 5);
-        assert_eq!(d.leaves[8].key.as_deref(), Some("k"));
-        assert_eq!(d.leaves[7].key, None);
+        assert_eq!(d.leaves[8].key(src), Some("k"));
+        assert!(d.leaves[7].key.is_none());
         assert!(d.has_api_version);
         assert_eq!(d.k8s_kind.as_deref(), Some("Secret"));
         assert!(d.metadata.is_none());
@@ -866,8 +890,14 @@ mod tests {
         // Round trip of the decoded text through render and parse.
         let s = "a\"b\\c\nd\u{1}é\u{2028}<";
         let out = r(ValueType::Str, s);
-        let d2 = doc(&format!("{{\"k\": {out}}}"));
-        assert_eq!(&**d2.leaves[0].text, s);
+        let src2 = format!("{{\"k\": {out}}}");
+        let d2 = doc(&src2);
+        assert_eq!(d2.leaves[0].text(&src2), s);
+        assert!(matches!(d2.leaves[0].text, Text::Owned(_)));
+        let d3 = doc("{\"k\": \"plain\", \"n\": 1.5}");
+        assert!(matches!(d3.leaves[0].text, Text::Source(7, 12)));
+        assert!(matches!(d3.leaves[1].text, Text::Source(..)));
+        assert!(matches!(d3.leaves[1].key, Some(Text::Source(..))));
     }
 
     fn sample_tree() -> Tree {
@@ -977,7 +1007,7 @@ mod tests {
         assert!(t.elapsed().as_secs() < 20);
         assert_eq!(d.leaves.len(), 200_001);
         assert_eq!(d.leaves[199_999].line, 100_001);
-        assert_eq!(d.aad(&d.leaves[199_999]), "k99999:x:");
+        assert_eq!(d.aad(&d.leaves[199_999], &big), "k99999:x:");
     }
 
     #[test]
@@ -1088,15 +1118,15 @@ mod tests {
         let plain = parse(SOPS_JSON_PLAIN).unwrap();
         let plain = &plain.docs[0];
         let mut n = 0;
-        let enc_leaves: Vec<&Leaf> = d.leaves.iter().filter(|l| l.text.starts_with("ENC[")).collect();
-        let plain_leaves: Vec<&Leaf> = plain.leaves.iter().filter(|l| !l.text.is_empty()).collect();
+        let enc_leaves: Vec<&Leaf> = d.leaves.iter().filter(|l| l.text(SOPS_JSON).starts_with("ENC[")).collect();
+        let plain_leaves: Vec<&Leaf> = plain.leaves.iter().filter(|l| !l.text(SOPS_JSON_PLAIN).is_empty()).collect();
         assert_eq!(enc_leaves.len(), plain_leaves.len());
         for (l, p) in enc_leaves.iter().zip(&plain_leaves) {
-            let v = EncValue::parse(&l.text).unwrap();
-            let aad = d.aad(l);
-            assert_eq!(aad, plain.aad(p));
+            let v = EncValue::parse(l.text(SOPS_JSON)).unwrap();
+            let aad = d.aad(l, SOPS_JSON);
+            assert_eq!(aad, plain.aad(p, SOPS_JSON_PLAIN));
             let pt = v.open_text(&key, aad.as_bytes()).unwrap_or_else(|e| panic!("{aad}: {e}"));
-            let want = crate::sops::value::canonical_mac_text(p.ty, &p.text).unwrap();
+            let want = crate::sops::value::canonical_mac_text(p.ty, p.text(SOPS_JSON_PLAIN)).unwrap();
             assert_eq!(&*pt, &*want, "{aad}");
             assert_eq!(v.ty, p.ty, "{aad}");
             n += 1;
@@ -1185,9 +1215,9 @@ mod tests {
         let pf = parse(SOPS_BINARY).unwrap();
         let d = &pf.docs[0];
         let data = &d.leaves[0];
-        assert_eq!(d.aad(data), "data:");
+        assert_eq!(d.aad(data, SOPS_BINARY), "data:");
         let tree = Tree::Map(vec![
-            ("data".into(), Tree::Scalar(data.text.to_string())),
+            ("data".into(), Tree::Scalar(data.text(SOPS_BINARY).to_owned())),
             ("sops".into(), d.metadata.as_ref().unwrap().tree.clone()),
         ]);
         let mut out = String::new();

@@ -2,6 +2,7 @@
 
 pub mod age;
 pub mod discovery;
+pub mod shamir;
 
 use crate::crypto::DataKey;
 use crate::sops::metadata::{KeyGroup, Metadata};
