@@ -327,16 +327,27 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     }
     let existing = file_metadata(file, &parsed)?;
 
-    let selection = match (&existing, &req.selection) {
-        (Some(m), _) => m.selection.clone(),
-        (None, Some(s)) => s.clone(),
-        (None, None) if parsed.docs.iter().all(Document::is_k8s_object) => Selection::k8s_default(),
-        (None, None) => Selection::default_sops(),
+    // Encrypting onto an existing encrypted output: its key, rule and ciphertexts carry
+    // over unless an explicitly different rule is asked for.
+    let previous = match (&existing, req.previous) {
+        (None, Some(p)) => reuse_table(file, format, p, req.identities)
+            .filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
+        _ => None,
+    };
+    let selection = match (&existing, &previous, &req.selection) {
+        (Some(m), _, _) => m.selection.clone(),
+        (None, Some((m, _, _)), _) => m.selection.clone(),
+        (None, None, Some(s)) => s.clone(),
+        (None, None, None) if parsed.docs.iter().all(Document::is_k8s_object) => Selection::k8s_default(),
+        (None, None, None) => Selection::default_sops(),
     };
     let sel = selection
         .compile()
         .map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
-    let mac_only = existing.as_ref().map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
+    let mac_only = existing
+        .as_ref()
+        .or(previous.as_ref().map(|(m, _, _)| m))
+        .map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
 
     k8s::check_secret_data(file, text, &parsed)?;
 
@@ -386,12 +397,12 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                 return Err(Error::Key { file: file.into(), source: e });
             }
         },
-        None => match req.previous.and_then(|p| reuse_table(file, format, p, req.identities)) {
-            Some((meta, k, table)) if meta.selection == selection => {
+        None => match previous {
+            Some((meta, k, table)) => {
                 reuse = table;
                 (k, Some(meta))
             }
-            _ => {
+            None => {
                 if req.recipients.is_empty() {
                     return Err(Error::NoRecipients { file: file.into() });
                 }
@@ -691,4 +702,22 @@ fn decrypt_binary(file: &str, src: &str, parsed: &ParsedFile, meta: &Metadata, k
     mac.add(&pt);
     check_mac(file, meta, key, mac.finish(), ignore_mac)?;
     Ok(Decrypted(pt))
+}
+
+/// Encrypts an edited plaintext of an encrypted file: the original's data key,
+/// recipients and rule are kept, and every value whose path and plaintext did not change
+/// keeps its exact ciphertext. `edit`, `set` and `unset` write through this.
+pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], identities: &Identities) -> Result<EncryptOutcome> {
+    let no_recipients = Recipients::default();
+    let out = encrypt(&EncryptRequest {
+        file,
+        format,
+        src: plaintext,
+        recipients: &no_recipients,
+        selection: None,
+        mac_only_encrypted: false,
+        identities,
+        previous: Some(original),
+    })?;
+    Ok(out)
 }

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::*;
@@ -22,45 +21,6 @@ fn yaml_corpus() -> Vec<CorpusFile> {
 
 fn corpus_file(name: &str) -> CorpusFile {
     yaml_corpus().into_iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no corpus file {name}"))
-}
-
-fn utf8(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).expect("UTF-8 output")
-}
-
-/// Runs a command and returns its stdout, failing the test with stderr on error.
-fn run(what: &str, cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert_success(what, &out);
-    out.stdout
-}
-
-/// Like `run`, but returns the failure as text so corpus tests can report every file.
-fn try_run(what: &str, cmd: &mut Command) -> Result<Vec<u8>, String> {
-    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(format!("{what} failed ({:?}): {}", out.status.code(), stderr(&out).trim()))
-    }
-}
-
-/// Fails with one message listing every corpus file that failed.
-fn report_failures(failures: Vec<String>) {
-    assert!(failures.is_empty(), "{} corpus file(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
-}
-
-/// A short line diff for failure messages.
-fn diff(expected: &str, got: &str) -> String {
-    let (e, g): (Vec<_>, Vec<_>) = (expected.split_inclusive('\n').collect(), got.split_inclusive('\n').collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(g.len()) {
-        let (a, b) = (e.get(i), g.get(i));
-        if a != b {
-            out += &format!("line {}:\n  expected {:?}\n  got      {:?}\n", i + 1, a, b);
-        }
-    }
-    out
 }
 
 /// Writes the corpus file under `dir/` in the fixture (keeping its name, hence its
@@ -104,6 +64,9 @@ fn sops_decrypts_gitseal_output_to_the_same_data_as_its_own() {
 
             // Same values and comments encrypted, with the same types and lengths.
             let (a, b) = (enc_signature(utf8(&ours)), enc_signature(utf8(&theirs)));
+            if a.is_empty() {
+                return Err("nothing was encrypted".into());
+            }
             if a != b {
                 return Err(format!("encrypted values differ (type, length):\ngitseal {a:?}\nsops    {b:?}"));
             }
@@ -234,33 +197,6 @@ fn gitseal_decrypt_of_sops_file_keeps_sops_layout() {
 // ---------------------------------------------------------------------------------------
 // 4. Stable ciphertext.
 
-/// Lines of `text` (with their line ends).
-fn lines(text: &[u8]) -> Vec<String> {
-    utf8(text).split_inclusive('\n').map(str::to_owned).collect()
-}
-
-fn is_sops_stamp(line: &str) -> bool {
-    line.starts_with("    lastmodified: ") || line.starts_with("    mac: ENC[AES256_GCM,")
-}
-
-/// Lines in `a` that are not in `b`, counted as a multiset.
-fn multiset_minus(a: &[String], b: &[String]) -> Vec<String> {
-    let mut count: HashMap<&str, isize> = HashMap::new();
-    for l in b {
-        *count.entry(l).or_default() += 1;
-    }
-    let mut out = Vec::new();
-    for l in a {
-        let c = count.entry(l).or_default();
-        if *c > 0 {
-            *c -= 1;
-        } else {
-            out.push(l.clone());
-        }
-    }
-    out
-}
-
 #[test]
 fn encrypt_in_place_twice_leaves_the_file_byte_identical() {
     let fx = Fixture::new();
@@ -326,9 +262,9 @@ fn adding_a_key_to_an_encrypted_file_changes_only_that_line_and_the_stamp() {
 #[test]
 fn encrypting_changed_plaintext_onto_the_encrypted_file_changes_only_that_value() {
     let fx = Fixture::new();
-    let f = corpus_file("multi-doc-secrets.yaml");
+    let f = corpus_file("configmap-and-secret.yaml");
     let plain = place(&fx, "plain", &f);
-    let out = fx.path("repo/multi-doc-secrets.yaml");
+    let out = fx.path("repo/configmap-and-secret.yaml");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let encrypt_onto = |fx: &Fixture| {
         run("gitseal encrypt -o", fx.gitseal().args(["encrypt", "--age", &fx.recipient]).arg(&plain).arg("-o").arg(&out));
@@ -342,29 +278,26 @@ fn encrypting_changed_plaintext_onto_the_encrypted_file_changes_only_that_value(
     assert!(first == same, "unchanged plaintext rewrote the file:\n{}", diff(utf8(&first), utf8(&same)));
 
     // One value changed: only its line and the sops stamps change.
-    let changed = f.text().replacen("DB_PASSWORD: demo-prod-pass-88f1a0", "DB_PASSWORD: demo-prod-pass-rotated", 1);
+    let changed = f.text().replacen("SESSION_SECRET: demo-session-secret-a1b2c3", "SESSION_SECRET: demo-session-secret-rotated", 1);
     assert_ne!(changed, f.text());
     std::fs::write(&plain, &changed).unwrap();
     let second = encrypt_onto(&fx);
     let (old, new) = (lines(&first), lines(&second));
     assert_eq!(old.len(), new.len());
-    let differing: Vec<(usize, &String, &String)> =
-        old.iter().zip(&new).enumerate().filter(|(_, (a, b))| a != b).map(|(i, (a, b))| (i, a, b)).collect();
-    let value_lines: Vec<_> = differing.iter().filter(|(_, a, _)| !is_sops_stamp(a)).collect();
+    let differing: Vec<(&String, &String)> = old.iter().zip(&new).filter(|(a, b)| a != b).collect();
+    let value_lines: Vec<_> = differing.iter().filter(|(a, _)| !is_sops_stamp(a)).collect();
     assert_eq!(value_lines.len(), 1, "changed lines: {differing:#?}");
-    let (i, a, b) = value_lines[0];
-    assert!(a.starts_with("  DB_PASSWORD: ENC[") && b.starts_with("  DB_PASSWORD: ENC["), "{a}{b}");
-    // It is the production document's password (the second DB_PASSWORD of the file).
-    let nth = old[..=*i].iter().filter(|l| l.starts_with("  DB_PASSWORD: ")).count();
-    assert_eq!(nth, 2);
-    for (_, a, b) in &differing {
+    let (a, b) = value_lines[0];
+    assert!(a.starts_with("  SESSION_SECRET: ENC[") && b.starts_with("  SESSION_SECRET: ENC["), "{a}{b}");
+    for (a, b) in &differing {
         assert!(is_sops_stamp(a) == is_sops_stamp(b), "{a}{b}");
     }
-    assert!(differing.iter().any(|(_, a, _)| a.starts_with("    mac: ")), "the MAC did not change");
+    // The MAC changed, in both documents' copies of the metadata.
+    assert_eq!(differing.iter().filter(|(a, _)| a.starts_with("    mac: ")).count(), 2, "{differing:#?}");
 
     let sops_plain = utf8(&fx.sops_decrypt(&out)).to_owned();
-    assert!(sops_plain.contains("DB_PASSWORD: demo-prod-pass-rotated"), "{sops_plain}");
-    assert!(sops_plain.contains("DB_PASSWORD: demo-staging-pass-2c9e41"), "{sops_plain}");
+    assert!(sops_plain.contains("SESSION_SECRET: demo-session-secret-rotated"), "{sops_plain}");
+    assert!(sops_plain.contains("STRIPE_KEY: demo_sk_test_notreal"), "{sops_plain}");
     assert_eq!(utf8(&fx.decrypt(&out)), changed);
 }
 
@@ -427,6 +360,7 @@ fn encryption_changes_only_the_secret_values_of_kubernetes_files() {
         let enc = utf8(&enc);
         let (plain_outside, plain_entries) = split_secret_data(f.text());
         let (enc_outside, enc_entries) = split_secret_data(enc);
+        assert!(!plain_entries.is_empty() && !plain_outside.is_empty(), "{}: nothing to compare", f.name);
         if plain_outside != enc_outside {
             failures.push(format!(
                 "{}: lines outside data/stringData changed:\n{}",
@@ -441,16 +375,20 @@ fn encryption_changes_only_the_secret_values_of_kubernetes_files() {
             continue;
         }
         for ((key, plain_rest), (_, enc_rest)) in plain_entries.iter().zip(&enc_entries) {
-            let v = enc_rest.trim_start();
-            let empty = |s: &str| s.starts_with("\"\"\n") || s.starts_with("''\n") || s.starts_with("\"\"\r") || s.starts_with("''\r");
-            let ok = if empty(plain_rest.trim_start()) {
+            let first_line = |s: &str| s.trim_start().split(['\r', '\n']).next().unwrap_or("").to_owned();
+            let plain_value = first_line(plain_rest);
+            let ok = if plain_value == "\"\"" || plain_value == "''" {
                 // Empty strings are never encrypted.
-                v.starts_with(plain_rest.trim_start().split(['\r', '\n']).next().unwrap())
-            } else if v.starts_with('|') || v.starts_with('>') {
+                first_line(enc_rest) == plain_value
+            } else if plain_value.starts_with('|') || plain_value.starts_with('>') {
                 // A block scalar keeps its indicator; the ciphertext is on the next line.
-                v.split_once('\n').map(|x| x.1).unwrap_or("").trim_start().starts_with("ENC[AES256_GCM,")
+                first_line(enc_rest) == plain_value
+                    && enc_rest.split_once('\n').map(|x| x.1).unwrap_or("").trim_start().starts_with("ENC[AES256_GCM,")
             } else {
-                v.starts_with("ENC[AES256_GCM,")
+                // gitseal keeps the value's quoting style around the ciphertext.
+                let v = enc_rest.trim_start();
+                let quote = &plain_value[..usize::from(plain_value.starts_with(['"', '\'']))];
+                v.strip_prefix(quote).is_some_and(|v| v.starts_with("ENC[AES256_GCM,"))
             };
             if !ok {
                 failures.push(format!("{}: {key} is not encrypted as expected: {enc_rest:?}", f.name));
@@ -483,7 +421,6 @@ fn decrypt_extract_prints_exactly_what_sops_prints() {
             "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDemoNotARealKeyDemoNotARealKey0000\n-----END PRIVATE KEY-----\n",
         ),
         ("app-config.yaml", r#"["database"]["replicas"][1]"#, "db-replica-2.internal.example.com"),
-        ("app-config.yaml", r#"["endpoints"][1]["token"]"#, "demo-fallback-token"),
     ];
     for (name, path, expected) in cases {
         let f = corpus_file(name);
@@ -675,6 +612,3 @@ fn ssh_ed25519_recipient_interoperates_with_sops() {
 fn ssh_rsa_recipient_interoperates_with_sops() {
     check_ssh_recipient("rsa");
 }
-
-#[allow(dead_code)]
-fn _unused(_: &Path) {}

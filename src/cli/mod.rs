@@ -1,9 +1,17 @@
 //! Argument parsing, output and exit codes.
 
+mod check;
+mod create;
 mod decrypt;
+mod edit;
 mod encrypt;
+mod exec_env;
+mod hooks;
 mod keygen;
 mod recipients;
+mod rotate;
+mod set;
+mod status;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -44,6 +52,30 @@ enum Command {
     Encrypt(encrypt::EncryptArgs),
     /// Decrypt files after checking their MAC.
     Decrypt(decrypt::DecryptArgs),
+    /// Edit an encrypted file in $EDITOR; unchanged values keep their ciphertext.
+    Edit(edit::EditArgs),
+    /// Set one value of an encrypted file: gitseal set FILE '["stringData"]["token"]' VALUE
+    Set(set::SetArgs),
+    /// Remove one value of an encrypted file.
+    Unset(set::UnsetArgs),
+    /// Give an encrypted file a new data key, re-encrypting every value.
+    Rotate(rotate::RotateArgs),
+    /// Re-wrap the data key for the recipients the creation rules now name.
+    Updatekeys(rotate::UpdatekeysArgs),
+    /// The commit gate: list plaintext Secrets, unencrypted files, bad MACs, wrong recipients.
+    Check(check::CheckArgs),
+    /// Install a git pre-commit hook and a decrypting diff driver in this repository.
+    InstallHooks(hooks::InstallHooksArgs),
+    /// The git textconv driver: print a file decrypted if possible, else as it is.
+    #[command(hide = true)]
+    Textconv(hooks::TextconvArgs),
+    /// Show whether files are encrypted, and to whom (JSON).
+    Status(status::StatusArgs),
+    /// Run a command with the decrypted values as environment variables.
+    ExecEnv(exec_env::ExecEnvArgs),
+    /// Write a new, already encrypted Secret manifest.
+    #[command(subcommand)]
+    Create(create::CreateCommand),
 }
 
 /// Options shared by commands that need private keys.
@@ -80,6 +112,17 @@ pub fn run() -> i32 {
         Command::Keygen(a) => keygen::run(a),
         Command::Encrypt(a) => encrypt::run(a),
         Command::Decrypt(a) => decrypt::run(a),
+        Command::Edit(a) => edit::run(a),
+        Command::Set(a) => set::run_set(a),
+        Command::Unset(a) => set::run_unset(a),
+        Command::Rotate(a) => rotate::run_rotate(a),
+        Command::Updatekeys(a) => rotate::run_updatekeys(a),
+        Command::Check(a) => check::run(a),
+        Command::InstallHooks(a) => hooks::run_install(a),
+        Command::Textconv(a) => hooks::run_textconv(a),
+        Command::Status(a) => status::run(a),
+        Command::ExecEnv(a) => exec_env::run(a),
+        Command::Create(c) => create::run(c),
     };
     match result {
         Ok(code) => code,

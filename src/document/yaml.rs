@@ -969,7 +969,7 @@ mod tests {
         let src = "a: \"q\\tx\"  # c\nb: |\n  multi\n  line\n\nc: plain text\nd: 'it''s'\n";
         let l = leaves(src);
         assert_eq!(l[0], ("a:".into(), "q\tx".into(), "\"q\\tx\"".into()));
-        assert_eq!(l[1], ("a:".into(), " c".into(), " c".into()));
+        assert_eq!(l[1], (":".into(), " c".into(), " c".into()));
         assert_eq!(l[2], ("b:".into(), "multi\nline\n".into(), "  multi\n  line\n".into()));
         assert_eq!(l[3], ("c:".into(), "plain text".into(), "plain text".into()));
         assert_eq!(l[4], ("d:".into(), "it's".into(), "'it''s'".into()));

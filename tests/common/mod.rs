@@ -314,3 +314,80 @@ pub fn lines_without_sops_metadata(text: &str) -> Vec<&str> {
     }
     out
 }
+
+// ---------------------------------------------------------------------------------------
+// Small helpers for the interop tests.
+
+pub fn utf8(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("UTF-8 output")
+}
+
+/// Runs a command and returns its stdout, failing the test with stderr on error.
+pub fn run(what: &str, cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_success(what, &out);
+    out.stdout
+}
+
+/// Like [`run`], but returns the failure as text so corpus tests can report every file.
+pub fn try_run(what: &str, cmd: &mut Command) -> Result<Vec<u8>, String> {
+    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!("{what} failed ({:?}): {}", out.status.code(), stderr(&out).trim()))
+    }
+}
+
+/// Fails with one message listing every corpus file that failed.
+pub fn report_failures(failures: Vec<String>) {
+    assert!(failures.is_empty(), "{} corpus file(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+/// A short line-by-line diff for failure messages.
+pub fn diff(expected: &str, got: &str) -> String {
+    let (e, g): (Vec<_>, Vec<_>) = (expected.split_inclusive('\n').collect(), got.split_inclusive('\n').collect());
+    let mut out = String::new();
+    for i in 0..e.len().max(g.len()) {
+        let (a, b) = (e.get(i), g.get(i));
+        if a != b {
+            out += &format!("line {}:\n  expected {:?}\n  got      {:?}\n", i + 1, a, b);
+        }
+    }
+    out
+}
+
+/// Lines of `text`, with their line ends.
+pub fn lines(text: &[u8]) -> Vec<String> {
+    utf8(text).split_inclusive('\n').map(str::to_owned).collect()
+}
+
+/// The two metadata lines that change whenever the data does: `lastmodified` and `mac`
+/// (YAML, JSON or dotenv spelling).
+pub fn is_sops_stamp(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("lastmodified: ")
+        || t.starts_with("mac: ENC[AES256_GCM,")
+        || t.starts_with("\"lastmodified\": ")
+        || t.starts_with("\"mac\": \"ENC[AES256_GCM,")
+        || t.starts_with("sops_lastmodified=")
+        || t.starts_with("sops_mac=ENC[AES256_GCM,")
+}
+
+/// Lines in `a` that are not in `b`, counted as a multiset.
+pub fn multiset_minus(a: &[String], b: &[String]) -> Vec<String> {
+    let mut count: std::collections::HashMap<&str, isize> = std::collections::HashMap::new();
+    for l in b {
+        *count.entry(l).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    for l in a {
+        let c = count.entry(l).or_default();
+        if *c > 0 {
+            *c -= 1;
+        } else {
+            out.push(l.clone());
+        }
+    }
+    out
+}
