@@ -222,7 +222,10 @@ pub fn is_kubernetes(name: &str, text: &str) -> bool {
 
 /// The `(type, plaintext length)` of every `ENC[AES256_GCM,...]` value of an encrypted
 /// file except the MAC, sorted. Two files with the same signature encrypted the same
-/// number of values and comments, with the same types and serialised lengths.
+/// number of values and comments, with the same types and, for strings and comments, the
+/// same serialised lengths. The length of `int`/`float`/`bool` values is left out (set to
+/// 0): gitseal encrypts their source spelling (`1.50`, `true`) where sops encrypts its
+/// normalised one (`1.5`, `True`), and both read either.
 pub fn enc_signature(text: &str) -> Vec<(String, usize)> {
     const START: &str = "ENC[AES256_GCM,data:";
     let mut sig = Vec::new();
@@ -237,7 +240,8 @@ pub fn enc_signature(text: &str) -> Vec<(String, usize)> {
             let is_mac = before.ends_with("mac:") || before.ends_with("\"mac\":") || before.ends_with("sops_mac=");
             if !is_mac {
                 let pad = data.bytes().rev().take_while(|&b| b == b'=').count();
-                sig.push((ty.to_owned(), data.len() / 4 * 3 - pad));
+                let len = if ty == "str" || ty == "comment" { data.len() / 4 * 3 - pad } else { 0 };
+                sig.push((ty.to_owned(), len));
             }
             rest = &after[ty_at..];
         }
