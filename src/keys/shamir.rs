@@ -434,9 +434,8 @@ mod tests {
 
     /// sops itself decrypts a file whose key groups hold shares made by [`split`].
     ///
-    /// Needs `sops` on PATH: `cargo test --lib keys::shamir -- --ignored`.
+    /// Runs the real `sops` (installed by scripts/install-peers.sh).
     #[test]
-    #[ignore = "needs the sops binary"]
     fn sops_accepts_our_shares() {
         use secrecy::ExposeSecret;
         use std::io::{Read, Write};
