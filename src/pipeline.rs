@@ -480,13 +480,13 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     })
 }
 
-fn new_metadata(group: crate::sops::metadata::KeyGroup, selection: Selection, mac_only: bool, key: &DataKey, mac_hex: &str) -> Metadata {
+fn new_metadata(wrapped: keys::WrappedKeys, selection: Selection, mac_only: bool, key: &DataKey, mac_hex: &str) -> Metadata {
     let lastmodified = now_rfc3339();
     let mac = EncValue::seal(key, mac_hex.as_bytes(), lastmodified.as_bytes(), ValueType::Str).to_string();
     Metadata {
-        shamir_threshold: None,
-        key_groups: None,
-        keys: group,
+        shamir_threshold: wrapped.shamir_threshold,
+        key_groups: wrapped.key_groups,
+        keys: wrapped.keys,
         lastmodified,
         mac,
         selection,

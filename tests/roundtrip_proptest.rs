@@ -126,7 +126,7 @@ fn keys() -> (Identities, Recipients) {
     let (secret, recipient) = generate_identity();
     let mut ids = Identities::default();
     ids.add_text("generated", &secret).unwrap();
-    (ids, Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()] })
+    (ids, Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()], ..Recipients::default() })
 }
 
 proptest! {

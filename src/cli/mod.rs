@@ -132,8 +132,17 @@ pub fn run() -> i32 {
 
 /// Prints an error and returns its exit code.
 pub fn report(e: &anyhow::Error) -> i32 {
-    eprintln!("gitseal: error: {e:#}");
-    e.downcast_ref::<Error>().map_or(1, Error::exit_code)
+    match e.downcast_ref::<Error>() {
+        // Library errors already name their cause in their own message.
+        Some(err) => {
+            eprintln!("gitseal: error: {err}");
+            err.exit_code()
+        }
+        None => {
+            eprintln!("gitseal: error: {e:#}");
+            1
+        }
+    }
 }
 
 /// A progress bar on a terminal, for batches.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gitseal::config::{self, Config};
-use gitseal::keys::{AgeRecipient, Recipients};
+use gitseal::keys::{AgeRecipient, RecipientGroup, Recipients};
 use gitseal::sops::select::Selection;
 use gitseal::Error;
 
@@ -49,24 +49,10 @@ pub fn plan_for(
     cfg: Option<&Config>,
 ) -> anyhow::Result<FilePlan> {
     let rule = cfg.and_then(|c| c.rule_for(file));
-    let mut recipients = Recipients { age: flag_age.to_vec() };
+    let mut recipients = Recipients { age: flag_age.to_vec(), ..Recipients::default() };
     if recipients.is_empty() {
         if let Some(r) = rule {
-            let mut ages = r.age.clone();
-            match r.key_groups.len() {
-                0 => {}
-                1 => ages.extend(r.key_groups[0].age.iter().cloned()),
-                _ => {
-                    return Err(Error::Config {
-                        file: cfg.map(|c| c.path.display().to_string()).unwrap_or_default(),
-                        msg: format!("creation_rules[{}].key_groups: several key groups (Shamir) are not supported by encrypt yet", r.index),
-                    }
-                    .into())
-                }
-            }
-            for a in &ages {
-                recipients.age.push(AgeRecipient::parse(a)?);
-            }
+            recipients = rule_recipients(r)?;
         }
     }
     Ok(FilePlan {
@@ -74,4 +60,22 @@ pub fn plan_for(
         selection: flag_selection.cloned().or_else(|| rule.and_then(|r| r.selection.clone())),
         mac_only_encrypted: flag_mac_only || rule.is_some_and(|r| r.mac_only_encrypted),
     })
+}
+
+/// The recipients a creation rule names: its `age` list, or its `key_groups` (with
+/// `shamir_threshold`), as sops reads them.
+pub fn rule_recipients(r: &gitseal::config::CreationRule) -> anyhow::Result<Recipients> {
+    let parse = |list: &[String]| -> anyhow::Result<Vec<AgeRecipient>> { Ok(list.iter().map(|a| AgeRecipient::parse(a)).collect::<Result<_, _>>()?) };
+    let mut out = Recipients { age: parse(&r.age)?, ..Recipients::default() };
+    match r.key_groups.len() {
+        0 => {}
+        1 => out.age.extend(parse(&r.key_groups[0].age)?),
+        _ => {
+            for g in &r.key_groups {
+                out.key_groups.push(RecipientGroup { age: parse(&g.age)? });
+            }
+            out.shamir_threshold = r.shamir_threshold;
+        }
+    }
+    Ok(out)
 }

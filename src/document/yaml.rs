@@ -879,7 +879,10 @@ fn is_typed_metadata_key(key: &str) -> bool {
     matches!(key, "shamir_threshold" | "mac_only_encrypted")
 }
 
-fn emit_map(entries: &[(String, Tree)], key_col: usize, block_base: usize, first_prefix: Option<&str>, nl: &str, out: &mut String) {
+/// Writes a mapping as go-yaml v3 does with 4-space indentation. `indent` is the
+/// mapping's indentation (for a mapping that is a list item, its dash's column); `key_col`
+/// where its keys start. Nested collections and block scalars indent from `indent`.
+fn emit_map(entries: &[(String, Tree)], indent: usize, key_col: usize, first_prefix: Option<&str>, nl: &str, out: &mut String) {
     for (i, (k, v)) in entries.iter().enumerate() {
         match (i, first_prefix) {
             (0, Some(prefix)) => out.push_str(prefix),
@@ -888,11 +891,19 @@ fn emit_map(entries: &[(String, Tree)], key_col: usize, block_base: usize, first
         out.push_str(k);
         out.push(':');
         match v {
-            Tree::Null => out.push_str(nl),
+            // Metadata nulls are Go nil slices, which go-yaml writes as `[]`.
+            Tree::Null => {
+                out.push_str(" []");
+                out.push_str(nl);
+            }
+            Tree::List(items) if items.is_empty() => {
+                out.push_str(" []");
+                out.push_str(nl);
+            }
             Tree::Scalar(s) => {
                 out.push(' ');
                 if s.contains('\n') {
-                    let (chomp, body) = block_body(s, block_base + 4, nl).unwrap_or((' ', String::new()));
+                    let (chomp, body) = block_body(s, indent + 4, nl).unwrap_or((' ', String::new()));
                     out.push('|');
                     out.push_str(chomp_str(chomp));
                     out.push_str(nl);
@@ -907,14 +918,14 @@ fn emit_map(entries: &[(String, Tree)], key_col: usize, block_base: usize, first
             }
             Tree::Map(inner) => {
                 out.push_str(nl);
-                emit_map(inner, key_col + 4, block_base + 4, None, nl, out);
+                emit_map(inner, indent + 4, indent + 4, None, nl, out);
             }
             Tree::List(items) => {
                 out.push_str(nl);
                 for item in items {
-                    let dash = format!("{}- ", " ".repeat(key_col + 4));
+                    let dash = format!("{}- ", " ".repeat(indent + 4));
                     match item {
-                        Tree::Map(inner) => emit_map(inner, key_col + 6, key_col + 4, Some(&dash), nl, out),
+                        Tree::Map(inner) => emit_map(inner, indent + 4, indent + 6, Some(&dash), nl, out),
                         Tree::Scalar(s) => {
                             out.push_str(&dash);
                             out.push_str(&go_yaml_string(s));

@@ -53,15 +53,16 @@ impl AgeRecipient {
         }
     }
 
-    /// Encrypts the raw data key to this recipient, ASCII-armored as sops writes it.
-    pub fn wrap(&self, key: &DataKey) -> Result<AgeStanza, KeyError> {
+    /// Encrypts raw key material (the data key, or a Shamir share of it) to this
+    /// recipient, ASCII-armored as sops writes it.
+    pub fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
         let fail = |reason: String| KeyError::Wrap { recipient: self.text.clone(), reason };
         let encryptor = age::Encryptor::with_recipients(std::iter::once(self.as_dyn())).map_err(|e| fail(e.to_string()))?;
         let mut out = Vec::with_capacity(512);
         {
             let armored = ArmoredWriter::wrap_output(&mut out, ArmorFormat::AsciiArmor).map_err(|e| fail(e.to_string()))?;
             let mut w = encryptor.wrap_output(armored).map_err(|e| fail(e.to_string()))?;
-            w.write_all(key.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            w.write_all(key).map_err(|e| fail(e.to_string()))?;
             w.finish().and_then(|a| a.finish()).map_err(|e| fail(e.to_string()))?;
         }
         let mut enc = String::from_utf8(out).map_err(|e| fail(e.to_string()))?;
@@ -139,15 +140,20 @@ impl Identities {
 
     /// Decrypts an armored age stanza to a data key, if one of our identities can.
     pub fn unwrap(&self, enc: &str) -> Option<DataKey> {
+        self.unwrap_bytes(enc).and_then(|k| DataKey::from_bytes(&k))
+    }
+
+    /// Decrypts an armored age stanza to its raw bytes (a data key or a Shamir share).
+    pub fn unwrap_bytes(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
         if self.keys.is_empty() {
             return None;
         }
         let reader = ArmoredReader::new(enc.trim_start().as_bytes());
         let decryptor = age::Decryptor::new(reader).ok()?;
         let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).ok()?;
-        let mut buf = Zeroizing::new(Vec::with_capacity(32));
+        let mut buf = Zeroizing::new(Vec::with_capacity(33));
         r.read_to_end(&mut buf).ok()?;
-        DataKey::from_bytes(&buf)
+        Some(buf)
     }
 }
 
@@ -173,7 +179,7 @@ mod tests {
         let (secret, recipient) = generate_identity();
         let r = AgeRecipient::parse(&recipient).unwrap();
         let key = DataKey::generate();
-        let stanza = r.wrap(&key).unwrap();
+        let stanza = r.wrap(key.as_bytes()).unwrap();
         assert!(stanza.enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
         assert!(stanza.enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
         let mut ids = Identities::default();

@@ -223,6 +223,11 @@ fn group_entries(g: &KeyGroup, in_group: bool) -> Vec<(String, Tree)> {
             m.push((kind.into(), t));
         }
     }
+    if in_group && g.hc_vault.is_empty() {
+        // sops writes a group's empty Vault list as Go's nil slice: `[]` in YAML, `null`
+        // in JSON.
+        m.push(("hc_vault".into(), Tree::Null));
+    }
     if !g.hc_vault.is_empty() {
         let items = g
             .hc_vault
