@@ -721,3 +721,110 @@ pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], 
     })?;
     Ok(out)
 }
+
+/// The metadata and data key of an encrypted file, opened.
+fn open_metadata(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<(Metadata, DataKey)> {
+    let text = as_text(file, src)?;
+    let format = if format == Format::Binary { Format::Json } else { format };
+    let parsed = parse(file, format, text)?;
+    let meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
+    let key = keys::unwrap_data_key(&meta, identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
+    Ok((meta, key))
+}
+
+/// Gives a file a new data key: every value is re-encrypted for the same recipients
+/// (key groups and threshold included). The MAC is checked first.
+pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<Encrypted> {
+    let (meta, _) = open_metadata(file, format, src, identities)?;
+    if meta.groups().iter().any(|g| !g.hc_vault.is_empty() || !g.foreign.is_empty()) {
+        return Err(Error::Metadata {
+            file: file.into(),
+            line: 1,
+            msg: "the file has master keys gitseal cannot write (Vault Transit, KMS or PGP); rotate it with a tool that can".into(),
+        });
+    }
+    let recipients = Recipients::from_metadata(&meta).map_err(|e| Error::Key { file: file.into(), source: e })?;
+    let plain = decrypt(&DecryptRequest { file, format, src, identities, ignore_mac: false })?;
+    let out = encrypt(&EncryptRequest {
+        file,
+        format,
+        src: plain.as_bytes(),
+        recipients: &recipients,
+        selection: Some(meta.selection.clone()),
+        mac_only_encrypted: meta.mac_only_encrypted,
+        identities,
+        previous: None,
+    })?;
+    Ok(out.output)
+}
+
+/// What [`rewrap`] changed.
+#[derive(Debug)]
+pub struct Rewrapped {
+    pub output: Encrypted,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl Rewrapped {
+    pub fn changed(&self) -> bool {
+        !self.added.is_empty() || !self.removed.is_empty()
+    }
+}
+
+/// Re-wraps a file's data key for `recipients` (sops `updatekeys`): values, MAC and
+/// `lastmodified` stay as they are; recipients kept from before keep their exact key
+/// stanza. Master keys gitseal cannot write (Vault, KMS, PGP) are kept.
+pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, recipients: &Recipients) -> Result<Rewrapped> {
+    let text = as_text(file, src)?;
+    let parse_format = if format == Format::Binary { Format::Json } else { format };
+    let parsed = parse(file, parse_format, text)?;
+    let (mut meta, key) = open_metadata(file, format, src, identities)?;
+    let before: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:")).collect();
+    let after = recipients.describe();
+    let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).cloned().collect();
+    let removed: Vec<String> = before.iter().filter(|r| !after.contains(r)).cloned().collect();
+    let same_groups = meta.key_groups.as_ref().map_or(1, Vec::len) == recipients.key_groups.len().max(1)
+        && meta.shamir_threshold == recipients.shamir_threshold.filter(|_| recipients.key_groups.len() > 1);
+    if added.is_empty() && removed.is_empty() && same_groups {
+        return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed });
+    }
+    let wrapped = if recipients.key_groups.len() <= 1 && meta.key_groups.is_none() {
+        // One group before and after: keep the stanzas of recipients that stay.
+        let mut group = meta.keys.clone();
+        group.age.retain(|a| after.contains(&format!("age:{}", a.recipient)));
+        let wanted = recipients.key_groups.first().map_or(&recipients.age, |g| &g.age);
+        for r in wanted {
+            if !group.age.iter().any(|a| a.recipient == r.as_str()) {
+                group.age.push(r.wrap(key.as_bytes()).map_err(|e| Error::Key { file: file.into(), source: e })?);
+            }
+        }
+        keys::WrappedKeys { key_groups: None, keys: group, shamir_threshold: None }
+    } else {
+        recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?
+    };
+    if wrapped.key_groups.is_none() && wrapped.keys.is_empty() {
+        return Err(Error::NoRecipients { file: file.into() });
+    }
+    let foreign_and_vault = meta.keys.clone();
+    meta.key_groups = wrapped.key_groups;
+    meta.shamir_threshold = wrapped.shamir_threshold;
+    meta.keys = wrapped.keys;
+    if meta.key_groups.is_none() {
+        meta.keys.hc_vault = foreign_and_vault.hc_vault;
+        meta.keys.foreign = foreign_and_vault.foreign;
+    }
+    let tree = meta.to_tree();
+    if format == Format::Binary {
+        let leaf = parsed.docs[0].leaves.iter().find(|l| l.key(text) == Some("data"));
+        let enc = leaf.map(|l| l.text(text)).unwrap_or_default();
+        return Ok(Rewrapped { output: Encrypted(binary::render(enc, &tree)), added, removed });
+    }
+    let mut edits = Vec::new();
+    for doc in &parsed.docs {
+        let block = document::render_metadata(parse_format, &parsed, doc, &tree);
+        let (span, text) = metadata_edit(parse_format, text, doc, block, parsed.newline);
+        edits.push(Edit { span, text });
+    }
+    Ok(Rewrapped { output: Encrypted(apply(text, edits)), added, removed })
+}

@@ -1,19 +1,129 @@
+//! `rotate` (new data key) and `updatekeys` (re-wrap the data key for the rule's recipients).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
 use clap::Args;
+use gitseal::keys::discovery;
+use gitseal::pipeline::{rewrap, rotate};
+use gitseal::{fsio, Error};
+
+use super::recipients::{load_config, rule_recipients};
+use super::{format_of, FormatArgs, IdentityArgs};
 
 #[derive(Args, Debug)]
 pub struct RotateArgs {
-    files: Vec<std::path::PathBuf>,
+    /// Rewrite the files in place (required for several files).
+    #[arg(short = 'i', long = "in-place")]
+    in_place: bool,
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// Encrypted files or directories.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 pub struct UpdatekeysArgs {
-    files: Vec<std::path::PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(short = 'y', long = "yes")]
+    yes: bool,
+    /// Use this .sops.yaml instead of searching from the current directory.
+    #[arg(long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// Encrypted files or directories.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
-pub fn run_rotate(_args: RotateArgs) -> anyhow::Result<i32> {
-    Err(gitseal::Error::Usage("this command is being built".into()).into())
+pub fn run_rotate(args: RotateArgs) -> anyhow::Result<i32> {
+    let files = fsio::expand_paths(&args.files)?;
+    if (files.len() != 1 || args.files.iter().any(|p| p.is_dir())) && !args.in_place {
+        return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
+    }
+    let ids = discovery::load_identities(&args.ids.identity)?;
+    let mut code = 0;
+    for path in &files {
+        let result = (|| -> anyhow::Result<()> {
+            let src = fsio::read(path)?;
+            let name = path.display().to_string();
+            let out = rotate(&name, format_of(&args.fmt, path), &src, &ids)?;
+            if args.in_place {
+                fsio::write_encrypted(path, &out)?;
+                eprintln!("gitseal: {}: new data key, every value re-encrypted", path.display());
+            } else {
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(out.as_bytes())?;
+                stdout.flush()?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let c = super::report(&e);
+            if code == 0 {
+                code = c;
+            }
+        }
+    }
+    Ok(code)
 }
 
-pub fn run_updatekeys(_args: UpdatekeysArgs) -> anyhow::Result<i32> {
-    Err(gitseal::Error::Usage("this command is being built".into()).into())
+pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
+    let files = fsio::expand_paths(&args.files)?;
+    let cfg = load_config(args.config.as_deref())?
+        .ok_or_else(|| Error::Usage("updatekeys needs a .sops.yaml (none found from the current directory; use --config)".into()))?;
+    let ids = discovery::load_identities(&args.ids.identity)?;
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        return Err(Error::Usage("updatekeys asks for confirmation: pass -y when not on a terminal".into()).into());
+    }
+    let mut code = 0;
+    for path in &files {
+        let result = (|| -> anyhow::Result<()> {
+            let rule = cfg.rule_for(path).ok_or_else(|| Error::Config {
+                file: cfg.path.display().to_string(),
+                msg: format!("no creation rule matches {}", path.display()),
+            })?;
+            let recipients = rule_recipients(rule)?;
+            let src = fsio::read(path)?;
+            let name = path.display().to_string();
+            let out = rewrap(&name, format_of(&args.fmt, path), &src, &ids, &recipients)?;
+            if !out.changed() {
+                eprintln!("gitseal: {}: recipients already match creation_rules[{}]", path.display(), rule.index);
+                return Ok(());
+            }
+            eprintln!("gitseal: {}: new recipients from creation_rules[{}]:", path.display(), rule.index);
+            for a in &out.added {
+                eprintln!("  + {a}");
+            }
+            for r in &out.removed {
+                eprintln!("  - {r}");
+            }
+            if !args.yes {
+                eprint!("Update this file? [y/N] ");
+                let mut answer = String::new();
+                std::io::stdin().lock().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    eprintln!("gitseal: {}: left as it was", path.display());
+                    return Ok(());
+                }
+            }
+            fsio::write_encrypted(path, &out.output)?;
+            eprintln!("gitseal: {}: data key re-wrapped; values and MAC unchanged", path.display());
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let c = super::report(&e);
+            if code == 0 {
+                code = c;
+            }
+        }
+    }
+    Ok(code)
 }
