@@ -168,8 +168,23 @@ impl std::hash::Hash for PlainKey {
     }
 }
 
-/// Key of the ciphertext-reuse table: where a value sits, its type and its plaintext.
-type ReuseKey = (String, ValueType, PlainKey);
+/// Key of the ciphertext-reuse table: where a value sits, its type, its plaintext, and
+/// which occurrence of that (path, type, plaintext) in the file it is, so that a value
+/// repeated across documents keeps each copy's own ciphertext.
+type ReuseKey = (String, ValueType, PlainKey, usize);
+
+/// Numbers repeated (path, type, plaintext) triples in file order.
+#[derive(Default)]
+struct Occurrences(HashMap<(String, ValueType, PlainKey), usize>);
+
+impl Occurrences {
+    fn key(&mut self, aad: String, ty: ValueType, plaintext: Zeroizing<String>) -> ReuseKey {
+        let n = self.0.entry((aad.clone(), ty, PlainKey(plaintext.clone()))).or_insert(0);
+        let k = (aad, ty, PlainKey(plaintext), *n);
+        *n += 1;
+        k
+    }
+}
 
 /// Decrypts every value of an encrypted file into a reuse table.
 fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Option<(Metadata, DataKey, HashMap<ReuseKey, String>)> {
@@ -179,6 +194,7 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
     let key = keys::unwrap_data_key(&meta, ids).ok()?;
     let sel = meta.selection.compile().ok()?;
     let mut table = HashMap::new();
+    let mut seen = Occurrences::default();
     for doc in &parsed.docs {
         let paths = path_matches(doc, &sel);
         for leaf in &doc.leaves {
@@ -189,7 +205,7 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
             let Ok(ev) = EncValue::parse(value.trim_end()) else { continue };
             let aad = doc.aad(leaf, text);
             if let Ok(pt) = ev.open_text(&key, aad.as_bytes()) {
-                table.insert((aad, ev.ty, PlainKey(pt)), value.trim_end().to_owned());
+                table.insert(seen.key(aad, ev.ty, pt), value.trim_end().to_owned());
             }
         }
     }
@@ -252,6 +268,7 @@ impl EncryptPlan<'_> {
         }
         let mut splicer = Splicer::new(self.src, out);
         let mut sealed = 0;
+        let mut seen = Occurrences::default();
         for (doc, actions) in self.parsed.docs.iter().zip(&self.actions) {
             let block = document::render_metadata(self.format, &self.parsed, doc, &self.metadata);
             let (meta_span, meta_text) = metadata_edit(self.format, self.src, doc, block, self.parsed.newline);
@@ -269,12 +286,17 @@ impl EncryptPlan<'_> {
                 let value = leaf.text(self.src);
                 let spelled = sops_spelling(leaf.ty, value);
                 let aad = doc.aad(leaf, self.src);
-                let reuse_key = (aad, leaf.ty, PlainKey(Zeroizing::new(spelled.clone().into_owned())));
-                let enc = match self.reuse.get(&reuse_key) {
-                    Some(enc) => enc.clone(),
+                let reused = if self.reuse.is_empty() {
+                    None
+                } else {
+                    let k = seen.key(aad.clone(), leaf.ty, Zeroizing::new(spelled.clone().into_owned()));
+                    self.reuse.get(&k).cloned()
+                };
+                let enc = match reused {
+                    Some(enc) => enc,
                     None => {
                         sealed += 1;
-                        EncValue::seal(&self.key, spelled.as_bytes(), reuse_key.0.as_bytes(), leaf.ty).to_string()
+                        EncValue::seal(&self.key, spelled.as_bytes(), aad.as_bytes(), leaf.ty).to_string()
                     }
                 };
                 let r = document::render_value(self.format, &self.parsed, leaf, ValueType::Str, &enc);
@@ -655,7 +677,7 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
     let (key, meta, enc) = match previous {
         Some((meta, key, table)) => {
             let pt = String::from_utf8(req.src.to_vec()).ok().map(Zeroizing::new);
-            let reused = pt.and_then(|pt| table.get(&("data:".to_owned(), ValueType::Str, PlainKey(pt))).cloned());
+            let reused = pt.and_then(|pt| table.get(&("data:".to_owned(), ValueType::Str, PlainKey(pt), 0)).cloned());
             (key, Some(meta), reused)
         }
         None => {

@@ -47,34 +47,48 @@ pub fn parse(s: &str) -> Result<Vec<Step>, String> {
     Ok(steps)
 }
 
-/// Finds the scalar at `steps` in a document. List indices count items of the list the
-/// path reaches; only scalar items and map items' keys are supported.
-pub fn find<'a>(doc: &'a Document, src: &str, steps: &[Step]) -> Option<&'a Leaf> {
-    let keys: Vec<&str> = steps
+/// Finds the scalar at `steps` in a document: `Ok(None)` when nothing is there, an error
+/// when the path names a mapping or a list (gitseal extracts scalars) or indexes a list
+/// before its end.
+pub fn find<'a>(doc: &'a Document, src: &str, steps: &[Step]) -> Result<Option<&'a Leaf>, String> {
+    let index = match steps.last() {
+        Some(Step::Index(i)) => Some(*i),
+        _ => None,
+    };
+    let key_steps = &steps[..steps.len() - usize::from(index.is_some())];
+    if key_steps.iter().any(|s| matches!(s, Step::Index(_))) {
+        return Err("list indices are supported only as the last step of a path".into());
+    }
+    let keys: Vec<&str> = key_steps
         .iter()
         .filter_map(|s| match s {
             Step::Key(k) => Some(k.as_str()),
             Step::Index(_) => None,
         })
         .collect();
-    let index = match steps.last() {
-        Some(Step::Index(i)) => Some(*i),
-        _ => None,
-    };
-    if steps.iter().rev().skip(usize::from(index.is_some())).any(|s| matches!(s, Step::Index(_))) {
-        return None;
+    let values = doc.leaves.iter().filter(|l| l.ty != ValueType::Comment);
+    fn full_path<'b>(doc: &'b Document, src: &'b str, l: &'b Leaf) -> Vec<&'b str> {
+        doc.paths[l.parent as usize].keys.iter().map(|k| &**k).chain(l.key(src)).collect()
     }
-    let mut candidates = doc.leaves.iter().filter(|l| {
-        if l.ty == ValueType::Comment {
-            return false;
-        }
-        let p = &doc.paths[l.parent as usize].keys;
-        let full: Vec<&str> = p.iter().map(|k| &**k).chain(l.key(src)).collect();
-        full == keys && (index.is_none() || l.key.is_none())
-    });
     match index {
-        None => candidates.next(),
-        Some(i) => candidates.nth(i),
+        None => {
+            let mut exact = values.clone().filter(|l| l.key.is_some() && full_path(doc, src, l) == keys);
+            if let Some(l) = exact.next() {
+                return Ok(Some(l));
+            }
+            let below = values.clone().any(|l| {
+                let p = full_path(doc, src, l);
+                p.len() >= keys.len() && p[..keys.len()] == keys[..]
+            });
+            if below {
+                return Err("the path names a mapping or a list, not a single value".into());
+            }
+            Ok(None)
+        }
+        Some(i) => {
+            let items: Vec<&Leaf> = values.filter(|l| l.key.is_none() && doc.paths[l.parent as usize].keys.iter().map(|k| &**k).eq(keys.iter().copied())).collect();
+            Ok(items.get(i).copied())
+        }
     }
 }
 

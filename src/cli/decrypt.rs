@@ -122,8 +122,14 @@ fn extract_value(
     let text = std::str::from_utf8(plain.as_bytes())?;
     let parsed = gitseal::document::parse(format, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     for doc in &parsed.docs {
-        if let Some(leaf) = tree_path::find(doc, text, steps) {
-            return Ok(zeroize::Zeroizing::new(leaf.text(text).as_bytes().to_vec()));
+        let found = tree_path::find(doc, text, steps).map_err(|m| Error::Usage(format!("{}: {raw}: {m}", path.display())))?;
+        if let Some(leaf) = found {
+            let mut out = leaf.text(text).as_bytes().to_vec();
+            // As sops prints them: strings bare, other scalars followed by a newline.
+            if leaf.ty != gitseal::sops::value::ValueType::Str && format == gitseal::document::Format::Yaml {
+                out.push(b'\n');
+            }
+            return Ok(zeroize::Zeroizing::new(out));
         }
     }
     Err(Error::Usage(format!("{}: no value at {raw}", path.display())).into())

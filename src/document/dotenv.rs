@@ -143,8 +143,11 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
         });
     }
 
-    // Where new metadata goes when the file has none: before the final line break.
+    // Where new metadata goes when the file has none: before the final line break, as
+    // sops writes it. sops cannot read metadata lines ending in CRLF, so a CRLF file gets
+    // its (LF) metadata after its last line break instead, behind an empty line.
     let eof_insert = match all.last() {
+        Some(_) if newline == "\r\n" => src.len(),
         Some(l) => l.end,
         None => 0,
     };
@@ -378,7 +381,7 @@ mod tests {
         assert!(matches!(d.leaves[0].text, Text::Source(2, 3)));
         assert!(matches!(d.leaves[0].key, Some(Text::Source(0, 1))));
         assert!(matches!(d.leaves[1].text, Text::Source(6, 7)));
-        assert_eq!(d.insert_at, src.len() - 2);
+        assert_eq!(d.insert_at, src.len());
     }
 
     #[test]
@@ -458,14 +461,15 @@ mod tests {
     fn insert_remove_round_trip(src: &str, tree: &Tree) -> String {
         let pf = parse(src).unwrap();
         let d = &pf.docs[0];
-        let text = render_metadata(tree, pf.newline);
+        // Metadata lines are always LF (sops cannot read CRLF ones), as document::render_metadata writes them.
+        let text = render_metadata(tree, "\n");
         let with = apply(src, vec![Edit { span: d.insert_at..d.insert_at, text }]);
         let pf2 = parse(&with).unwrap_or_else(|e| panic!("{with:?}: {e}"));
         let d2 = &pf2.docs[0];
         let md = d2.metadata.as_ref().unwrap();
         assert_eq!(d2.leaves.len(), d.leaves.len());
         let again = apply(&with, vec![
-            Edit { span: d2.insert_at..d2.insert_at, text: render_metadata(&md.tree, pf2.newline) },
+            Edit { span: d2.insert_at..d2.insert_at, text: render_metadata(&md.tree, "\n") },
             Edit { span: md.span.clone(), text: String::new() },
         ]);
         assert_eq!(again, with, "{src:?}");
@@ -493,7 +497,8 @@ mod tests {
         assert!(insert_remove_round_trip("A=1\n", &tree).starts_with("A=1\nsops_key_groups__list_0__map_age"));
         assert!(insert_remove_round_trip("A=1\n", &tree).ends_with("\nsops_version=3.11.0\n"));
         assert!(insert_remove_round_trip("A=1", &tree).ends_with("\nsops_version=3.11.0"));
-        assert!(insert_remove_round_trip("A=1\r\n", &tree).ends_with("\r\nsops_version=3.11.0\r\n"));
+        let crlf = insert_remove_round_trip("A=1\r\n", &tree);
+        assert!(crlf.starts_with("A=1\r\n\nsops_") && crlf.ends_with("\nsops_version=3.11.0") && !crlf[5..].contains('\r'), "{crlf:?}");
         // Metadata first in the file: removed whole, rewritten at the end.
         let src = "sops_version=3.11.0\nA=1\n";
         let d = doc(src);

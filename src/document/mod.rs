@@ -285,7 +285,8 @@ pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: 
     match format {
         Format::Yaml => yaml::render_metadata(tree, file.newline),
         Format::Json | Format::Binary => json::render_metadata(doc, tree, file.newline),
-        Format::Dotenv => dotenv::render_metadata(tree, file.newline),
+        // sops cannot read metadata lines ending in CRLF: they are always LF.
+        Format::Dotenv => dotenv::render_metadata(tree, "\n"),
     }
 }
 

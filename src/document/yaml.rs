@@ -365,6 +365,13 @@ impl<'a> Parse<'a> {
         let (path, key, flow) = match self.stack.last_mut().unwrap() {
             Frame::Map { path, key, seen, flow, .. } => {
                 if key.is_none() {
+                    if style == ScalarStyle::Plain && tag.is_none() && (is_null(&text) || plain_type(&text) != ValueType::Str) {
+                        return Err(err_at(
+                            self.src,
+                            start,
+                            format!("mapping key {text:?} is not a string (sops cannot read such a file); quote it"),
+                        ));
+                    }
                     if !seen.insert(key_hash(&self.hasher, &text)) {
                         return Err(err_at(self.src, start, format!("duplicate key {text:?}")));
                     }
@@ -387,6 +394,9 @@ impl<'a> Parse<'a> {
                 _ => {}
             }
         }
+        if tag.as_deref() == Some("binary") {
+            return Err(err_at(self.src, start, "YAML !!binary values are not supported (sops reads them differently); store base64 text instead"));
+        }
         let ty = match resolve_type(&text, style, tag.as_deref()) {
             Some(ty) => ty,
             None => return Ok(()), // null: neither encrypted nor part of the MAC
@@ -394,8 +404,8 @@ impl<'a> Parse<'a> {
         let indent = (key_indent(self.src, ext.span.start) + self.indent_step.max(2)) as u32;
         let style = match style {
             ScalarStyle::Plain => Style::YamlPlain { indent: if flow { u32::MAX } else { indent } },
-            ScalarStyle::SingleQuoted => Style::YamlSingle { indent },
-            ScalarStyle::DoubleQuoted => Style::YamlDouble { indent },
+            ScalarStyle::SingleQuoted => Style::YamlSingle { indent: if flow { u32::MAX } else { indent } },
+            ScalarStyle::DoubleQuoted => Style::YamlDouble { indent: if flow { u32::MAX } else { indent } },
             ScalarStyle::Literal | ScalarStyle::Folded => Style::YamlBlock {
                 header: ext.header.clone().map_or(ext.span.start as u32..ext.span.start as u32, |h| h.start as u32..h.end as u32),
                 indent: ext.block_indent as u32,
@@ -416,21 +426,17 @@ impl<'a> Parse<'a> {
         let Some(doc) = self.docs.last_mut() else { return };
         let region_start = *self.doc_starts.last().unwrap();
         // The metadata goes after the document's last non-blank line (its trailing comments
-        // included), before the next `---`/`...` marker.
+        // included), before the next `---`/`...` marker...
         let src = self.src.as_bytes();
-        let mut limit = end_marker.min(src.len());
-        if limit > region_start && (self.src[limit..].starts_with("---") || self.src[limit..].starts_with("...")) {
-            // already at the marker
-        } else {
-            limit = src.len().min(limit.max(region_start));
-        }
+        let limit = end_marker.clamp(region_start, src.len());
         let mut p = limit;
         while p > region_start && src[p - 1].is_ascii_whitespace() {
             p -= 1;
         }
-        doc.insert_at = line_end_after(self.src, p.saturating_sub(1).max(region_start)).min(limit.max(p));
-        if p == region_start {
-            doc.insert_at = region_start;
+        doc.insert_at = if p == region_start { region_start } else { line_end_after(self.src, p - 1).min(limit) };
+        // ...and after a last block scalar that keeps its trailing blank lines (`|+`).
+        if let Some(end) = doc.leaves.iter().map(|l| l.span.end).max() {
+            doc.insert_at = doc.insert_at.max(end);
         }
         if self.doc_empty && doc.leaves.is_empty() && doc.metadata.is_none() {
             self.docs.pop();
@@ -798,13 +804,23 @@ fn chomp_str(c: char) -> &'static str {
 /// Writes a value in the leaf's style.
 pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
     let nl = file.newline;
+    // sops stores booleans as Go prints them; YAML writes them in lower case.
+    let text = match (ty, text) {
+        (ValueType::Bool, "True") => "true",
+        (ValueType::Bool, "False") => "false",
+        _ => text,
+    };
     let is_str = matches!(ty, ValueType::Str | ValueType::Bytes);
     match &leaf.style {
         Style::Comment => Rendered::plain(text.to_owned()),
         Style::YamlPlain { indent } => {
             let flow = *indent == u32::MAX;
             let indent = &(*indent as usize);
-            if !is_str || plain_safe(text, flow) || (!flow && text.starts_with("ENC[") && !text.contains(' ')) {
+            if flow && text.starts_with("ENC[") {
+                // A plain scalar in a flow collection cannot hold `ENC[...,...]`; single
+                // quotes carry it, and tell decryption to write the value plain again.
+                Rendered::plain(single_quoted(text))
+            } else if !is_str || plain_safe(text, flow) || (!flow && text.starts_with("ENC[") && !text.contains(' ')) {
                 Rendered::plain(text.to_owned())
             } else if !flow && text.contains('\n') {
                 match block_body(text, *indent, nl) {
@@ -818,8 +834,9 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
                 Rendered::plain(double_quoted(text))
             }
         }
-        Style::YamlSingle { .. } => {
-            if !is_str {
+        Style::YamlSingle { indent } => {
+            let flow = *indent == u32::MAX;
+            if !is_str || (flow && !text.starts_with("ENC[") && plain_safe(text, true)) {
                 Rendered::plain(text.to_owned())
             } else if text.contains('\n') || text.contains('\r') || text.contains('\t') {
                 Rendered::plain(double_quoted(text))

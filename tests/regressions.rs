@@ -1,0 +1,89 @@
+//! Regression tests, each named after the bug it pins down.
+
+mod common;
+use common::{assert_success, stderr, Fixture};
+
+fn round_trip(fx: &Fixture, name: &str, content: &str) -> std::path::PathBuf {
+    let p = fx.write(name, content);
+    let enc = fx.write(&format!("enc-{name}"), fx.encrypt(&p));
+    assert_eq!(String::from_utf8(fx.decrypt(&enc)).unwrap(), content, "{name}");
+    assert_success("sops decrypt", &fx.sops().arg("decrypt").arg(&enc).output().unwrap());
+    enc
+}
+
+#[test]
+fn keep_chomping_block_as_last_value_panicked_with_edits_out_of_order() {
+    let fx = Fixture::new();
+    round_trip(&fx, "keep.yaml", "a: |+\n  x\n\n");
+    round_trip(&fx, "keepf.yaml", "a: >+\n  x\n\n\n");
+}
+
+#[test]
+fn flow_collection_values_came_back_double_quoted() {
+    let fx = Fixture::new();
+    let enc = round_trip(&fx, "flow.yaml", "tags: [a, b]\nm: {x: 1, y: two, z: \"q\"}\n");
+    let out = fx.sops().arg("decrypt").arg(&enc).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("- a\n") && text.contains("- b\n"), "{text}");
+}
+
+#[test]
+fn crlf_dotenv_metadata_was_unreadable_by_sops() {
+    let fx = Fixture::new();
+    let enc = round_trip(&fx, "c.env", "A=x\r\n# note\r\nB=y\r\n");
+    let out = fx.sops().args(["decrypt", "--extract", "[\"B\"]"]).arg(&enc).output().unwrap();
+    assert_success("sops --extract", &out);
+    assert_eq!(out.stdout, b"y");
+}
+
+#[test]
+fn repeated_value_across_documents_lost_its_own_ciphertext_on_output_flag() {
+    let fx = Fixture::new();
+    let src = fx.write("r.yaml", "a: x\n---\na: x\n");
+    let out_file = fx.path("o.yaml");
+    let run = || fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-o"]).arg(&out_file).arg(&src).output().unwrap();
+    assert_success("first", &run());
+    let first = std::fs::read(&out_file).unwrap();
+    assert_success("second", &run());
+    assert_eq!(std::fs::read(&out_file).unwrap(), first);
+}
+
+#[test]
+fn binary_tag_broke_the_sops_mac() {
+    let fx = Fixture::new();
+    let p = fx.write("b.yaml", "a: !!binary aGVsbG8=\n");
+    let out = fx.gitseal().args(["encrypt", "--age", &fx.recipient]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("b.yaml:1:"), "{}", stderr(&out));
+}
+
+#[test]
+fn integer_keys_produced_files_sops_cannot_read() {
+    let fx = Fixture::new();
+    let p = fx.write("k.yaml", "ports:\n  8080: http\n");
+    let out = fx.gitseal().args(["encrypt", "--age", &fx.recipient]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("k.yaml:2:") && stderr(&out).contains("not a string"), "{}", stderr(&out));
+    // Quoted, the key is a string and all is well.
+    round_trip(&fx, "q.yaml", "ports:\n  \"8080\": http\n");
+}
+
+#[test]
+fn extract_of_a_list_silently_printed_its_first_item() {
+    let fx = Fixture::new();
+    let p = fx.write("l.yaml", "db:\n  replicas:\n    - one\n    - two\n");
+    let enc = fx.write("l.enc.yaml", fx.encrypt(&p));
+    let out = fx.gitseal().args(["decrypt", "--extract", "[\"db\"][\"replicas\"]"]).arg(&enc).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = fx.gitseal().args(["decrypt", "--extract", "[\"db\"][\"replicas\"][1]"]).arg(&enc).output().unwrap();
+    assert_success("extract item", &out);
+    assert_eq!(out.stdout, b"two");
+}
+
+#[test]
+fn sops_written_booleans_decrypted_as_title_case() {
+    let fx = Fixture::new();
+    let p = fx.write("t.yaml", "enabled: true\ncount: 3\n");
+    let enc = fx.write("t.enc.yaml", fx.sops_encrypt(&p, &[]));
+    assert_eq!(String::from_utf8(fx.decrypt(&enc)).unwrap(), "enabled: true\ncount: 3\n");
+}
