@@ -134,7 +134,9 @@ got=$(SOPS_AGE_KEY_FILE=$root/keys-example/demo.agekey \
 q() { printf '%q' "$1"; }
 G=$(q "$gitseal")
 sops_enc="sops encrypt --age $recipient --encrypted-regex '$regex'"
-rops_enc="rops encrypt --age $recipient --encrypted-regex '$regex'"
+# rops refuses a file argument when its stdin is not a terminal (as under hyperfine),
+# so it reads the file from stdin.
+rops_enc="rops encrypt --age $recipient --encrypted-regex '$regex' -f yaml"
 
 rows=$work/rows.tsv
 : >"$rows"
@@ -212,7 +214,7 @@ skipped() {
 measure small gitseal 20 none "" "$G encrypt --age $recipient inputs/small.yaml"
 measure small sops 20 none "" "$sops_enc inputs/small.yaml"
 if ((have_rops)); then
-    measure small rops 20 none "" "$rops_enc inputs/small.yaml"
+    measure small rops 20 sh "" "$rops_enc <inputs/small.yaml"
 else
     skipped small rops "not on PATH"
 fi
@@ -224,7 +226,7 @@ measure many sops "$slow_runs" sh "$fresh" \
     "for f in scratch/many/*.yaml; do $sops_enc -i \"\$f\" || exit 1; done"
 if ((have_rops)); then
     measure many rops "$slow_runs" sh "$fresh" \
-        "for f in scratch/many/*.yaml; do $rops_enc --in-place \"\$f\" || exit 1; done"
+        "for f in scratch/many/*.yaml; do $rops_enc <\"\$f\" >\"\$f.tmp\" && mv \"\$f.tmp\" \"\$f\" || exit 1; done"
 else
     skipped many rops "not on PATH"
 fi
@@ -248,7 +250,7 @@ for n in "$medium" "$big"; do
         measure "$label" sops "$tool_runs" none "" "$sops_enc $file"
     fi
     if ((have_rops)); then
-        measure "$label" rops "$tool_runs" none "" "$rops_enc $file"
+        measure "$label" rops "$tool_runs" sh "" "$rops_enc <$file"
     else
         skipped "$label" rops "not on PATH"
     fi
@@ -272,7 +274,7 @@ info=$work/info.tsv
     printf 'sops\t%s\n' "$(first_line sops --version --disable-version-check)"
     printf 'age\t%s\n' "$(first_line age --version)"
     if ((have_rops)); then
-        printf 'rops\t%s\n' "$(first_line rops --version)"
+        printf 'rops\t%s\n' "rops-cli $(cargo install --list 2>/dev/null | awk '/^rops-cli /{print $2}' | tr -d 'v:')"
     else
         printf 'rops\t%s\n' "not installed (skipped)"
     fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Full test run: install the interop peers (sops 3.11.0, age), then run the
-# Rust test suite in release mode. This is the command CI runs.
+# Rust test suite. This is the command CI runs.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,8 +20,10 @@ age_v=$(age --version 2>/dev/null | head -1)
 echo "sops: $sops_v ($(command -v sops))"
 echo "age:  $age_v ($(command -v age))"
 
-# --locked: test against exactly the dependency versions in Cargo.lock.
-cargo_flags=(--release)
+# --locked: test against exactly the dependency versions in Cargo.lock. The dev profile
+# builds dependencies optimised (Cargo.toml) and skips the release LTO, which would
+# otherwise be paid once per test binary.
+cargo_flags=()
 if [[ -f Cargo.lock ]]; then
     cargo_flags+=(--locked)
 fi

@@ -43,9 +43,12 @@ impl DataKey {
 
     /// Encrypts `plaintext` with a fresh random 32-byte IV.
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
-        let mut iv = [0u8; IV_LEN];
-        fill_random(&mut iv);
-        self.seal_with_iv(plaintext, aad, &iv)
+        self.sealer().seal(plaintext, aad)
+    }
+
+    /// A cipher with this key's schedule computed once, for sealing many values.
+    pub fn sealer(&self) -> Sealer {
+        Sealer { cipher: Gcm32::new(GenericArray::from_slice(&self.0[..])) }
     }
 
     /// Encrypts with a caller-chosen IV. Only for tests and known-answer checks: reusing
@@ -89,6 +92,25 @@ impl DataKey {
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey(..)")
+    }
+}
+
+/// Seals many values under one key without recomputing its key schedule.
+pub struct Sealer {
+    cipher: Gcm32,
+}
+
+impl Sealer {
+    /// Encrypts `plaintext` with a fresh random 32-byte IV.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
+        let mut iv = [0u8; IV_LEN];
+        fill_random(&mut iv);
+        let mut buf = plaintext.to_vec();
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut buf)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        Sealed { data: buf, iv: iv.to_vec(), tag: tag.to_vec() }
     }
 }
 

@@ -269,6 +269,10 @@ impl EncryptPlan<'_> {
         let mut splicer = Splicer::new(self.src, out);
         let mut sealed = 0;
         let mut seen = Occurrences::default();
+        let sealer = self.key.sealer();
+        // Buffers reused for every value: a large file has hundreds of thousands.
+        let mut aad = String::new();
+        let mut enc = String::new();
         for (doc, actions) in self.parsed.docs.iter().zip(&self.actions) {
             let block = document::render_metadata(self.format, &self.parsed, doc, &self.metadata);
             let (meta_span, meta_text) = metadata_edit(self.format, self.src, doc, block, self.parsed.newline);
@@ -285,22 +289,28 @@ impl EncryptPlan<'_> {
                 }
                 let value = leaf.text(self.src);
                 let spelled = sops_spelling(leaf.ty, value);
-                let aad = doc.aad(leaf, self.src);
+                doc.paths[leaf.parent as usize].aad_into(leaf.key(self.src), &mut aad);
                 let reused = if self.reuse.is_empty() {
                     None
                 } else {
                     let k = seen.key(aad.clone(), leaf.ty, Zeroizing::new(spelled.clone().into_owned()));
-                    self.reuse.get(&k).cloned()
+                    self.reuse.get(&k)
                 };
-                let enc = match reused {
-                    Some(enc) => enc,
+                enc.clear();
+                match reused {
+                    Some(e) => enc.push_str(e),
                     None => {
                         sealed += 1;
-                        EncValue::seal(&self.key, spelled.as_bytes(), aad.as_bytes(), leaf.ty).to_string()
+                        EncValue::seal_with(&sealer, spelled.as_bytes(), aad.as_bytes(), leaf.ty).write_into(&mut enc);
                     }
-                };
-                let r = document::render_value(self.format, &self.parsed, leaf, ValueType::Str, &enc);
-                splicer.replace(leaf.span.clone(), &r.value).map_err(io)?;
+                }
+                if matches!(leaf.style, Style::YamlPlain { indent } if indent != u32::MAX) {
+                    // The common case: a ciphertext is a valid plain scalar as it is.
+                    splicer.replace(leaf.span.clone(), &enc).map_err(io)?;
+                } else {
+                    let r = document::render_value(self.format, &self.parsed, leaf, ValueType::Str, &enc);
+                    splicer.replace(leaf.span.clone(), &r.value).map_err(io)?;
+                }
             }
             if let Some((span, text)) = meta_pending {
                 splicer.replace(span, &text).map_err(io)?;

@@ -154,14 +154,20 @@ impl PathEntry {
     /// The AAD sops uses for a value at this path: each key followed by `:`.
     pub fn aad(&self, key: Option<&str>) -> String {
         let mut s = String::new();
-        for k in self.keys.iter().map(|k| &**k).chain(key) {
-            s.push_str(k);
-            s.push(':');
-        }
-        if s.is_empty() {
-            s.push(':');
-        }
+        self.aad_into(key, &mut s);
         s
+    }
+
+    /// Writes the AAD into `out` (cleared first), reusing its allocation.
+    pub fn aad_into(&self, key: Option<&str>, out: &mut String) {
+        out.clear();
+        for k in self.keys.iter().map(|k| &**k).chain(key) {
+            out.push_str(k);
+            out.push(':');
+        }
+        if out.is_empty() {
+            out.push(':');
+        }
     }
 }
 

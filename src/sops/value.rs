@@ -102,13 +102,26 @@ impl EncValue {
 
     /// Encrypts `plaintext` of type `ty` under `aad`.
     pub fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
-        let s = key.seal(plaintext, aad);
-        EncValue {
-            data: s.data,
-            iv: s.iv,
-            tag: s.tag,
-            ty,
-        }
+        Self::seal_with(&key.sealer(), plaintext, aad, ty)
+    }
+
+    /// Like [`EncValue::seal`], with a key schedule reused across values.
+    pub fn seal_with(sealer: &crate::crypto::Sealer, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
+        let s = sealer.seal(plaintext, aad);
+        EncValue { data: s.data, iv: s.iv, tag: s.tag, ty }
+    }
+
+    /// Appends the `ENC[...]` form to `out`.
+    pub fn write_into(&self, out: &mut String) {
+        out.push_str("ENC[AES256_GCM,data:");
+        B64.encode_string(&self.data, out);
+        out.push_str(",iv:");
+        B64.encode_string(&self.iv, out);
+        out.push_str(",tag:");
+        B64.encode_string(&self.tag, out);
+        out.push_str(",type:");
+        out.push_str(self.ty.as_str());
+        out.push(']');
     }
 
     /// Decrypts to the plaintext bytes.
@@ -134,14 +147,9 @@ fn field<'a>(s: &'a str, prefix: &str, next: &str) -> Result<&'a str, EncError> 
 
 impl std::fmt::Display for EncValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "ENC[AES256_GCM,data:{},iv:{},tag:{},type:{}]",
-            B64.encode(&self.data),
-            B64.encode(&self.iv),
-            B64.encode(&self.tag),
-            self.ty.as_str()
-        )
+        let mut s = String::with_capacity(64 + self.data.len() * 4 / 3);
+        self.write_into(&mut s);
+        f.write_str(&s)
     }
 }
 
