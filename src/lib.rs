@@ -16,6 +16,7 @@ pub mod keys;
 pub mod pipeline;
 pub mod sops;
 pub mod tree_path;
+pub mod vault;
 
 pub use error::{Error, Result};
 pub use pipeline::{decrypt, encrypt, DecryptRequest, Decrypted, EncryptOutcome, EncryptRequest, Encrypted};
