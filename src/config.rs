@@ -105,11 +105,19 @@ pub fn load(path: &Path) -> Result<Config> {
         for a in age.iter().chain(key_groups.iter().flat_map(|g| g.age.iter())) {
             crate::keys::AgeRecipient::parse(a).map_err(|e| field_err("age", &e.to_string()))?;
         }
+        let hc_vault_transit_uri = list_or_csv(r.get("hc_vault_transit_uri"));
+        for (field, uri) in hc_vault_transit_uri
+            .iter()
+            .map(|u| ("hc_vault_transit_uri".to_owned(), u))
+            .chain(key_groups.iter().enumerate().flat_map(|(i, g)| g.hc_vault.iter().map(move |u| (format!("key_groups[{i}].hc_vault"), u))))
+        {
+            crate::keys::TransitKey::parse(uri).map_err(|e| field_err(&field, &e.to_string()))?;
+        }
         rules.push(CreationRule {
             index,
             path_regex,
             age,
-            hc_vault_transit_uri: list_or_csv(r.get("hc_vault_transit_uri")),
+            hc_vault_transit_uri,
             key_groups,
             shamir_threshold,
             selection,

@@ -27,6 +27,8 @@ pub enum Error {
     Config { file: String, msg: String },
     #[error("{file}: {action}: {source}")]
     Io { file: String, action: &'static str, source: std::io::Error },
+    #[error("{file}:{line}: {msg}")]
+    Reference { file: String, line: u32, msg: String },
     #[error("{0}")]
     Usage(String),
 }
@@ -43,6 +45,7 @@ impl Error {
             Error::NoRecipients { .. } => 7,
             Error::Key { .. } => 8,
             Error::Tampered { .. } => 9,
+            Error::Reference { .. } => 11,
             Error::MacMismatch { .. } => 51,
         }
     }
@@ -58,6 +61,7 @@ impl Error {
             | Error::NoRecipients { file }
             | Error::MacMismatch { file }
             | Error::Tampered { file, .. }
+            | Error::Reference { file, .. }
             | Error::Config { file, .. }
             | Error::Io { file, .. } => Some(file),
             Error::Usage(_) => None,

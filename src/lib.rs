@@ -14,6 +14,7 @@ pub mod fsio;
 pub mod k8s;
 pub mod keys;
 pub mod pipeline;
+pub mod render;
 pub mod sops;
 pub mod tree_path;
 pub mod vault;

@@ -646,7 +646,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
 }
 
 /// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.
-fn push_value_edit(edits: &mut Vec<Edit>, format: Format, parsed: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str, src: &str) {
+pub(crate) fn push_value_edit(edits: &mut Vec<Edit>, format: Format, parsed: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str, src: &str) {
     let r = document::render_value(format, parsed, leaf, ty, text);
     if let (Some(h), Style::YamlBlock { header, .. }) = (r.header, &leaf.style) {
         let header = header.start as usize..header.end as usize;
@@ -768,14 +768,14 @@ fn open_metadata(file: &str, format: Format, src: &[u8], identities: &Identities
 /// (key groups and threshold included). The MAC is checked first.
 pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<Encrypted> {
     let (meta, _) = open_metadata(file, format, src, identities)?;
-    if meta.groups().iter().any(|g| !g.hc_vault.is_empty() || !g.foreign.is_empty()) {
+    if meta.groups().iter().any(|g| !g.foreign.is_empty()) {
         return Err(Error::Metadata {
             file: file.into(),
             line: 1,
-            msg: "the file has master keys gitseal cannot write (Vault Transit, KMS or PGP); rotate it with a tool that can".into(),
+            msg: "the file has master keys gitseal cannot write (KMS or PGP); rotate it with a tool that can".into(),
         });
     }
-    let recipients = Recipients::from_metadata(&meta).map_err(|e| Error::Key { file: file.into(), source: e })?;
+    let recipients = Recipients::from_metadata(&meta, identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
     let plain = decrypt(&DecryptRequest { file, format, src, identities, ignore_mac: false })?;
     let out = encrypt(&EncryptRequest {
         file,
@@ -812,7 +812,7 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     let parse_format = if format == Format::Binary { Format::Json } else { format };
     let parsed = parse(file, parse_format, text)?;
     let (mut meta, key) = open_metadata(file, format, src, identities)?;
-    let before: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:")).collect();
+    let before: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:") || k.starts_with("hc_vault:")).collect();
     let after = recipients.describe();
     let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).cloned().collect();
     let removed: Vec<String> = before.iter().filter(|r| !after.contains(r)).cloned().collect();
@@ -821,42 +821,92 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     if added.is_empty() && removed.is_empty() && same_groups {
         return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed });
     }
+    let key_err = |e| Error::Key { file: file.into(), source: e };
     let wrapped = if recipients.key_groups.len() <= 1 && meta.key_groups.is_none() {
         // One group before and after: keep the stanzas of recipients that stay.
         let mut group = meta.keys.clone();
         group.age.retain(|a| after.contains(&format!("age:{}", a.recipient)));
-        let wanted = recipients.key_groups.first().map_or(&recipients.age, |g| &g.age);
-        for r in wanted {
+        group.hc_vault.retain(|v| after.contains(&format!("hc_vault:{}", v.uri())));
+        let (wanted_age, wanted_vault) = match recipients.key_groups.first() {
+            Some(g) => (&g.age, &g.hc_vault),
+            None => (&recipients.age, &recipients.hc_vault),
+        };
+        for r in wanted_vault {
+            if !group.hc_vault.iter().any(|v| keys::TransitKey::of_stanza(v) == r.key) {
+                group.hc_vault.push(r.wrap(key.as_bytes()).map_err(key_err)?);
+            }
+        }
+        for r in wanted_age {
             if !group.age.iter().any(|a| a.recipient == r.as_str()) {
-                group.age.push(r.wrap(key.as_bytes()).map_err(|e| Error::Key { file: file.into(), source: e })?);
+                group.age.push(r.wrap(key.as_bytes()).map_err(key_err)?);
             }
         }
         keys::WrappedKeys { key_groups: None, keys: group, shamir_threshold: None }
     } else {
-        recipients.wrap(&key).map_err(|e| Error::Key { file: file.into(), source: e })?
+        recipients.wrap(&key).map_err(key_err)?
     };
     if wrapped.key_groups.is_none() && wrapped.keys.is_empty() {
         return Err(Error::NoRecipients { file: file.into() });
     }
-    let foreign_and_vault = meta.keys.clone();
+    let foreign = std::mem::take(&mut meta.keys.foreign);
     meta.key_groups = wrapped.key_groups;
     meta.shamir_threshold = wrapped.shamir_threshold;
     meta.keys = wrapped.keys;
     if meta.key_groups.is_none() {
-        meta.keys.hc_vault = foreign_and_vault.hc_vault;
-        meta.keys.foreign = foreign_and_vault.foreign;
+        meta.keys.foreign = foreign;
     }
+    Ok(Rewrapped { output: Encrypted(write_metadata(format, text, &parsed, &meta)), added, removed })
+}
+
+/// Asks Vault to re-encrypt every Transit copy of the data key with the latest version
+/// of its key (after a Transit key rotation). The data key, values, MAC and
+/// `lastmodified` stay as they are; the data key never leaves Vault. Returns the new
+/// text and how many entries changed.
+pub fn transit_rewrap(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<(Encrypted, usize)> {
+    let text = as_text(file, src)?;
+    let parse_format = if format == Format::Binary { Format::Json } else { format };
+    let parsed = parse(file, parse_format, text)?;
+    let mut meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
+    let mut stanzas: Vec<&mut crate::sops::metadata::VaultStanza> = meta.keys.hc_vault.iter_mut().collect();
+    if let Some(groups) = meta.key_groups.as_mut() {
+        stanzas.extend(groups.iter_mut().flat_map(|g| g.hc_vault.iter_mut()));
+    }
+    if stanzas.is_empty() {
+        return Ok((Encrypted(text.to_owned()), 0));
+    }
+    let backend = identities.transit().ok_or_else(|| Error::Usage(format!("{file}: the file has Vault Transit keys but no Vault connection is configured")))?;
+    let mut changed = 0;
+    for stanza in stanzas {
+        let key = keys::TransitKey::of_stanza(stanza);
+        let enc = backend.rewrap(&key, &stanza.enc).map_err(|reason| Error::Key {
+            file: file.into(),
+            source: keys::KeyError::Wrap { recipient: format!("hc_vault:{key}"), reason },
+        })?;
+        if enc != stanza.enc {
+            stanza.enc = enc;
+            changed += 1;
+        }
+    }
+    if changed == 0 {
+        return Ok((Encrypted(text.to_owned()), 0));
+    }
+    Ok((Encrypted(write_metadata(format, text, &parsed, &meta)), changed))
+}
+
+/// `text` with every document's metadata block replaced by `meta`.
+fn write_metadata(format: Format, text: &str, parsed: &ParsedFile, meta: &Metadata) -> String {
+    let parse_format = if format == Format::Binary { Format::Json } else { format };
     let tree = meta.to_tree();
     if format == Format::Binary {
         let leaf = parsed.docs[0].leaves.iter().find(|l| l.key(text) == Some("data"));
         let enc = leaf.map(|l| l.text(text)).unwrap_or_default();
-        return Ok(Rewrapped { output: Encrypted(binary::render(enc, &tree)), added, removed });
+        return binary::render(enc, &tree);
     }
     let mut edits = Vec::new();
     for doc in &parsed.docs {
-        let block = document::render_metadata(parse_format, &parsed, doc, &tree);
+        let block = document::render_metadata(parse_format, parsed, doc, &tree);
         let (span, text) = metadata_edit(parse_format, text, doc, block, parsed.newline);
         edits.push(Edit { span, text });
     }
-    Ok(Rewrapped { output: Encrypted(apply(text, edits)), added, removed })
+    apply(text, edits)
 }

@@ -2,7 +2,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use gitseal::keys::discovery;
 use gitseal::{fsio, tree_path, DecryptRequest, Decrypted, Error};
 use rayon::prelude::*;
 
@@ -41,7 +40,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
         Some(p) => Some(tree_path::parse(p).map_err(Error::Usage)?),
         None => None,
     };
-    let ids = discovery::load_identities(&args.ids.identity)?;
+    let ids = super::load_identities(&args.ids)?;
     if args.ignore_mac {
         eprintln!("gitseal: WARNING: --ignore-mac: the MAC is NOT checked; the output may have been tampered with");
     }

@@ -2,13 +2,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use gitseal::keys::{discovery, AgeRecipient, Identities};
+use gitseal::keys::Identities;
 use gitseal::sops::select::Selection;
 use gitseal::document::Format;
 use gitseal::{fsio, EncryptRequest, Error};
 use rayon::prelude::*;
 
-use super::recipients::{load_config, parse_age_list, plan_for};
+use super::recipients::{load_config, plan_for, FlagRecipients};
 use super::{format_of, progress, FormatArgs, IdentityArgs};
 
 #[derive(Args, Debug)]
@@ -17,6 +17,10 @@ pub struct EncryptArgs {
     /// repeated. Without it, the matching creation rule of .sops.yaml is used.
     #[arg(long = "age", value_name = "RECIPIENTS")]
     age: Vec<String>,
+    /// Vault Transit keys that wrap the data key, as URIs
+    /// (https://vault:8200/v1/transit/keys/NAME), comma-separated or repeated.
+    #[arg(long = "hc-vault-transit", value_name = "URIS")]
+    hc_vault_transit: Vec<String>,
     /// Encrypt files in place (required for several files or directories).
     #[arg(short = 'i', long = "in-place")]
     in_place: bool,
@@ -70,7 +74,7 @@ impl EncryptArgs {
 
 struct Job<'a> {
     args: &'a EncryptArgs,
-    age: &'a [AgeRecipient],
+    flags: &'a FlagRecipients,
     selection: Option<&'a Selection>,
     cfg: Option<&'a gitseal::config::Config>,
     ids: &'a Identities,
@@ -92,7 +96,7 @@ struct Done {
 impl Job<'_> {
     fn run_one(&self, path: &Path, target: Target<'_>) -> anyhow::Result<Done> {
         let src = fsio::read(path)?;
-        let plan = plan_for(path, self.age, self.selection, self.args.mac_only_encrypted, self.cfg)?;
+        let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let name = path.display().to_string();
         let previous = match target {
             Target::File(o) if o.exists() => Some(fsio::read(o)?),
@@ -152,11 +156,11 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     if several && !args.in_place {
         return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
     }
-    let age = parse_age_list(&args.age)?;
+    let flags = FlagRecipients::parse(&args.age, &args.hc_vault_transit)?;
     let cfg = load_config(args.config.as_deref())?;
-    let ids = discovery::load_identities(&args.ids.identity)?;
+    let ids = super::load_identities(&args.ids)?;
     let selection = args.selection();
-    let job = Job { args: &args, age: &age, selection: selection.as_ref(), cfg: cfg.as_ref(), ids: &ids };
+    let job = Job { args: &args, flags: &flags, selection: selection.as_ref(), cfg: cfg.as_ref(), ids: &ids };
 
     if !args.in_place {
         let path = &files[0];

@@ -9,6 +9,7 @@ mod exec_env;
 mod hooks;
 mod keygen;
 mod recipients;
+mod render;
 mod rotate;
 mod set;
 mod status;
@@ -33,6 +34,8 @@ Exit codes:
   7   no recipients to encrypt to
   8   no identity can decrypt the data key (the message lists the recipients)
   9   an encrypted value fails authentication (tampered or moved)
+  11  a Vault reference cannot be resolved (render): missing path, key or
+      version, or the read was denied
   51  MAC mismatch: the file was changed after encryption (same code as sops)
 With several files, the exit code is that of the first failing file.";
 
@@ -62,6 +65,8 @@ enum Command {
     Rotate(rotate::RotateArgs),
     /// Re-wrap the data key for the recipients the creation rules now name.
     Updatekeys(rotate::UpdatekeysArgs),
+    /// Re-wrap Vault Transit copies of the data key with the latest Transit key version.
+    Rewrap(rotate::RewrapArgs),
     /// The commit gate: list plaintext Secrets, unencrypted files, bad MACs, wrong recipients.
     Check(check::CheckArgs),
     /// Install a git pre-commit hook and a decrypting diff driver in this repository.
@@ -71,6 +76,8 @@ enum Command {
     Textconv(hooks::TextconvArgs),
     /// Show whether files are encrypted, and to whom (JSON).
     Status(status::StatusArgs),
+    /// Print ready-to-apply manifests: decrypted, Vault references resolved.
+    Render(render::RenderArgs),
     /// Run a command with the decrypted values as environment variables.
     ExecEnv(exec_env::ExecEnvArgs),
     /// Write a new, already encrypted Secret manifest.
@@ -85,6 +92,14 @@ pub struct IdentityArgs {
     /// SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, $XDG_CONFIG_HOME/sops/age/keys.txt, SSH keys.
     #[arg(long = "identity", value_name = "FILE")]
     pub identity: Vec<PathBuf>,
+}
+
+/// The identities these options and the environment name, able to open Vault Transit
+/// entries through the `VAULT_*` settings (read only when a file needs them).
+pub fn load_identities(args: &IdentityArgs) -> anyhow::Result<gitseal::keys::Identities> {
+    let mut ids = gitseal::keys::discovery::load_identities(&args.identity)?;
+    ids.set_transit(gitseal::vault::backend::shared());
+    Ok(ids)
 }
 
 /// Options shared by commands that read files.
@@ -117,10 +132,12 @@ pub fn run() -> i32 {
         Command::Unset(a) => set::run_unset(a),
         Command::Rotate(a) => rotate::run_rotate(a),
         Command::Updatekeys(a) => rotate::run_updatekeys(a),
+        Command::Rewrap(a) => rotate::run_rewrap(a),
         Command::Check(a) => check::run(a),
         Command::InstallHooks(a) => hooks::run_install(a),
         Command::Textconv(a) => hooks::run_textconv(a),
         Command::Status(a) => status::run(a),
+        Command::Render(a) => render::run(a),
         Command::ExecEnv(a) => exec_env::run(a),
         Command::Create(c) => create::run(c),
     };

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use gitseal::config::{self, Config};
-use gitseal::keys::{AgeRecipient, RecipientGroup, Recipients};
+use gitseal::keys::{AgeRecipient, RecipientGroup, Recipients, TransitKey, TransitRecipient};
 use gitseal::sops::select::Selection;
 use gitseal::Error;
 
@@ -40,16 +40,43 @@ pub fn parse_age_list(list: &[String]) -> anyhow::Result<Vec<AgeRecipient>> {
     Ok(out)
 }
 
+/// Transit keys from `hc_vault_transit_uri` values (comma-separated, as sops reads them),
+/// bound to the process's Vault connection.
+pub fn parse_transit_list(list: &[String]) -> anyhow::Result<Vec<TransitRecipient>> {
+    let backend = gitseal::vault::backend::shared();
+    let mut out = Vec::new();
+    for item in list {
+        for uri in item.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let key = TransitKey::parse(uri).map_err(|e| Error::Usage(e.to_string()))?;
+            out.push(TransitRecipient::new(key, backend.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Recipients given on the command line (`--age`, `--hc-vault-transit`).
+#[derive(Debug, Default)]
+pub struct FlagRecipients {
+    pub age: Vec<AgeRecipient>,
+    pub hc_vault: Vec<TransitRecipient>,
+}
+
+impl FlagRecipients {
+    pub fn parse(age: &[String], hc_vault: &[String]) -> anyhow::Result<Self> {
+        Ok(FlagRecipients { age: parse_age_list(age)?, hc_vault: parse_transit_list(hc_vault)? })
+    }
+}
+
 /// The plan for `file`: explicit flags win over the matching creation rule.
 pub fn plan_for(
     file: &Path,
-    flag_age: &[AgeRecipient],
+    flags: &FlagRecipients,
     flag_selection: Option<&Selection>,
     flag_mac_only: bool,
     cfg: Option<&Config>,
 ) -> anyhow::Result<FilePlan> {
     let rule = cfg.and_then(|c| c.rule_for(file));
-    let mut recipients = Recipients { age: flag_age.to_vec(), ..Recipients::default() };
+    let mut recipients = Recipients { age: flags.age.clone(), hc_vault: flags.hc_vault.clone(), ..Recipients::default() };
     if recipients.is_empty() {
         if let Some(r) = rule {
             recipients = rule_recipients(r)?;
@@ -62,17 +89,20 @@ pub fn plan_for(
     })
 }
 
-/// The recipients a creation rule names: its `age` list, or its `key_groups` (with
-/// `shamir_threshold`), as sops reads them.
+/// The recipients a creation rule names: its `age` and `hc_vault_transit_uri` lists, or
+/// its `key_groups` (with `shamir_threshold`), as sops reads them.
 pub fn rule_recipients(r: &gitseal::config::CreationRule) -> anyhow::Result<Recipients> {
-    let parse = |list: &[String]| -> anyhow::Result<Vec<AgeRecipient>> { Ok(list.iter().map(|a| AgeRecipient::parse(a)).collect::<Result<_, _>>()?) };
-    let mut out = Recipients { age: parse(&r.age)?, ..Recipients::default() };
+    let age = |list: &[String]| -> anyhow::Result<Vec<AgeRecipient>> { Ok(list.iter().map(|a| AgeRecipient::parse(a)).collect::<Result<_, _>>()?) };
+    let mut out = Recipients { age: age(&r.age)?, hc_vault: parse_transit_list(&r.hc_vault_transit_uri)?, ..Recipients::default() };
     match r.key_groups.len() {
         0 => {}
-        1 => out.age.extend(parse(&r.key_groups[0].age)?),
+        1 => {
+            out.age.extend(age(&r.key_groups[0].age)?);
+            out.hc_vault.extend(parse_transit_list(&r.key_groups[0].hc_vault)?);
+        }
         _ => {
             for g in &r.key_groups {
-                out.key_groups.push(RecipientGroup { age: parse(&g.age)? });
+                out.key_groups.push(RecipientGroup { age: age(&g.age)?, hc_vault: parse_transit_list(&g.hc_vault)? });
             }
             out.shamir_threshold = r.shamir_threshold;
         }

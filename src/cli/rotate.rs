@@ -4,8 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use gitseal::keys::discovery;
-use gitseal::pipeline::{rewrap, rotate};
+use gitseal::pipeline::{rewrap, rotate, transit_rewrap};
 use gitseal::{fsio, Error};
 
 use super::recipients::{load_config, rule_recipients};
@@ -47,7 +46,7 @@ pub fn run_rotate(args: RotateArgs) -> anyhow::Result<i32> {
     if (files.len() != 1 || args.files.iter().any(|p| p.is_dir())) && !args.in_place {
         return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
     }
-    let ids = discovery::load_identities(&args.ids.identity)?;
+    let ids = super::load_identities(&args.ids)?;
     let mut code = 0;
     for path in &files {
         let result = (|| -> anyhow::Result<()> {
@@ -74,11 +73,51 @@ pub fn run_rotate(args: RotateArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
+#[derive(Args, Debug)]
+pub struct RewrapArgs {
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// Encrypted files or directories (rewritten in place).
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// `gitseal rewrap`: after a Transit key rotation, have Vault re-encrypt each file's
+/// Transit copy of the data key with the key's latest version. Values are untouched.
+pub fn run_rewrap(args: RewrapArgs) -> anyhow::Result<i32> {
+    let files = fsio::expand_paths(&args.files)?;
+    let ids = super::load_identities(&args.ids)?;
+    let mut code = 0;
+    for path in &files {
+        let result = (|| -> anyhow::Result<()> {
+            let src = fsio::read(path)?;
+            let name = path.display().to_string();
+            let (out, changed) = transit_rewrap(&name, format_of(&args.fmt, path), &src, &ids)?;
+            if changed == 0 {
+                eprintln!("gitseal: {}: no Vault Transit entry to re-wrap (or already at the latest key version)", path.display());
+                return Ok(());
+            }
+            fsio::write_encrypted(path, &out)?;
+            eprintln!("gitseal: {}: {changed} Vault Transit entr{} re-wrapped; values and MAC unchanged", path.display(), if changed == 1 { "y" } else { "ies" });
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let c = super::report(&e);
+            if code == 0 {
+                code = c;
+            }
+        }
+    }
+    Ok(code)
+}
+
 pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
     let files = fsio::expand_paths(&args.files)?;
     let cfg = load_config(args.config.as_deref())?
         .ok_or_else(|| Error::Usage("updatekeys needs a .sops.yaml (none found from the current directory; use --config)".into()))?;
-    let ids = discovery::load_identities(&args.ids.identity)?;
+    let ids = super::load_identities(&args.ids)?;
     let interactive = std::io::stdin().is_terminal();
     if !args.yes && !interactive {
         return Err(Error::Usage("updatekeys asks for confirmation: pass -y when not on a terminal".into()).into());

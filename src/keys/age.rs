@@ -79,6 +79,8 @@ pub struct Identities {
     keys: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// Where each batch of keys came from (file names, variable names), for messages.
     pub sources: Vec<String>,
+    /// The Vault connection used to open `hc_vault` entries, when there is one.
+    pub(crate) transit: Option<std::sync::Arc<dyn super::transit::TransitBackend>>,
 }
 
 impl std::fmt::Debug for Identities {
@@ -94,6 +96,16 @@ impl Identities {
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Lets these identities open data keys wrapped by Vault Transit, through `backend`.
+    pub fn set_transit(&mut self, backend: std::sync::Arc<dyn super::transit::TransitBackend>) {
+        self.transit = Some(backend);
+    }
+
+    /// The Vault connection set with [`Identities::set_transit`].
+    pub fn transit(&self) -> Option<&std::sync::Arc<dyn super::transit::TransitBackend>> {
+        self.transit.as_ref()
     }
 
     /// Adds the identities in an age identity file's text (`AGE-SECRET-KEY-1...` lines,

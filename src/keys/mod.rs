@@ -3,6 +3,7 @@
 pub mod age;
 pub mod discovery;
 pub mod shamir;
+pub mod transit;
 
 use zeroize::Zeroizing;
 
@@ -10,6 +11,7 @@ use crate::crypto::DataKey;
 use crate::sops::metadata::{KeyGroup, Metadata};
 
 pub use self::age::{AgeRecipient, Identities};
+pub use self::transit::{TransitBackend, TransitKey, TransitRecipient};
 
 /// Why the data key could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -19,12 +21,20 @@ pub enum KeyError {
     BadRecipient(String),
     #[error("{source_name}: {reason}")]
     BadIdentity { source_name: String, reason: String },
-    #[error("no identity can decrypt the data key; the file is encrypted to: {}", .recipients.join(", "))]
-    NoMatchingIdentity { recipients: Vec<String> },
+    #[error("no identity can decrypt the data key; the file is encrypted to: {}{}", .recipients.join(", "), vault_reasons(.vault_errors))]
+    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<String> },
     #[error("cannot wrap the data key for {recipient}: {reason}")]
     Wrap { recipient: String, reason: String },
-    #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}", .recipients.join(", "))]
-    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String> },
+    #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}{}", .recipients.join(", "), vault_reasons(.vault_errors))]
+    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<String> },
+}
+
+fn vault_reasons(errors: &[String]) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(" (Vault refused: {})", errors.join("; "))
+    }
 }
 
 /// Who a new data key is wrapped for: one group of recipients, or several key groups
@@ -34,6 +44,7 @@ pub enum KeyError {
 pub struct Recipients {
     /// The single group (ignored when `key_groups` is not empty).
     pub age: Vec<AgeRecipient>,
+    pub hc_vault: Vec<TransitRecipient>,
     pub key_groups: Vec<RecipientGroup>,
     /// Defaults to the number of groups.
     pub shamir_threshold: Option<u64>,
@@ -43,6 +54,30 @@ pub struct Recipients {
 #[derive(Debug, Clone, Default)]
 pub struct RecipientGroup {
     pub age: Vec<AgeRecipient>,
+    pub hc_vault: Vec<TransitRecipient>,
+}
+
+impl RecipientGroup {
+    fn is_empty(&self) -> bool {
+        self.age.is_empty() && self.hc_vault.is_empty()
+    }
+
+    /// Wraps `data` for every member of the group.
+    fn wrap(&self, data: &[u8]) -> Result<KeyGroup, KeyError> {
+        let mut group = KeyGroup::default();
+        for r in &self.hc_vault {
+            group.hc_vault.push(r.wrap(data)?);
+        }
+        for r in &self.age {
+            group.age.push(r.wrap(data)?);
+        }
+        Ok(group)
+    }
+
+    fn describe(&self) -> impl Iterator<Item = String> + '_ {
+        let vault = self.hc_vault.iter().map(|r| format!("hc_vault:{}", r.key));
+        vault.chain(self.age.iter().map(|r| format!("age:{}", r.as_str())))
+    }
 }
 
 /// The data key wrapped for a set of recipients, as metadata holds it.
@@ -55,28 +90,30 @@ pub struct WrappedKeys {
 
 impl Recipients {
     pub fn is_empty(&self) -> bool {
-        self.age.is_empty() && self.key_groups.iter().all(|g| g.age.is_empty())
+        self.age.is_empty() && self.hc_vault.is_empty() && self.key_groups.iter().all(RecipientGroup::is_empty)
+    }
+
+    /// The single group, when there are no key groups.
+    fn single(&self) -> RecipientGroup {
+        match self.key_groups.first() {
+            Some(g) if self.key_groups.len() == 1 => g.clone(),
+            _ => RecipientGroup { age: self.age.clone(), hc_vault: self.hc_vault.clone() },
+        }
     }
 
     /// Every recipient, for messages and comparisons.
     pub fn describe(&self) -> Vec<String> {
-        let groups: Vec<&[AgeRecipient]> = if self.key_groups.is_empty() {
-            vec![&self.age]
-        } else {
-            self.key_groups.iter().map(|g| g.age.as_slice()).collect()
-        };
-        groups.iter().flat_map(|g| g.iter().map(|r| format!("age:{}", r.as_str()))).collect()
+        if self.key_groups.is_empty() {
+            return self.single().describe().collect();
+        }
+        self.key_groups.iter().flat_map(|g| g.describe().collect::<Vec<_>>()).collect()
     }
 
     /// Wraps `key` for every recipient; with several key groups, each group gets one
     /// Shamir share (share `i` to group `i`, as sops assigns them).
     pub fn wrap(&self, key: &DataKey) -> Result<WrappedKeys, KeyError> {
         if self.key_groups.len() <= 1 {
-            let recipients = self.key_groups.first().map_or(&self.age, |g| &g.age);
-            let mut group = KeyGroup::default();
-            for r in recipients {
-                group.age.push(r.wrap(key.as_bytes())?);
-            }
+            let group = self.single().wrap(key.as_bytes())?;
             return Ok(WrappedKeys { key_groups: None, keys: group, shamir_threshold: None });
         }
         let parts = self.key_groups.len();
@@ -85,58 +122,79 @@ impl Recipients {
             .map_err(|e| KeyError::Wrap { recipient: "key groups".into(), reason: e.to_string() })?;
         let mut groups = Vec::with_capacity(parts);
         for (g, share) in self.key_groups.iter().zip(&shares) {
-            let mut group = KeyGroup::default();
-            for r in &g.age {
-                group.age.push(r.wrap(share)?);
-            }
-            groups.push(group);
+            groups.push(g.wrap(share)?);
         }
         Ok(WrappedKeys { key_groups: Some(groups), keys: KeyGroup::default(), shamir_threshold: Some(threshold as u64) })
     }
 
-    /// The recipients a file's metadata names (those gitseal can wrap for).
-    pub fn from_metadata(meta: &Metadata) -> Result<Self, KeyError> {
-        let parse = |g: &KeyGroup| -> Result<Vec<AgeRecipient>, KeyError> {
-            g.age.iter().map(|a| AgeRecipient::parse(&a.recipient)).collect()
+    /// The recipients a file's metadata names (those gitseal can wrap for). Transit
+    /// entries need the Vault connection of `ids`.
+    pub fn from_metadata(meta: &Metadata, ids: &Identities) -> Result<Self, KeyError> {
+        let parse = |g: &KeyGroup| -> Result<RecipientGroup, KeyError> {
+            let age = g.age.iter().map(|a| AgeRecipient::parse(&a.recipient)).collect::<Result<_, _>>()?;
+            let mut hc_vault = Vec::new();
+            for v in &g.hc_vault {
+                let key = TransitKey::of_stanza(v);
+                let backend = ids.transit().ok_or_else(|| KeyError::Wrap {
+                    recipient: format!("hc_vault:{key}"),
+                    reason: "no Vault connection (set VAULT_ADDR and a token)".into(),
+                })?;
+                hc_vault.push(TransitRecipient::new(key, backend.clone()));
+            }
+            Ok(RecipientGroup { age, hc_vault })
         };
         Ok(match &meta.key_groups {
             Some(groups) => Recipients {
-                age: Vec::new(),
-                key_groups: groups.iter().map(|g| parse(g).map(|age| RecipientGroup { age })).collect::<Result<_, _>>()?,
+                key_groups: groups.iter().map(parse).collect::<Result<_, _>>()?,
                 shamir_threshold: meta.shamir_threshold,
+                ..Recipients::default()
             },
-            None => Recipients { age: parse(&meta.keys)?, key_groups: Vec::new(), shamir_threshold: None },
+            None => {
+                let g = parse(&meta.keys)?;
+                Recipients { age: g.age, hc_vault: g.hc_vault, ..Recipients::default() }
+            }
         })
     }
 }
 
 /// Recovers the data key of a file from its metadata with the identities at hand.
 pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, KeyError> {
-    let recipients = || meta.describe_keys();
-    match &meta.key_groups {
+    let mut vault_errors = Vec::new();
+    let result = match &meta.key_groups {
         Some(groups) if groups.len() > 1 => {
             // One share per group, in group order; every share found goes to the combiner.
-            let shares: Vec<Zeroizing<Vec<u8>>> = groups.iter().filter_map(|g| unwrap_group(g, ids)).collect();
+            let shares: Vec<Zeroizing<Vec<u8>>> = groups.iter().filter_map(|g| unwrap_group(g, ids, &mut vault_errors)).collect();
             let needed = meta.shamir_threshold.unwrap_or(groups.len() as u64) as usize;
             if shares.is_empty() {
-                return Err(KeyError::NoMatchingIdentity { recipients: recipients() });
+                None
+            } else if shares.len() < needed {
+                return Err(KeyError::NotEnoughGroups { needed, found: shares.len(), total: groups.len(), recipients: meta.describe_keys(), vault_errors });
+            } else {
+                let refs: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
+                shamir::combine(&refs).ok().and_then(|key| DataKey::from_bytes(&key))
             }
-            if shares.len() < needed {
-                return Err(KeyError::NotEnoughGroups { needed, found: shares.len(), total: groups.len(), recipients: recipients() });
-            }
-            let refs: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
-            let key = shamir::combine(&refs).map_err(|_| KeyError::NoMatchingIdentity { recipients: recipients() })?;
-            DataKey::from_bytes(&key).ok_or(KeyError::NoMatchingIdentity { recipients: recipients() })
         }
         _ => {
             let group = meta.groups().into_iter().next().cloned().unwrap_or_default();
-            unwrap_group(&group, ids)
-                .and_then(|k| DataKey::from_bytes(&k))
-                .ok_or_else(|| KeyError::NoMatchingIdentity { recipients: recipients() })
+            unwrap_group(&group, ids, &mut vault_errors).and_then(|k| DataKey::from_bytes(&k))
         }
-    }
+    };
+    result.ok_or_else(|| KeyError::NoMatchingIdentity { recipients: meta.describe_keys(), vault_errors })
 }
 
-fn unwrap_group(g: &KeyGroup, ids: &Identities) -> Option<Zeroizing<Vec<u8>>> {
-    g.age.iter().find_map(|stanza| ids.unwrap_bytes(&stanza.enc))
+/// Opens one group's copy of the data key (or share): age entries first, since they need
+/// no network, then Vault Transit entries. Vault's refusals are kept for the message.
+fn unwrap_group(g: &KeyGroup, ids: &Identities, vault_errors: &mut Vec<String>) -> Option<Zeroizing<Vec<u8>>> {
+    if let Some(k) = g.age.iter().find_map(|stanza| ids.unwrap_bytes(&stanza.enc)) {
+        return Some(k);
+    }
+    let backend = ids.transit()?;
+    for stanza in &g.hc_vault {
+        let key = TransitKey::of_stanza(stanza);
+        match backend.decrypt(&key, &stanza.enc) {
+            Ok(k) => return Some(k),
+            Err(e) => vault_errors.push(format!("hc_vault:{key}: {e}")),
+        }
+    }
+    None
 }

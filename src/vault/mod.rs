@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod kv;
 pub mod transit;
+pub mod backend;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -98,6 +98,12 @@ fn isolate(c: &mut Command, dir: &Path) {
         .env_remove("GITSEAL_AGE_KEY_FILE")
         .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
         .env_remove("SOPS_CONFIG")
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .env_remove("VAULT_NAMESPACE")
+        .env_remove("VAULT_ROLE_ID")
+        .env_remove("VAULT_SECRET_ID")
+        .env_remove("VAULT_K8S_ROLE")
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join(".config"))
         .stdin(Stdio::null());

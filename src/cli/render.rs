@@ -1,0 +1,71 @@
+//! `gitseal render`: ready-to-apply manifests on stdout (decrypted, Vault references
+//! resolved), for Argo CD config management plugins, kustomize and pipelines.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use gitseal::document::Format;
+use gitseal::render::{render, CachedKv, RenderRequest};
+use gitseal::{fsio, Error};
+use zeroize::Zeroizing;
+
+use super::{format_of, FormatArgs, IdentityArgs};
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// Manifest files or directories, or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<i32> {
+    let ids = super::load_identities(&args.ids)?;
+    let vault = gitseal::vault::backend::shared();
+    let mut kv = CachedKv::new(vault.as_ref());
+    let mut inputs: Vec<(String, Format, Zeroizing<Vec<u8>>)> = Vec::new();
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            let mut buf = Zeroizing::new(Vec::new());
+            std::io::stdin().lock().read_to_end(&mut buf).map_err(|source| Error::Io { file: "-".into(), action: "cannot read standard input", source })?;
+            inputs.push(("-".into(), args.fmt.input_type.unwrap_or(Format::Yaml), buf));
+            continue;
+        }
+        for file in fsio::expand_paths(std::slice::from_ref(p))? {
+            let format = format_of(&args.fmt, &file);
+            if format == Format::Dotenv || (format == Format::Binary && args.fmt.input_type.is_none()) {
+                if p.is_dir() {
+                    continue; // a directory's non-manifest files are not render's business
+                }
+                return Err(Error::Usage(format!("{}: render reads YAML and JSON manifests", file.display())).into());
+            }
+            inputs.push((file.display().to_string(), format, Zeroizing::new(fsio::read(&file)?)));
+        }
+    }
+    // Everything is rendered before anything is printed: a failure prints no manifest.
+    let mut out = Zeroizing::new(String::new());
+    for (name, format, src) in &inputs {
+        let rendered = render(&RenderRequest { file: name, format: *format, src, identities: &ids }, &mut kv)?;
+        let text = rendered.text.as_str();
+        if text.trim().is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if *format == Format::Yaml && !text.starts_with("---") {
+                out.push_str("---\n");
+            }
+        }
+        out.push_str(text);
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(0)
+}

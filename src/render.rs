@@ -1,0 +1,420 @@
+//! `gitseal render`: turning the manifests in Git into ready-to-apply ones.
+//!
+//! sops-encrypted documents are decrypted, and Secret values that reference HashiCorp
+//! Vault KV entries are resolved, in the two forms argocd-vault-plugin users know:
+//!
+//! * inline: `<path:secret/data/flux/webhook#token>` or `<path:...#token#3>` (version 3);
+//! * annotation: `gitseal.dev/vault-path: secret/data/flux/webhook` on the Secret (and
+//!   optionally `gitseal.dev/vault-version`), with `<token>` placeholders in its values.
+//!
+//! Values under `data` are base64-encoded after resolution, as the API server expects;
+//! the reference annotations are removed. Other documents pass through byte for byte.
+//! Rendering is all or nothing: any unresolvable reference fails the whole run, so a
+//! caller never applies an empty or partial Secret.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use crate::document::splice::{apply, Edit};
+use crate::document::{self, Document, Format, Leaf, ParsedFile, Style};
+use crate::error::{Error, Result};
+use crate::keys::Identities;
+use crate::pipeline::{self, DecryptRequest};
+use crate::sops::value::ValueType;
+
+/// The annotation naming the Vault path of a Secret's `<key>` placeholders.
+pub const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
+/// The annotation pinning the KV v2 version the placeholders read.
+pub const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
+
+/// One KV entry's values, as read from Vault.
+pub type KvData = BTreeMap<String, Zeroizing<String>>;
+
+/// Where references are read from. [`crate::vault::VaultPool`] is the real one.
+pub trait KvSource {
+    /// Reads `path` (as written in the reference: `secret/data/x` for KV v2, `kv/x` for
+    /// KV v1), at `version` when given. The error is a message safe to show.
+    fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, String>;
+}
+
+/// Reads each Vault path (and version) once per run, however many references name it.
+pub struct CachedKv<'a> {
+    source: &'a dyn KvSource,
+    cache: HashMap<(String, Option<u64>), Arc<std::result::Result<KvData, String>>>,
+    /// Reads that went to the source, for tests and `--verbose` style reporting.
+    pub reads: usize,
+}
+
+impl<'a> CachedKv<'a> {
+    pub fn new(source: &'a dyn KvSource) -> Self {
+        CachedKv { source, cache: HashMap::new(), reads: 0 }
+    }
+
+    fn get(&mut self, path: &str, version: Option<u64>) -> Arc<std::result::Result<KvData, String>> {
+        let source = self.source;
+        let reads = &mut self.reads;
+        self.cache
+            .entry((path.to_owned(), version))
+            .or_insert_with(|| {
+                *reads += 1;
+                Arc::new(source.read(path, version))
+            })
+            .clone()
+    }
+}
+
+/// A reference found in a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reference {
+    /// Byte range of the whole `<...>` in the value.
+    range: std::ops::Range<usize>,
+    path: String,
+    key: String,
+    version: Option<u64>,
+}
+
+impl Reference {
+    fn describe(&self) -> String {
+        match self.version {
+            Some(v) => format!("<path:{}#{}#{v}>", self.path, self.key),
+            None => format!("<path:{}#{}>", self.path, self.key),
+        }
+    }
+}
+
+/// The inline references in `value`: `<path:PATH#KEY>` and `<path:PATH#KEY#VERSION>`.
+fn inline_references(value: &str) -> std::result::Result<Vec<Reference>, String> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = value[from..].find("<path:") {
+        let start = from + i;
+        let end = value[start..].find('>').map(|j| start + j).ok_or_else(|| format!("unterminated reference {:?}", &value[start..]))?;
+        let body = &value[start + "<path:".len()..end];
+        let mut parts = body.split('#');
+        let path = parts.next().unwrap_or("").trim();
+        let key = parts.next().map(str::trim);
+        let version = parts.next().map(str::trim);
+        let whole = &value[start..=end];
+        let (Some(key), true) = (key, parts.next().is_none()) else {
+            return Err(format!("reference {whole} must be <path:PATH#KEY> or <path:PATH#KEY#VERSION>"));
+        };
+        if path.is_empty() || key.is_empty() {
+            return Err(format!("reference {whole} has an empty path or key"));
+        }
+        let version = match version {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| format!("reference {whole}: version {v:?} is not a positive number"))?),
+        };
+        out.push(Reference { range: start..end + 1, path: path.to_owned(), key: key.to_owned(), version });
+        from = end + 1;
+    }
+    Ok(out)
+}
+
+/// The `<key>` placeholders of the annotation form in `value`.
+fn placeholders(value: &str, path: &str, version: Option<u64>) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = value[from..].find('<') {
+        let start = from + i;
+        let Some(len) = value[start + 1..].find('>') else { break };
+        let name = &value[start + 1..start + 1 + len];
+        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+        if valid {
+            out.push(Reference { range: start..start + len + 2, path: path.to_owned(), key: name.to_owned(), version });
+            from = start + len + 2;
+        } else {
+            from = start + 1;
+        }
+    }
+    out
+}
+
+/// The result of rendering one input.
+pub struct Rendered {
+    /// Ready-to-apply manifests. Holds secret values: never log it.
+    pub text: Zeroizing<String>,
+    /// Secrets whose references were resolved.
+    pub secrets_resolved: usize,
+}
+
+/// What to render.
+pub struct RenderRequest<'a> {
+    /// Name used in messages.
+    pub file: &'a str,
+    pub format: Format,
+    pub src: &'a [u8],
+    pub identities: &'a Identities,
+}
+
+/// Decrypts (when encrypted) and resolves the references of one file.
+pub fn render(req: &RenderRequest<'_>, kv: &mut CachedKv<'_>) -> Result<Rendered> {
+    let file = req.file;
+    if !matches!(req.format, Format::Yaml | Format::Json) {
+        return Err(Error::Usage(format!("{file}: render reads YAML and JSON manifests")));
+    }
+    let text = std::str::from_utf8(req.src).map_err(|e| {
+        let (line, col) = document::line_col(&String::from_utf8_lossy(&req.src[..e.valid_up_to()]), e.valid_up_to());
+        Error::Syntax { file: file.into(), line, col, msg: "the file is not valid UTF-8 text".into() }
+    })?;
+    let syntax = |e: document::SyntaxError| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg };
+    let parsed = document::parse(req.format, text).map_err(syntax)?;
+    let plain: Zeroizing<String> = if parsed.docs.iter().any(|d| d.metadata.is_some()) {
+        let out = pipeline::decrypt(&DecryptRequest { file, format: req.format, src: req.src, identities: req.identities, ignore_mac: false })?;
+        // Decrypted output of valid UTF-8 input is UTF-8 (values were encrypted from text).
+        Zeroizing::new(String::from_utf8_lossy(out.as_bytes()).into_owned())
+    } else {
+        Zeroizing::new(text.to_owned())
+    };
+    let parsed = document::parse(req.format, &plain).map_err(syntax)?;
+    let mut edits = Vec::new();
+    let mut secrets_resolved = 0;
+    for (index, doc) in parsed.docs.iter().enumerate() {
+        if !crate::k8s::is_secret(doc) {
+            continue;
+        }
+        let before = edits.len();
+        resolve_secret(file, req.format, &plain, &parsed, doc, index, kv, &mut edits)?;
+        if edits.len() > before {
+            secrets_resolved += 1;
+        }
+    }
+    let text = Zeroizing::new(apply(&plain, edits));
+    Ok(Rendered { text, secrets_resolved })
+}
+
+/// Where the value of `leaf` sits in a Secret.
+fn section(doc: &Document, leaf: &Leaf) -> Option<&'static str> {
+    let keys = &doc.paths[leaf.parent as usize].keys;
+    match keys.as_slice() {
+        [k] if &**k == "data" => Some("data"),
+        [k] if &**k == "stringData" => Some("stringData"),
+        _ => None,
+    }
+}
+
+fn is_annotation(doc: &Document, leaf: &Leaf, src: &str, name: &str) -> bool {
+    let keys = &doc.paths[leaf.parent as usize].keys;
+    keys.len() == 2 && &*keys[0] == "metadata" && &*keys[1] == "annotations" && leaf.key(src) == Some(name)
+}
+
+/// `kind/name` of a document, for messages.
+fn describe_doc(doc: &Document, src: &str, index: usize) -> String {
+    let name = doc
+        .leaves
+        .iter()
+        .find(|l| l.key(src) == Some("name") && doc.paths[l.parent as usize].keys.len() == 1 && &*doc.paths[l.parent as usize].keys[0] == "metadata")
+        .map(|l| l.text(src).to_owned());
+    match name {
+        Some(n) => format!("Secret {n:?} (document {})", index + 1),
+        None => format!("Secret (document {})", index + 1),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resolve_secret(
+    file: &str,
+    format: Format,
+    src: &str,
+    parsed: &ParsedFile,
+    doc: &Document,
+    index: usize,
+    kv: &mut CachedKv<'_>,
+    edits: &mut Vec<Edit>,
+) -> Result<()> {
+    let err = |line: u32, msg: String| Error::Reference { file: file.into(), line, msg: format!("{}: {msg}", describe_doc(doc, src, index)) };
+    let annotation = |name: &str| doc.leaves.iter().find(|l| is_annotation(doc, l, src, name));
+    let path_note = annotation(PATH_ANNOTATION);
+    let version_note = annotation(VERSION_ANNOTATION);
+    if version_note.is_some() && path_note.is_none() {
+        let l = version_note.unwrap_or(&doc.leaves[0]);
+        return Err(err(l.line, format!("{VERSION_ANNOTATION} needs {PATH_ANNOTATION}")));
+    }
+    let annotation_path = path_note.map(|l| l.text(src).trim().to_owned()).filter(|p| !p.is_empty());
+    if path_note.is_some() && annotation_path.is_none() {
+        return Err(err(path_note.map_or(doc.line, |l| l.line), format!("{PATH_ANNOTATION} is empty")));
+    }
+    let annotation_version = match version_note {
+        Some(l) => Some(l.text(src).trim().parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| err(l.line, format!("{VERSION_ANNOTATION} must be a positive number")))?),
+        None => None,
+    };
+    for leaf in &doc.leaves {
+        let Some(section) = section(doc, leaf) else { continue };
+        if leaf.key.is_none() || leaf.ty == ValueType::Comment {
+            continue;
+        }
+        let value = leaf.text(src);
+        let mut refs = inline_references(value).map_err(|m| err(leaf.line, m))?;
+        if let Some(path) = &annotation_path {
+            // Placeholders outside inline references.
+            let extra = placeholders(value, path, annotation_version);
+            let extra: Vec<Reference> = extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect();
+            refs.extend(extra);
+            refs.sort_by_key(|r| r.range.start);
+        }
+        if refs.is_empty() {
+            continue;
+        }
+        if leaf.ty != ValueType::Str {
+            return Err(err(leaf.line, "a reference must be a string value".into()));
+        }
+        let mut resolved = Zeroizing::new(String::with_capacity(value.len()));
+        let mut pos = 0;
+        for r in &refs {
+            resolved.push_str(&value[pos..r.range.start]);
+            let data = kv.get(&r.path, r.version);
+            let data = match data.as_ref() {
+                Ok(d) => d,
+                Err(m) => return Err(err(leaf.line, format!("{}: {m}", r.describe()))),
+            };
+            let v = data.get(&r.key).ok_or_else(|| {
+                let known: Vec<&str> = data.keys().map(String::as_str).collect();
+                err(leaf.line, format!("{}: no key {:?} at {} (keys there: {})", r.describe(), r.key, r.path, known.join(", ")))
+            })?;
+            resolved.push_str(v);
+            pos = r.range.end;
+        }
+        resolved.push_str(&value[pos..]);
+        let final_text: Zeroizing<String> = if section == "data" { Zeroizing::new(B64.encode(resolved.as_bytes())) } else { resolved };
+        pipeline::push_value_edit(edits, format, parsed, leaf, ValueType::Str, &final_text, src);
+    }
+    // The reference annotations have done their job; the cluster does not need them.
+    let notes: Vec<&Leaf> = [path_note, version_note].into_iter().flatten().collect();
+    if !notes.is_empty() {
+        if format != Format::Yaml {
+            return Err(err(notes[0].line, format!("the {PATH_ANNOTATION} form is supported in YAML manifests; use inline <path:...> references in JSON")));
+        }
+        remove_annotations(file, src, doc, &notes, edits)?;
+    }
+    Ok(())
+}
+
+/// Removes the annotation lines (and an `annotations:` line left empty).
+fn remove_annotations(file: &str, src: &str, doc: &Document, notes: &[&Leaf], edits: &mut Vec<Edit>) -> Result<()> {
+    let mut removed = Vec::new();
+    for leaf in notes {
+        if matches!(leaf.style, Style::YamlBlock { .. }) || matches!(leaf.style, Style::YamlPlain { indent: u32::MAX }) {
+            return Err(Error::Reference {
+                file: file.into(),
+                line: leaf.line,
+                msg: "write the gitseal.dev annotations in block style, one per line".into(),
+            });
+        }
+        removed.push(line_start(src, leaf.span.start)..line_end(src, leaf.span.end));
+    }
+    let annotation_count = doc
+        .leaves
+        .iter()
+        .filter(|l| l.ty != ValueType::Comment && {
+            let k = &doc.paths[l.parent as usize].keys;
+            k.len() >= 2 && &*k[0] == "metadata" && &*k[1] == "annotations"
+        })
+        .count();
+    if annotation_count == notes.len() {
+        // The map is empty now: drop its `annotations:` line too, when it is one.
+        let first = removed.iter().map(|r| r.start).min().unwrap_or(0);
+        if first > 0 {
+            let prev_start = line_start(src, first - 1);
+            if src[prev_start..first].trim() == "annotations:" {
+                removed.push(prev_start..first);
+            }
+        }
+    }
+    for span in removed {
+        edits.retain(|e| e.span.end <= span.start || e.span.start >= span.end);
+        edits.push(Edit { span, text: String::new() });
+    }
+    Ok(())
+}
+
+fn line_start(src: &str, pos: usize) -> usize {
+    src[..pos].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn line_end(src: &str, pos: usize) -> usize {
+    src[pos..].find('\n').map_or(src.len(), |i| pos + i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake(BTreeMap<(String, Option<u64>), KvData>);
+
+    impl KvSource for Fake {
+        fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, String> {
+            self.0.get(&(path.to_owned(), version)).cloned().ok_or_else(|| format!("no secret at {path}"))
+        }
+    }
+
+    fn fake() -> Fake {
+        let mut m = BTreeMap::new();
+        let kv = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_string()))).collect::<KvData>();
+        m.insert(("secret/data/flux/webhook".to_owned(), None), kv(&[("token", "s3cr3t"), ("user", "flux")]));
+        m.insert(("secret/data/flux/webhook".to_owned(), Some(1)), kv(&[("token", "old")]));
+        Fake(m)
+    }
+
+    fn run(src: &str) -> Result<(String, usize)> {
+        let source = fake();
+        let mut kv = CachedKv::new(&source);
+        let ids = Identities::default();
+        let out = render(&RenderRequest { file: "in.yaml", format: Format::Yaml, src: src.as_bytes(), identities: &ids }, &mut kv)?;
+        Ok((out.text.to_string(), kv.reads))
+    }
+
+    #[test]
+    fn parses_inline_references() {
+        let r = inline_references("a<path:secret/data/x#k>b<path:kv/y#z#3>").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].path.as_str(), r[0].key.as_str(), r[0].version), ("secret/data/x", "k", None));
+        assert_eq!((r[1].path.as_str(), r[1].key.as_str(), r[1].version), ("kv/y", "z", Some(3)));
+        assert!(inline_references("<path:secret/x>").is_err());
+        assert!(inline_references("<path:secret/x#k#zero>").is_err());
+        assert!(inline_references("<path:secret/x#k").is_err());
+    }
+
+    #[test]
+    fn inline_references_resolve_and_data_is_base64() {
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\ndata:\n  token: <path:secret/data/flux/webhook#token>\nstringData:\n  url: https://<path:secret/data/flux/webhook#user>@example.com\n  old: <path:secret/data/flux/webhook#token#1>\n";
+        let (out, reads) = run(src).unwrap();
+        assert_eq!(
+            out,
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\ndata:\n  token: czNjcjN0\nstringData:\n  url: https://flux@example.com\n  old: old\n"
+        );
+        assert_eq!(reads, 2, "one read per path and version");
+    }
+
+    #[test]
+    fn annotation_form_resolves_and_annotation_goes() {
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    gitseal.dev/vault-path: secret/data/flux/webhook\nstringData:\n  token: <token>\n";
+        let (out, _) = run(src).unwrap();
+        assert_eq!(out, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\nstringData:\n  token: s3cr3t\n");
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    keep: me\n    gitseal.dev/vault-path: secret/data/flux/webhook\n    gitseal.dev/vault-version: \"1\"\nstringData:\n  token: <token>\n";
+        let (out, _) = run(src).unwrap();
+        assert_eq!(out, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  annotations:\n    keep: me\nstringData:\n  token: old\n");
+    }
+
+    #[test]
+    fn missing_key_names_reference_and_document() {
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\nstringData:\n  token: <path:secret/data/flux/webhook#nope>\n";
+        let e = run(src).unwrap_err().to_string();
+        assert!(e.starts_with("in.yaml:6: "), "{e}");
+        assert!(e.contains("Secret \"hook\" (document 1)") && e.contains("<path:secret/data/flux/webhook#nope>") && e.contains("no key \"nope\""), "{e}");
+        assert!(!e.contains("s3cr3t"), "{e}");
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\nstringData:\n  token: <path:secret/data/missing#k>\n";
+        assert!(run(src).unwrap_err().to_string().contains("no secret at secret/data/missing"));
+    }
+
+    #[test]
+    fn other_documents_pass_through() {
+        let src = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  x: <path:secret/data/flux/webhook#token>\n---\n# plain\nkind: Secret\n";
+        let (out, reads) = run(src).unwrap();
+        assert_eq!(out, src);
+        assert_eq!(reads, 0);
+    }
+}

@@ -1,0 +1,289 @@
+//! Vault Transit as a data-key wrapper (sops `hc_vault`), against the in-process Vault API
+//! server of `vault_support`, with the real `sops` 3.11 on the other side: files gitseal
+//! wraps with Transit decrypt with sops and the reverse, key versions, rotate, updatekeys,
+//! rewrap, key groups, and Vault's refusals.
+
+mod common;
+mod vault_support;
+
+use std::process::Command;
+
+use common::{assert_success, stderr, utf8, Fixture};
+use vault_support::{Fault, Policy, VaultServer, ROOT_TOKEN};
+
+/// In the layout sops writes (4-space indentation), so that sops's output compares equal.
+const SECRET: &str = "apiVersion: v1
+kind: Secret
+metadata:
+    name: receiver-token
+    namespace: flux-system
+type: Opaque
+stringData:
+    # receiver token
+    token: 5f0c1b7e9a
+data:
+    extra: c2VjcmV0
+";
+
+fn transit_uri(server: &VaultServer, key: &str) -> String {
+    format!("{}/v1/transit/keys/{key}", server.addr())
+}
+
+fn server_with_key(key: &str) -> VaultServer {
+    let server = VaultServer::start();
+    server.create_transit_key("transit", key);
+    server
+}
+
+fn with_vault<'a>(cmd: &'a mut Command, server: &VaultServer, token: &str) -> &'a mut Command {
+    cmd.env("VAULT_ADDR", server.addr()).env("VAULT_TOKEN", token)
+}
+
+/// gitseal with Vault settings but no age identity at all: only Transit can open files.
+fn gitseal_vault_only(f: &Fixture, server: &VaultServer, token: &str) -> Command {
+    let mut c = f.gitseal_without_key();
+    with_vault(&mut c, server, token);
+    c
+}
+
+fn sops_vault_only(f: &Fixture, server: &VaultServer, token: &str) -> Command {
+    let mut c = f.sops();
+    c.env_remove("SOPS_AGE_KEY_FILE");
+    with_vault(&mut c, server, token);
+    c
+}
+
+fn encrypt_with_transit(f: &Fixture, server: &VaultServer, key: &str, name: &str) -> String {
+    let file = f.write(name, SECRET);
+    let out = gitseal_vault_only(f, server, ROOT_TOKEN).args(["encrypt", "-i", "--hc-vault-transit", &transit_uri(server, key)]).arg(&file).output().unwrap();
+    assert_success("gitseal encrypt --hc-vault-transit", &out);
+    String::from_utf8(f.read(name)).unwrap()
+}
+
+/// The value of `key:` in the file's `hc_vault` metadata entry number `index`.
+fn hc_vault_field(text: &str, index: usize, key: &str) -> String {
+    let section = text.split("hc_vault:").nth(1).expect("hc_vault metadata");
+    let entry = section.split("- vault_address:").nth(index + 1).expect("hc_vault entry");
+    let entry = format!("vault_address:{entry}");
+    entry.lines().map(str::trim).find_map(|l| l.strip_prefix(&format!("{key}:"))).map(|v| v.trim().trim_matches('"').to_owned()).unwrap_or_else(|| panic!("{key} in {entry}"))
+}
+
+#[test]
+fn gitseal_transit_file_decrypts_with_sops() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    let text = encrypt_with_transit(&f, &server, "gitops", "secret.yaml");
+
+    // The metadata entry is laid out as sops writes it.
+    assert_eq!(hc_vault_field(&text, 0, "vault_address"), server.addr());
+    assert_eq!(hc_vault_field(&text, 0, "engine_path"), "transit");
+    assert_eq!(hc_vault_field(&text, 0, "key_name"), "gitops");
+    assert!(hc_vault_field(&text, 0, "enc").starts_with("vault:v1:"), "{text}");
+    let stanza: Vec<&str> = text.lines().skip_while(|l| !l.contains("hc_vault:")).skip(1).take(5).map(|l| l.trim().trim_start_matches("- ").split(':').next().unwrap()).collect();
+    assert_eq!(stanza, ["vault_address", "engine_path", "key_name", "created_at", "enc"], "{text}");
+    assert!(!text.contains("5f0c1b7e9a"), "plaintext left in {text}");
+
+    // Transit did the wrapping: one encrypt call with the token, nothing else.
+    let calls: Vec<_> = server.requests().into_iter().filter(|r| r.path.starts_with("/v1/transit/")).collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!((calls[0].method.as_str(), calls[0].path.as_str()), ("POST", "/v1/transit/encrypt/gitops"));
+    assert_eq!(calls[0].header("x-vault-token"), Some(ROOT_TOKEN));
+
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("sops decrypt of a gitseal Transit file", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+}
+
+#[test]
+fn sops_transit_file_decrypts_with_gitseal() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    let file = f.write("secret.yaml", SECRET);
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).args(["encrypt", "--encrypted-regex", "^(data|stringData)$", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
+    assert_success("sops encrypt --hc-vault-transit", &out);
+    f.write("sops.yaml", &out.stdout);
+
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("sops.yaml")).output().unwrap();
+    assert_success("gitseal decrypt of a sops Transit file", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+    let decrypts: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/v1/transit/decrypt/gitops").collect();
+    assert_eq!(decrypts.len(), 1, "one Transit decrypt for the data key");
+}
+
+#[test]
+fn transit_key_version_2_decrypts_and_rewrap_moves_entries_to_the_newest_version() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    let before = encrypt_with_transit(&f, &server, "gitops", "secret.yaml");
+    assert!(hc_vault_field(&before, 0, "enc").starts_with("vault:v1:"));
+
+    // After `vault write -f transit/keys/gitops/rotate`, sops wraps with version 2 and
+    // gitseal reads that; the v1 file keeps decrypting too.
+    server.rotate_transit_key("transit", "gitops");
+    let file = f.write("v2.yaml", SECRET);
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).args(["encrypt", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
+    assert_success("sops encrypt after rotation", &out);
+    assert!(utf8(&out.stdout).contains("enc: vault:v2:"), "{}", utf8(&out.stdout));
+    f.write("v2.yaml", &out.stdout);
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("v2.yaml")).output().unwrap();
+    assert_success("gitseal decrypt of a vault:v2 entry", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+
+    // rewrap: the entry moves to v2 through Vault's rewrap endpoint; nothing else changes.
+    server.clear_requests();
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).args(["rewrap"]).arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("gitseal rewrap", &out);
+    let after = String::from_utf8(f.read("secret.yaml")).unwrap();
+    assert!(hc_vault_field(&after, 0, "enc").starts_with("vault:v2:"), "{after}");
+    let without_enc = |t: &str| t.lines().filter(|l| !l.trim_start().starts_with("enc: vault:")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(without_enc(&before), without_enc(&after), "rewrap changed more than the Transit entry");
+    let paths: Vec<_> = server.requests().into_iter().map(|r| (r.method, r.path)).collect();
+    assert_eq!(paths, [("POST".to_owned(), "/v1/transit/rewrap/gitops".to_owned())], "the data key never leaves Vault during rewrap");
+
+    // Once every file is rewrapped, old versions can be retired.
+    server.set_min_decryption_version("transit", "gitops", 2);
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("sops decrypt after rewrap and min_decryption_version=2", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+
+    // A file still on v1 no longer opens, and the error carries Vault's reason.
+    f.write("old.yaml", &before);
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("old.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(stderr(&out).contains("disallowed by policy"), "Vault's reason missing: {}", stderr(&out));
+}
+
+#[test]
+fn rewrap_leaves_age_only_files_alone_and_reports_them() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    let file = f.write("age.yaml", SECRET);
+    assert_success("encrypt", &f.gitseal().args(["encrypt", "-i", "--age", &f.recipient]).arg(&file).output().unwrap());
+    let before = f.read("age.yaml");
+    let mut cmd = f.gitseal();
+    let out = with_vault(&mut cmd, &server, ROOT_TOKEN).arg("rewrap").arg(&file).output().unwrap();
+    assert_success("rewrap of an age-only file", &out);
+    assert_eq!(f.read("age.yaml"), before);
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn transit_and_age_key_groups_need_both_and_sops_agrees() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    f.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    shamir_threshold: 2\n    key_groups:\n      - hc_vault:\n          - {}\n      - age:\n          - {}\n", transit_uri(&server, "gitops"), f.recipient),
+    );
+    let file = f.write("groups.yaml", SECRET);
+    let mut cmd = f.gitseal();
+    assert_success("encrypt with key groups", &with_vault(&mut cmd, &server, ROOT_TOKEN).args(["encrypt", "-i"]).arg(&file).output().unwrap());
+    let text = String::from_utf8(f.read("groups.yaml")).unwrap();
+    assert!(text.contains("shamir_threshold: 2") && text.contains("hc_vault:") && text.contains("age:"), "{text}");
+
+    let mut sops = f.sops();
+    let out = with_vault(&mut sops, &server, ROOT_TOKEN).arg("decrypt").arg(&file).output().unwrap();
+    assert_success("sops decrypt with age + Transit groups", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+
+    // The age group alone is not enough, and the error says what Vault said.
+    let denied = "hvs.no-policies";
+    server.add_token(denied, Policy::new());
+    let mut cmd = f.gitseal();
+    let out = with_vault(&mut cmd, &server, denied).arg("decrypt").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains(denied) && !err.contains("5f0c1b7e9a"), "a secret leaked into: {err}");
+}
+
+#[test]
+fn rotate_and_updatekeys_with_transit_recipients_decrypt_with_sops() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    server.create_transit_key("transit", "second");
+    let text = encrypt_with_transit(&f, &server, "gitops", "secret.yaml");
+    let old_enc = hc_vault_field(&text, 0, "enc");
+
+    // rotate: new data key, wrapped again by the same Transit key.
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).args(["rotate", "-i"]).arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("rotate", &out);
+    let rotated = String::from_utf8(f.read("secret.yaml")).unwrap();
+    assert_ne!(hc_vault_field(&rotated, 0, "enc"), old_enc);
+    assert_eq!(hc_vault_field(&rotated, 0, "key_name"), "gitops");
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("sops decrypt after rotate", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+
+    // updatekeys: the rule now names another Transit key and an age recipient.
+    f.write(".sops.yaml", format!("creation_rules:\n  - path_regex: \\.yaml$\n    hc_vault_transit_uri: {}\n    age: {}\n", transit_uri(&server, "second"), f.recipient));
+    let values = |t: &str| t.lines().filter(|l| l.contains("ENC[")).map(str::to_owned).collect::<Vec<_>>();
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).args(["updatekeys", "-y"]).arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("updatekeys", &out);
+    let updated = String::from_utf8(f.read("secret.yaml")).unwrap();
+    assert_eq!(values(&rotated), values(&updated), "updatekeys touched values");
+    assert_eq!(hc_vault_field(&updated, 0, "key_name"), "second");
+    assert!(!updated.contains("key_name: gitops"), "{updated}");
+    assert!(updated.contains(&f.recipient));
+
+    // Each recipient alone opens it, in sops too.
+    let out = f.sops().arg("decrypt").arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("sops decrypt with the added age recipient", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).arg("decrypt").arg(f.path("secret.yaml")).output().unwrap();
+    assert_success("sops decrypt with the new Transit key", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+}
+
+#[test]
+fn least_privilege_token_is_enough_and_retries_ride_over_a_sealed_vault() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    // The policy docs/vault.md gives for encrypting and decrypting with one Transit key.
+    let token = "hvs.gitops-transit";
+    server.add_token(token, Policy::new().allow("transit/encrypt/gitops", &["update"]).allow("transit/decrypt/gitops", &["update"]));
+    let file = f.write("secret.yaml", SECRET);
+    let out = gitseal_vault_only(&f, &server, token).args(["encrypt", "-i", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
+    assert_success("encrypt with a least-privilege token", &out);
+
+    // Two 503s ("Vault is sealed"), then an answer: the bounded retries absorb them.
+    server.clear_requests();
+    server.fail_next(2, Fault::Status(503));
+    let out = gitseal_vault_only(&f, &server, token).arg("decrypt").arg(&file).output().unwrap();
+    assert_success("decrypt through two 503s", &out);
+    assert_eq!(utf8(&out.stdout), SECRET);
+    assert_eq!(server.requests().len(), 3, "{:?}", server.requests());
+
+    // A dropped connection is retried as well.
+    server.clear_requests();
+    server.fail_next(1, Fault::Drop);
+    let out = gitseal_vault_only(&f, &server, token).arg("decrypt").arg(&file).output().unwrap();
+    assert_success("decrypt through a dropped connection", &out);
+
+    // More failures than retries: a clear error, at once after the last attempt.
+    server.clear_requests();
+    server.fail_next(2, Fault::Status(503));
+    let out = gitseal_vault_only(&f, &server, token).env("VAULT_MAX_RETRIES", "1").arg("decrypt").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Vault is sealed"), "{}", stderr(&out));
+    assert_eq!(server.requests().len(), 2, "VAULT_MAX_RETRIES=1 means two attempts");
+
+    // A 4xx is final: no retry.
+    server.clear_requests();
+    let out = gitseal_vault_only(&f, &server, "hvs.unknown-token").arg("decrypt").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(stderr(&out).contains("permission denied"), "{}", stderr(&out));
+    assert_eq!(server.requests().len(), 1, "a 403 must not be retried");
+}
+
+#[test]
+fn transit_uri_refused_as_sops_refuses_it() {
+    let f = Fixture::new();
+    let file = f.write("secret.yaml", SECRET);
+    for bad in ["vault.example.com/v1/transit/keys/k", "https://vault.example.com/prefix/v1/transit/keys/k", "https://vault.example.com/v1/transit/k"] {
+        let out = f.gitseal().args(["encrypt", "--hc-vault-transit", bad]).arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains(bad), "error should name the URI: {}", stderr(&out));
+    }
+    assert_eq!(f.read("secret.yaml"), SECRET.as_bytes());
+}
