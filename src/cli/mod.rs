@@ -11,6 +11,7 @@ mod keygen;
 mod recipients;
 mod rotate;
 mod set;
+mod signals;
 mod status;
 
 use std::io::IsTerminal;
