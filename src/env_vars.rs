@@ -2,6 +2,7 @@
 //!
 //! - Kubernetes Secret documents: every `stringData` key as written, and every `data` key
 //!   base64-decoded. A key in both takes its `stringData` value, as the API server does.
+//! - Other Kubernetes objects (a ConfigMap in the same file): nothing.
 //! - Other YAML and JSON documents: the top-level keys holding scalars (as `sops exec-env`).
 //! - dotenv files: every entry.
 //!
@@ -71,6 +72,11 @@ pub fn from_plaintext(file: &str, format: Format, plaintext: &[u8]) -> Result<En
     let mut seen: Vec<(Origin, usize)> = Vec::new();
     for (d, doc) in parsed.docs.iter().enumerate() {
         let secret = k8s::is_secret(doc);
+        if !secret && doc.is_k8s_object() {
+            // A ConfigMap or Deployment next to the Secret: its `apiVersion` and `kind`
+            // are not meant as variables.
+            continue;
+        }
         for leaf in doc.leaves.iter().filter(|l| l.ty != ValueType::Comment) {
             let Some(key) = leaf.key(text) else { continue };
             let parent = &doc.paths[leaf.parent as usize].keys;
@@ -142,6 +148,12 @@ mod tests {
         );
         let r = from_plaintext("f", Format::Yaml, s.as_bytes()).unwrap();
         assert_eq!(r.skipped, vec![Skipped { key: ".dockerconfigjson".into(), reason: "not a valid environment variable name" }]);
+    }
+
+    #[test]
+    fn other_kubernetes_objects_give_no_variables() {
+        let s = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  A: x\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  B: y\n";
+        assert_eq!(vars(Format::Yaml, s), vec![("B".into(), b"y".to_vec())]);
     }
 
     #[test]

@@ -52,6 +52,19 @@ impl NewValue {
         NewValue::Str(Zeroizing::new(B64.encode(bytes)))
     }
 
+    /// The VALUE argument of `gitseal set` without `--json`: a JSON string literal
+    /// (`'"s3cr3t"'`, as `sops set` wants it) is decoded; any other text is taken
+    /// literally, so `s3cr3t` and `'"s3cr3t"'` set the same value. Numbers stay strings
+    /// (`5432` sets the string "5432", which a Secret's `stringData` needs).
+    pub fn from_argument(text: &str) -> Self {
+        if text.starts_with('"') {
+            if let Ok(serde_json::Value::String(s)) = serde_json::from_str::<serde_json::Value>(text) {
+                return NewValue::Str(Zeroizing::new(s));
+            }
+        }
+        NewValue::string(text)
+    }
+
     /// Reads a JSON scalar the way `sops set` reads its value argument: a string, a number,
     /// `true`/`false` or `null`. Objects and arrays are refused. The error never quotes
     /// the input.
@@ -1234,6 +1247,19 @@ mod tests {
         assert_eq!(out, "a: v # nothing\n");
         let out = set_y("a:\nb: 2\n", r#"["a"]"#, &s("v"));
         assert_eq!(out, "a: v\nb: 2\n");
+    }
+
+    #[test]
+    fn argument_values_accept_sops_json_strings_and_raw_text() {
+        let text = |v: NewValue| match v {
+            NewValue::Str(s) => s.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(NewValue::from_argument("\"a \\\"b\\\" \\n\"")), "a \"b\" \n");
+        assert_eq!(text(NewValue::from_argument("raw text")), "raw text");
+        assert_eq!(text(NewValue::from_argument("5432")), "5432");
+        assert_eq!(text(NewValue::from_argument("\"unterminated")), "\"unterminated");
+        assert_eq!(text(NewValue::from_argument("\"a\" \"b\"")), "\"a\" \"b\"");
     }
 
     #[test]

@@ -210,6 +210,45 @@ fn edit_when_the_editor_fails_changes_nothing() {
 }
 
 #[test]
+fn edit_when_the_editor_is_killed_by_a_signal_changes_nothing() {
+    let fx = Fixture::new();
+    let runtime = runtime_dir(&fx);
+    let p = encrypted(&fx, "app.yaml", SECRET);
+    let before = std::fs::read(&p).unwrap();
+    let ed = script(&fx, "ed.sh", "sed -i 's/t0k3n/changed/' \"$1\"\nkill -KILL $$");
+    let out = edit_cmd(&fx, ed.to_str().unwrap(), &runtime).arg(&p).output().unwrap();
+    assert_eq!(code(&out), Some(137), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stopped by signal 9") && stderr(&out).contains("left unchanged"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+    assert_empty(&runtime);
+}
+
+#[test]
+fn edit_interrupted_by_ctrl_c_removes_the_plaintext() {
+    use std::os::unix::process::CommandExt;
+    let fx = Fixture::new();
+    let runtime = runtime_dir(&fx);
+    let p = encrypted(&fx, "app.yaml", SECRET);
+    let before = std::fs::read(&p).unwrap();
+    // A terminal's Ctrl-C signals the whole foreground process group: gitseal and the
+    // editor. gitseal runs in a group of its own here so that the test is not hit.
+    let ed = script(&fx, "ed.sh", "sed -i 's/t0k3n/changed/' \"$1\"\nkill -INT 0\nsleep 5");
+    let err = std::fs::File::create(fx.path("stderr")).unwrap();
+    let status = edit_cmd(&fx, ed.to_str().unwrap(), &runtime)
+        .arg(&p)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .status()
+        .unwrap();
+    let msg = read(&fx.path("stderr"));
+    assert_eq!(status.code(), Some(130), "{status:?} {msg}");
+    assert!(msg.contains("unchanged"), "{msg}");
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+    assert_empty(&runtime);
+}
+
+#[test]
 fn edit_terminated_by_sigterm_removes_the_plaintext() {
     let fx = Fixture::new();
     let runtime = runtime_dir(&fx);
@@ -314,6 +353,23 @@ fn set_replaces_a_value_and_every_other_value_keeps_its_ciphertext() {
     }
     assert_eq!(gitseal_decrypt(&fx, &p), SECRET.replace("t0k3n", "rotated"));
     assert!(sops_decrypt(&fx, &p).contains("    token: rotated\n"));
+}
+
+#[test]
+fn set_takes_a_sops_style_json_string_or_raw_text() {
+    let fx = Fixture::new();
+    let p = encrypted(&fx, "app.yaml", SECRET);
+    // As `sops set` wants it: a JSON string, quotes and escapes decoded.
+    assert_success("gitseal set JSON string", &set(&fx, &p, &[r#"["stringData"]["token"]"#, r#""a \"quoted\" value""#]));
+    assert_eq!(sops_extract(&fx, &p, r#"["stringData"]["token"]"#), br#"a "quoted" value"#);
+    // Raw text is taken as it is, and a number stays a string.
+    assert_success("gitseal set raw", &set(&fx, &p, &[r#"["stringData"]["port"]"#, "6543"]));
+    assert!(gitseal_decrypt(&fx, &p).contains("  port: \"6543\"\n"));
+    assert!(!read(&p).contains("type:int]"));
+    assert_eq!(sops_extract(&fx, &p, r#"["stringData"]["port"]"#), b"6543");
+    // Both forms with --base64 encode the decoded text.
+    assert_success("gitseal set --base64 JSON string", &set(&fx, &p, &["--base64", r#"["data"]["blob"]"#, r#""hi""#]));
+    assert_eq!(sops_extract(&fx, &p, r#"["data"]["blob"]"#), b"aGk=");
 }
 
 #[test]
@@ -493,9 +549,10 @@ fn exec_env_propagates_exit_codes_and_signals() {
     let p = encrypted(&fx, "app.env", "A=1\n");
     assert_eq!(code(&exec_env(&fx, &p, &["sh", "-c", "exit 7"])), Some(7));
     assert_eq!(code(&exec_env(&fx, &p, &["sh", "-c", "test \"$A\" = 1"])), Some(0));
-    let out = exec_env(&fx, &p, &["sh", "-c", "grep -E \"Sig(Blk|Ign|Cgt)\" /proc/self/status >&2; kill -TERM $$"]);
-    eprintln!("{}", stderr(&out));
-    assert_eq!(code(&out), Some(143), "{:?}", out.status.signal());
+    // gitseal blocks signals in its own threads; the command must start with none blocked.
+    let out = exec_env(&fx, &p, &["sh", "-c", "grep SigBlk /proc/self/status; kill -TERM $$"]);
+    assert_eq!(code(&out), Some(143), "{:?} {}", out.status.signal(), stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>(), ["SigBlk:", "0000000000000000"]);
     assert_eq!(code(&exec_env(&fx, &p, &["/nonexistent/command"])), Some(127));
 }
 

@@ -42,7 +42,7 @@ pub struct EditArgs {
 struct Session {
     scratch_dir: Option<PathBuf>,
     editor: Option<u32>,
-    /// The encrypted result is being (or has been) written.
+    /// The encrypted result has been written.
     saving: bool,
 }
 
@@ -86,8 +86,11 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        // The inner value wipes the directory right after this.
-        session().scratch_dir = None;
+        // Wiped under the lock: a signal arriving now must not end the process between
+        // the deregistration and the wipe. (The inner value's own wipe then finds nothing.)
+        let mut s = session();
+        fsio::wipe_dir(self.0.dir());
+        s.scratch_dir = None;
     }
 }
 
@@ -240,9 +243,10 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
         };
         match result {
             Ok(out) => {
+                // Under the lock, so that a signal waits for the write and reports it.
                 let mut s = session();
-                s.saving = true;
                 fsio::write_encrypted(path, &out.output)?;
+                s.saving = true;
                 drop(s);
                 if exists {
                     let kept = if format == Format::Binary { "" } else { "; unchanged values kept their ciphertext" };

@@ -37,8 +37,9 @@ pub struct SetArgs {
     /// Where, in sops's index syntax: '["stringData"]["token"]', '["items"][0]'.
     #[arg(value_name = "PATH")]
     path: String,
-    /// The value, taken as a literal string (see --json). Prefer --value-stdin or
-    /// --value-file for secrets: arguments show up in shell history and process lists.
+    /// The value: a JSON string ('"s3cr3t"', as sops set takes it) or plain text taken
+    /// literally; always a string (see --json). Prefer --value-stdin or --value-file for
+    /// secrets: arguments show up in shell history and process lists.
     #[arg(value_name = "VALUE", required_unless_present_any = ["value_stdin", "value_file"])]
     value: Option<String>,
 }
@@ -79,15 +80,27 @@ fn value_bytes(args: &SetArgs) -> anyhow::Result<Zeroizing<Vec<u8>>> {
 }
 
 fn new_value(args: &SetArgs) -> anyhow::Result<NewValue> {
+    let file = args.file.display();
     let bytes = value_bytes(args)?;
-    if args.base64 {
-        return Ok(NewValue::base64_of(&bytes));
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| Error::Usage("the value is not UTF-8 text: pass --base64 to store its base64 encoding".into()))?;
+    let utf8 = |b: &[u8]| -> anyhow::Result<String> {
+        let t = std::str::from_utf8(b).map_err(|_| Error::Usage(format!("{file}: the value is not UTF-8 text: pass --base64 to store its base64 encoding")))?;
+        Ok(t.to_owned())
+    };
     if args.json {
-        return Ok(NewValue::from_json(text).map_err(Error::Usage)?);
+        let text = Zeroizing::new(utf8(&bytes)?);
+        return Ok(NewValue::from_json(&text).map_err(|m| Error::Usage(format!("{file}: {m}")))?);
     }
-    Ok(NewValue::string(text))
+    // The VALUE argument may be written as sops wants it, a JSON string ('"..."'); input
+    // read from stdin or a file is taken byte for byte.
+    let value = match &args.value {
+        Some(arg) => NewValue::from_argument(arg),
+        None if args.base64 => return Ok(NewValue::base64_of(&bytes)),
+        None => NewValue::string(utf8(&bytes)?),
+    };
+    match value {
+        NewValue::Str(s) if args.base64 => Ok(NewValue::base64_of(s.as_bytes())),
+        v => Ok(v),
+    }
 }
 
 /// Decrypts `path`, applies `change` to the plaintext, re-encrypts and writes.
