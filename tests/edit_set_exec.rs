@@ -175,6 +175,44 @@ fn edit_with_invalid_yaml_and_no_terminal_exits_3_and_keeps_the_file() {
 }
 
 #[test]
+fn edit_with_invalid_yaml_on_a_terminal_offers_to_reopen_the_editor() {
+    let fx = Fixture::new();
+    let runtime = runtime_dir(&fx);
+    let p = encrypted(&fx, "app.yaml", SECRET);
+    let runs = fx.path("runs");
+    // First run: break the YAML. Second run (after "y"): repair it and change a value.
+    let ed = script(
+        &fx,
+        "ed.sh",
+        &format!(
+            "echo run >> {runs}\nif [ \"$(wc -l < {runs})\" -eq 1 ]; then printf 'broken: [\\n' >> \"$1\"; else sed -i -e '/^broken: \\[$/d' -e 's/t0k3n/second-try/' \"$1\"; fi",
+            runs = runs.display()
+        ),
+    );
+    // `script` gives gitseal a terminal; the answer waits in it until gitseal asks.
+    let edit = edit_cmd(&fx, ed.to_str().unwrap(), &runtime);
+    let mut c = Command::new(common::require_peer("script"));
+    for (k, v) in edit.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    c.current_dir(fx.dir.path());
+    c.args(["-qec", &format!("exec '{}' edit '{}'", common::gitseal_bin(), p.display()), "/dev/null"]);
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(code(&out), Some(0), "{shown}{}", stderr(&out));
+    assert!(shown.contains("app.yaml:17:") && shown.contains("Reopen the editor?"), "{shown}");
+    assert_eq!(read(&runs), "run\nrun\n");
+    assert_eq!(sops_extract(&fx, &p, r#"["stringData"]["token"]"#), b"second-try");
+    assert_empty(&runtime);
+}
+
+#[test]
 fn edit_with_bad_base64_in_data_is_refused() {
     let fx = Fixture::new();
     let runtime = runtime_dir(&fx);

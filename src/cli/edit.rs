@@ -63,11 +63,15 @@ fn on_signal(signo: i32) {
     if let Some(pid) = s.editor {
         signals::send(pid, SIGTERM);
     }
-    if let Some(dir) = s.scratch_dir.take() {
-        fsio::wipe_dir(&dir);
-    }
+    let removed = match s.scratch_dir.take() {
+        Some(dir) => {
+            fsio::wipe_dir(&dir);
+            ", the plaintext copy is removed"
+        }
+        None => "",
+    };
     let what = if s.saving { "the edit was saved" } else { "the file is unchanged" };
-    eprintln!("gitseal: interrupted by signal {signo}; {what}, the plaintext copy is removed");
+    eprintln!("gitseal: interrupted by signal {signo}; {what}{removed}");
     std::process::exit(128 + signo);
 }
 
