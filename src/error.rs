@@ -31,6 +31,10 @@ pub enum Error {
     Reference { file: String, line: u32, msg: String },
     #[error("{0}")]
     Usage(String),
+    /// A tree path (`["stringData"]["token"]`) that names nothing, or not what the command
+    /// needs.
+    #[error("{file}: {path}: {msg}")]
+    Path { file: String, path: String, msg: String },
 }
 
 impl Error {
@@ -38,7 +42,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
-            Error::Syntax { .. } | Error::InvalidValue { .. } | Error::Metadata { .. } => 3,
+            Error::Syntax { .. } | Error::InvalidValue { .. } | Error::Metadata { .. } | Error::Path { .. } => 3,
             Error::NotEncrypted { .. } => 4,
             Error::Io { .. } => 5,
             Error::Config { .. } => 6,
@@ -63,7 +67,8 @@ impl Error {
             | Error::Tampered { file, .. }
             | Error::Reference { file, .. }
             | Error::Config { file, .. }
-            | Error::Io { file, .. } => Some(file),
+            | Error::Io { file, .. }
+            | Error::Path { file, .. } => Some(file),
             Error::Usage(_) => None,
         }
     }

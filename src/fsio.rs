@@ -148,3 +148,145 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read", source })
 }
+
+/// A private place for the decrypted copy of a file while an editor has it open
+/// (`gitseal edit`): a fresh directory (mode 0700) holding one file (mode 0600) named like
+/// the original, so editors pick the right syntax highlighting. On drop its files are
+/// overwritten with zeros (best effort) and the directory is removed.
+pub struct PlaintextScratch {
+    dir: PathBuf,
+    file: PathBuf,
+    memory_backed: bool,
+}
+
+impl PlaintextScratch {
+    /// Creates the directory on a memory-backed file system when one is there:
+    /// `$XDG_RUNTIME_DIR` when it is set and a writable directory, else `/dev/shm`; failing
+    /// both, in the system temporary directory ([`Self::memory_backed`] is then false and
+    /// the caller should say that plaintext touches the disk).
+    pub fn create(file_name: &std::ffi::OsStr, content: &[u8]) -> Result<Self> {
+        let mut bases: Vec<(PathBuf, bool)> = Vec::new();
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+            bases.push((PathBuf::from(x), true));
+        }
+        bases.push((PathBuf::from("/dev/shm"), true));
+        bases.push((std::env::temp_dir(), false));
+        let mut last_err = None;
+        for (base, memory_backed) in bases {
+            if !base.is_dir() {
+                continue;
+            }
+            match private_dir_in(&base) {
+                Ok(dir) => {
+                    let scratch = PlaintextScratch { file: dir.join(file_name), dir, memory_backed };
+                    scratch.write_file(content)?;
+                    return Ok(scratch);
+                }
+                Err(e) => last_err = Some((base, e)),
+            }
+        }
+        let (base, source) = last_err.unwrap_or_else(|| (std::env::temp_dir(), io::Error::from(io::ErrorKind::NotFound)));
+        Err(io_error(&base, "cannot create a private temporary directory", source))
+    }
+
+    fn write_file(&self, content: &[u8]) -> Result<()> {
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&self.file).map_err(|e| io_error(&self.file, "cannot create", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(|e| io_error(&self.file, "cannot set permissions", e))?;
+        }
+        f.write_all(content).map_err(|e| io_error(&self.file, "cannot write", e))?;
+        Ok(())
+    }
+
+    /// The plaintext file to hand to the editor.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// The private directory holding it (editors may add swap files there).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the directory is on a memory-backed file system.
+    pub fn memory_backed(&self) -> bool {
+        self.memory_backed
+    }
+
+    /// The file's current content.
+    pub fn read(&self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        fs::read(&self.file).map(zeroize::Zeroizing::new).map_err(|e| io_error(&self.file, "cannot read the edited copy", e))
+    }
+}
+
+impl Drop for PlaintextScratch {
+    fn drop(&mut self) {
+        wipe_dir(&self.dir);
+    }
+}
+
+/// A new directory with a random name and mode 0700 inside `base`.
+fn private_dir_in(base: &Path) -> io::Result<PathBuf> {
+    for _ in 0..16 {
+        let mut rnd = [0u8; 8];
+        getrandom::getrandom(&mut rnd).map_err(|e| io::Error::other(e.to_string()))?;
+        let name: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+        let dir = base.join(format!("gitseal-edit-{name}"));
+        let mut builder = fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        match builder.create(&dir) {
+            Ok(()) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+                }
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from(io::ErrorKind::AlreadyExists))
+}
+
+/// Overwrites every file directly in `dir` with zeros (best effort: an editor may have
+/// replaced the file, and copies the file system keeps are out of reach) and removes the
+/// directory with everything in it. Safe to call more than once.
+pub fn wipe_dir(dir: &Path) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+            if !is_file {
+                continue;
+            }
+            if let Ok(mut f) = OpenOptions::new().write(true).open(e.path()) {
+                let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let zeros = [0u8; 4096];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(zeros.len() as u64) as usize;
+                    if f.write_all(&zeros[..n]).is_err() {
+                        break;
+                    }
+                    left -= n as u64;
+                }
+                let _ = f.sync_data();
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(dir);
+}

@@ -9,12 +9,15 @@
 pub mod config;
 pub mod crypto;
 pub mod document;
+pub mod env_vars;
 pub mod error;
 pub mod fsio;
 pub mod k8s;
 pub mod keys;
 pub mod pipeline;
+pub mod plaintext_edit;
 pub mod render;
+pub mod shell_words;
 pub mod sops;
 pub mod tree_path;
 pub mod vault;

@@ -12,6 +12,7 @@ mod recipients;
 mod render;
 mod rotate;
 mod set;
+mod signals;
 mod status;
 
 use std::io::IsTerminal;

@@ -1,19 +1,143 @@
+//! `gitseal set FILE PATH VALUE` and `gitseal unset FILE PATH`: change one value of an
+//! encrypted file without an editor. Every other value keeps its ciphertext.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
 use clap::Args;
+use gitseal::pipeline::reencrypt;
+use gitseal::plaintext_edit::{self, NewValue};
+use gitseal::{fsio, DecryptRequest, Error};
+use zeroize::Zeroizing;
+
+use super::{format_of, FormatArgs, IdentityArgs};
 
 #[derive(Args, Debug)]
 pub struct SetArgs {
-    file: std::path::PathBuf,
+    /// Read VALUE from standard input (one trailing newline is removed).
+    #[arg(long, conflicts_with_all = ["value", "value_file"])]
+    value_stdin: bool,
+    /// Read VALUE from FILE, byte for byte.
+    #[arg(long, value_name = "FILE", conflicts_with = "value")]
+    value_file: Option<PathBuf>,
+    /// Read VALUE as JSON, as `sops set` does: a string ("..."), a number, true, false or null.
+    #[arg(long, conflicts_with = "base64")]
+    json: bool,
+    /// Store the base64 encoding of VALUE (for a Secret's `data`).
+    #[arg(long)]
+    base64: bool,
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// The encrypted file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Where, in sops's index syntax: '["stringData"]["token"]', '["items"][0]'.
+    #[arg(value_name = "PATH")]
+    path: String,
+    /// The value: a JSON string ('"s3cr3t"', as sops set takes it) or plain text taken
+    /// literally; always a string (see --json). Prefer --value-stdin or --value-file for
+    /// secrets: arguments show up in shell history and process lists.
+    #[arg(value_name = "VALUE", required_unless_present_any = ["value_stdin", "value_file"])]
+    value: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct UnsetArgs {
-    file: std::path::PathBuf,
+    #[command(flatten)]
+    ids: IdentityArgs,
+    #[command(flatten)]
+    fmt: FormatArgs,
+    /// The encrypted file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// The key or list item to remove, in sops's index syntax: '["stringData"]["token"]'.
+    #[arg(value_name = "PATH")]
+    path: String,
 }
 
-pub fn run_set(_args: SetArgs) -> anyhow::Result<i32> {
-    Err(gitseal::Error::Usage("this command is being built".into()).into())
+/// The raw bytes of the value, from wherever the flags say.
+fn value_bytes(args: &SetArgs) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if let Some(v) = &args.value {
+        return Ok(Zeroizing::new(v.as_bytes().to_vec()));
+    }
+    if let Some(f) = &args.value_file {
+        return Ok(Zeroizing::new(fsio::read(f)?));
+    }
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| Error::Io { file: "<stdin>".into(), action: "cannot read the value", source: e })?;
+    // `echo secret | gitseal set ...` adds a newline the user did not mean as part of it.
+    if buf.ends_with(b"\r\n") {
+        let n = buf.len() - 2;
+        buf.truncate(n);
+    } else if buf.ends_with(b"\n") {
+        let n = buf.len() - 1;
+        buf.truncate(n);
+    }
+    Ok(buf)
 }
 
-pub fn run_unset(_args: UnsetArgs) -> anyhow::Result<i32> {
-    Err(gitseal::Error::Usage("this command is being built".into()).into())
+fn new_value(args: &SetArgs) -> anyhow::Result<NewValue> {
+    let file = args.file.display();
+    let bytes = value_bytes(args)?;
+    let utf8 = |b: &[u8]| -> anyhow::Result<String> {
+        let t = std::str::from_utf8(b).map_err(|_| Error::Usage(format!("{file}: the value is not UTF-8 text: pass --base64 to store its base64 encoding")))?;
+        Ok(t.to_owned())
+    };
+    if args.json {
+        let text = Zeroizing::new(utf8(&bytes)?);
+        return Ok(NewValue::from_json(&text).map_err(|m| Error::Usage(format!("{file}: {m}")))?);
+    }
+    // The VALUE argument may be written as sops wants it, a JSON string ('"..."'); input
+    // read from stdin or a file is taken byte for byte.
+    let value = match &args.value {
+        Some(arg) => NewValue::from_argument(arg),
+        None if args.base64 => return Ok(NewValue::base64_of(&bytes)),
+        None => NewValue::string(utf8(&bytes)?),
+    };
+    match value {
+        NewValue::Str(s) if args.base64 => Ok(NewValue::base64_of(s.as_bytes())),
+        v => Ok(v),
+    }
+}
+
+/// Decrypts `path`, applies `change` to the plaintext, re-encrypts and writes.
+fn change_file(
+    path: &Path,
+    fmt: &FormatArgs,
+    ids: &IdentityArgs,
+    change: impl FnOnce(&str, gitseal::document::Format, &str) -> gitseal::Result<Zeroizing<String>>,
+) -> anyhow::Result<usize> {
+    let name = path.display().to_string();
+    let format = format_of(fmt, path);
+    let ids = super::load_identities(ids)?;
+    let src = fsio::read(path)?;
+    let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
+    let text = std::str::from_utf8(plain.as_bytes())
+        .map_err(|_| Error::Syntax { file: name.clone(), line: 1, col: 1, msg: "the file is not valid UTF-8 text".into() })?;
+    let edited = change(&name, format, text)?;
+    let out = reencrypt(&name, format, &src, edited.as_bytes(), &ids)?;
+    if out.changed {
+        fsio::write_encrypted(path, &out.output)?;
+    }
+    Ok(out.sealed)
+}
+
+pub fn run_set(args: SetArgs) -> anyhow::Result<i32> {
+    let value = new_value(&args)?;
+    let sealed = change_file(&args.file, &args.fmt, &args.ids, |file, format, text| plaintext_edit::set(file, format, text, &args.path, &value))?;
+    eprintln!(
+        "gitseal: {}: {} set{}",
+        args.file.display(),
+        args.path,
+        if sealed == 0 { " (unchanged)" } else { "" }
+    );
+    Ok(0)
+}
+
+pub fn run_unset(args: UnsetArgs) -> anyhow::Result<i32> {
+    change_file(&args.file, &args.fmt, &args.ids, |file, format, text| plaintext_edit::unset(file, format, text, &args.path))?;
+    eprintln!("gitseal: {}: {} removed", args.file.display(), args.path);
+    Ok(0)
 }
