@@ -37,3 +37,81 @@ fn retries_two_503s_then_succeeds() {
     eprintln!("{:?}", server.requests().iter().map(|r| (r.path.clone(), r.status)).collect::<Vec<_>>());
     assert_eq!(pt.unwrap().as_slice(), b"data key");
 }
+
+#[test]
+fn token_file_in_home_is_used_when_vault_token_is_unset() {
+    let server = VaultServer::start();
+    server.kv1_put("kv", "app", serde_json::json!({"password": "p"}));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join(".vault-token"), format!("{ROOT_TOKEN}\n")).unwrap();
+    let (addr, home_str) = (server.addr(), home.path().to_str().unwrap().to_owned());
+    let cfg = VaultConfig::from_lookup(|name| match name {
+        "VAULT_ADDR" => Some(addr.clone()),
+        "HOME" => Some(home_str.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let c = VaultClient::new(&cfg, &server.addr()).unwrap();
+    assert_eq!(c.kv_read("kv/app", None).unwrap().get("password"), Some("p"));
+    assert_eq!(server.requests()[0].header("x-vault-token"), Some(ROOT_TOKEN));
+    assert!(!format!("{cfg:?}").contains(ROOT_TOKEN), "Debug shows the token: {cfg:?}");
+}
+
+#[test]
+fn client_errors_carry_vault_text_but_never_the_token() {
+    let server = VaultServer::start();
+    let token = "hvs.read-nothing";
+    server.add_token(token, Policy::new());
+    let c = client(&server, &[("VAULT_TOKEN", token)]);
+    let e = c.kv_read("secret/data/app", None).unwrap_err();
+    assert!(e.is_permission_denied(), "{e}");
+    assert_eq!(e.status(), Some(403));
+    let text = e.to_string();
+    assert!(text.contains("permission denied") && text.contains("secret/data/app"), "{text}");
+    assert!(!text.contains(token), "{text}");
+    assert_eq!(server.requests().len(), 1, "4xx are final");
+
+    // Not found is its own case (render names the path), and reported at once.
+    server.clear_requests();
+    let e = client(&server, &[("VAULT_TOKEN", ROOT_TOKEN)]).kv_read("secret/data/nothing", None).unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn slow_answers_time_out_and_are_retried() {
+    let server = VaultServer::start();
+    server.kv1_put("kv", "app", serde_json::json!({"password": "p"}));
+    server.fail_next(1, Fault::Delay(std::time::Duration::from_secs(3)));
+    let c = client(&server, &[("VAULT_TOKEN", ROOT_TOKEN), ("VAULT_CLIENT_TIMEOUT", "1s")]);
+    assert_eq!(c.kv_read("kv/app", None).unwrap().get("password"), Some("p"));
+    // The server logs a request when it answers: the retry first, the slow one later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.requests().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.requests().iter().filter(|r| r.path == "/v1/kv/app").count(), 2, "the slow request, then the retry: {:?}", server.requests());
+
+    server.fail_next(2, Fault::Delay(std::time::Duration::from_secs(3)));
+    let c = client(&server, &[("VAULT_TOKEN", ROOT_TOKEN), ("VAULT_CLIENT_TIMEOUT", "1"), ("VAULT_MAX_RETRIES", "1")]);
+    let e = c.kv_read("kv/app", None).unwrap_err().to_string();
+    assert!(e.contains("timed out") && e.contains("2 attempts"), "{e}");
+}
+
+#[test]
+fn login_tokens_are_renewed_before_their_lease_ends() {
+    let server = VaultServer::start();
+    server.kv1_put("kv", "app", serde_json::json!({"password": "p"}));
+    server.add_approle("approle", "r", "role", "sec", Policy::new().allow("kv/*", &["read"]));
+    server.set_login_lease_seconds(2);
+    let c = client(&server, &[("VAULT_ROLE_ID", "role"), ("VAULT_SECRET_ID", "sec")]);
+    c.kv_read("kv/app", None).unwrap();
+    c.kv_read("kv/app", None).unwrap();
+    let logins = || server.requests().iter().filter(|r| r.path == "/v1/auth/approle/login").count();
+    assert_eq!(logins(), 1, "the token is reused while its lease lasts");
+    // Past half of the lease the client logs in again instead of sending a token that
+    // is about to expire (the server rejects it after 2 s).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(c.kv_read("kv/app", None).unwrap().get("password"), Some("p"));
+    assert_eq!(logins(), 2);
+}
