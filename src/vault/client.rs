@@ -294,8 +294,10 @@ fn vault_errors(body: &[u8]) -> Vec<String> {
     let Ok(serde_json::Value::Object(mut obj)) = serde_json::from_slice::<serde_json::Value>(body) else {
         return Vec::new();
     };
-    match obj.remove("errors") {
-        Some(serde_json::Value::Array(items)) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+    match (obj.remove("errors"), obj.remove("error")) {
+        (Some(serde_json::Value::Array(items)), _) => items.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        // RustyVault answers `{"error": "..."}`.
+        (_, Some(serde_json::Value::String(one))) => vec![one],
         _ => Vec::new(),
     }
 }
