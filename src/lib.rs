@@ -12,6 +12,7 @@ pub mod document;
 pub mod error;
 pub mod fsio;
 pub mod k8s;
+pub mod k8s_create;
 pub mod keys;
 pub mod pipeline;
 pub mod sops;
