@@ -421,6 +421,74 @@ fn bad_input_is_refused_with_nothing_written() {
     }
 }
 
+/// Every file under `dir`, hidden ones included.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn no_plaintext_reaches_the_output_directory_or_tmpdir() {
+    let f = Fixture::new();
+    f.write("in/cert.pem", "file-secret-body-0c4d\n");
+    let out_dir = f.path("out");
+    let tmp = f.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut c = f.gitseal();
+        c.arg("create").args(args).args(["--age", &f.recipient]).env("TMPDIR", &tmp);
+        run_with_stdin(without_terminal(&c), stdin)
+    };
+    let ok = |what: &str, out: Output| assert_success(what, &out);
+    ok("generic", run(&["generic", "app", "--from-literal", "password=literal-pw-3a9f", "--from-file", "in/cert.pem", "--random", "token", "-o", "out/app.yaml"], b""));
+    ok("docker-registry", run(&["docker-registry", "pull", "--server", "r.example.com", "--username", "u", "--password-stdin", "-o", "out/pull.yaml"], b"registry-pw-77e1\n"));
+    ok("webhook", run(&["webhook", "--for", "argo-events", "-o", "out/hook.yaml"], b""));
+    ok("--force", run(&["generic", "app", "--from-literal", "password=second-pw-b6d0", "-o", "out/app.yaml", "--force"], b""));
+    // Refused after the sources were read: the data is over the API server's limit.
+    f.write("in/big", vec![b'x'; 1024 * 1024 + 1]);
+    let refused = run(&["generic", "big", "--from-literal", "password=refused-pw-91c2", "--from-file", "in/big", "-o", "out/big.yaml"], b"");
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("1 MiB"), "{}", stderr(&refused));
+
+    let files = files_under(&out_dir);
+    assert_eq!(files, [out_dir.join("app.yaml"), out_dir.join("hook.yaml"), out_dir.join("pull.yaml")], "only the outputs, no temporary files");
+    assert!(files_under(&tmp).is_empty(), "gitseal left files in TMPDIR");
+
+    let app = sops_json(f.sops(), &out_dir.join("app.yaml"));
+    let hook = sops_json(f.sops(), &out_dir.join("hook.yaml"));
+    let pull = sops_json(f.sops(), &out_dir.join("pull.yaml"));
+    assert_eq!(data_value(&app, "password"), b"second-pw-b6d0");
+    let secrets: Vec<Vec<u8>> = vec![
+        b"literal-pw-3a9f".to_vec(),
+        b"second-pw-b6d0".to_vec(),
+        b"refused-pw-91c2".to_vec(),
+        b"file-secret-body-0c4d".to_vec(),
+        b"registry-pw-77e1".to_vec(),
+        data_value(&hook, "secret"),
+        data_value(&pull, ".dockerconfigjson"),
+    ];
+    for file in files {
+        let content = std::fs::read(&file).unwrap();
+        let content = text(&content);
+        assert!(content.contains("ENC[AES256_GCM,data:"), "{}", file.display());
+        for v in &secrets {
+            assert_absent(&file.display().to_string(), &content, v);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // create webhook, and where tokens go
 
@@ -644,6 +712,12 @@ fn run_guide(guide: &str, stdin: &[u8]) -> GuideRun {
     let blocks = fenced_blocks(&markdown);
     for (lang, body) in &blocks {
         assert!(matches!(lang.as_str(), "sh" | "console" | "yaml"), "{guide}: block fenced as {lang:?} (use sh to run, console or yaml to show):\n{body}");
+        // A console block is not run, so it must be one that cannot be: it talks to a
+        // cluster or a Git remote, or holds placeholders. Anything else belongs in sh.
+        if lang == "console" {
+            let needs_more = ["kubectl ", "flux ", "git push", "..."].iter().any(|m| body.contains(m));
+            assert!(needs_more, "{guide}: this console block could run without a cluster; fence it as sh so the tests run it:\n{body}");
+        }
     }
     let script: Vec<&str> = blocks.iter().filter(|(l, _)| l == "sh").map(|(_, b)| b.as_str()).collect();
     assert!(script.len() >= 4, "{guide}: too few sh blocks");
@@ -710,12 +784,27 @@ fn check_webhook_secret(run: &GuideRun, rel: &str, name: &str, namespace: &str, 
     token
 }
 
+/// The guide's rotation step replaced the token: the token its "read it back" step
+/// printed is the one of the previous commit, and differs from the current one.
+fn check_rotated(run: &GuideRun, rel: &str, key: &str, current: &str) {
+    let stdout = run.stdout();
+    let printed: Vec<&str> = stdout.split(|c: char| !c.is_ascii_hexdigit() || c.is_ascii_uppercase()).filter(|w| is_hex_token(w, 64)).collect();
+    assert_eq!(printed.len(), 1, "expected the token read back once on stdout:\n{}", run.stdout());
+    let old = printed[0];
+    assert_ne!(old, current, "the rotation step kept the token");
+    assert_eq!(run.git(&["log", "--format=%s", "--", rel]).lines().count(), 2, "{rel}: expected the first commit and the rotation");
+    let previous = run.repo.join("previous.yaml");
+    std::fs::write(&previous, run.git(&["show", &format!("HEAD~1:{rel}")])).unwrap();
+    let secret = run.sops_json("previous.yaml");
+    std::fs::remove_file(previous).unwrap();
+    assert_eq!(data_value(&secret, key), old.as_bytes());
+}
+
 #[test]
 fn guide_flux_receiver_token() {
     let run = run_guide("flux-receiver-token.md", b"");
     let token = check_webhook_secret(&run, "infrastructure/webhook-receiver/webhook-token.yaml", "webhook-token", "flux-system", "token");
-    // The guide reads the token back on purpose, in its "no terminal" step.
-    assert!(run.stdout().contains(&token));
+    check_rotated(&run, "infrastructure/webhook-receiver/webhook-token.yaml", "token", &token);
     run.assert_committed_encrypted("infrastructure/webhook-receiver/webhook-token.yaml");
     let receiver = run.file("infrastructure/webhook-receiver/receiver.yaml");
     assert!(receiver.contains("apiVersion: notification.toolkit.fluxcd.io/v1") && receiver.contains("secretRef:\n    name: webhook-token"));
@@ -729,7 +818,8 @@ fn guide_flux_receiver_token() {
 fn guide_argocd_webhook_secret() {
     let run = run_guide("argocd-webhook-secret.md", b"");
     let rel = "infrastructure/argocd/argocd-secret.yaml";
-    check_webhook_secret(&run, rel, "argocd-secret", "argocd", "webhook.github.secret");
+    let token = check_webhook_secret(&run, rel, "argocd-secret", "argocd", "webhook.github.secret");
+    check_rotated(&run, rel, "webhook.github.secret", &token);
     let secret = run.sops_json(rel);
     assert_eq!(secret["metadata"]["labels"]["app.kubernetes.io/part-of"], "argocd");
     assert!(run.stderr().contains("/api/webhook") && run.stderr().contains("server-side"), "{}", run.stderr());
@@ -739,7 +829,8 @@ fn guide_argocd_webhook_secret() {
 fn guide_argo_events_webhook_secret() {
     let run = run_guide("argo-events-webhook-secret.md", b"");
     let rel = "infrastructure/argo-events/github-webhook-secret.yaml";
-    check_webhook_secret(&run, rel, "github-webhook-secret", "argo-events", "secret");
+    let token = check_webhook_secret(&run, rel, "github-webhook-secret", "argo-events", "secret");
+    check_rotated(&run, rel, "secret", &token);
     let es = run.file("infrastructure/argo-events/github-eventsource.yaml");
     assert!(es.contains("webhookSecret:\n        name: github-webhook-secret\n        key: secret"), "{es}");
     run.assert_committed_encrypted(rel);
@@ -748,8 +839,10 @@ fn guide_argo_events_webhook_secret() {
 
 #[test]
 fn guide_harbor_pull_secret() {
-    let password = "harbor-robot-secret-Zq81";
-    let run = run_guide("harbor-pull-secret.md", format!("{password}\n").as_bytes());
+    // The first secret, then the one the rotation step reads.
+    let first = "harbor-robot-secret-Zq81";
+    let password = "harbor-robot-rotated-Lm47";
+    let run = run_guide("harbor-pull-secret.md", format!("{first}\n{password}\n").as_bytes());
     let rel = "apps/harbor-pull-secret.yaml";
     run.assert_committed_encrypted(rel);
     let secret = run.sops_json(rel);
@@ -764,6 +857,13 @@ fn guide_harbor_pull_secret() {
     assert!(run.stdout().contains("\"username\":\"robot$gitops+pull\""), "{}", run.stdout());
     assert!(!run.stdout().contains(password) && !run.stderr().contains(password));
     assert!(run.file("apps/serviceaccount.yaml").contains("imagePullSecrets:\n  - name: harbor-pull-secret"));
+
+    // Before the rotation, the first secret was committed.
+    assert_eq!(run.git(&["log", "--format=%s", "--", rel]).lines().count(), 2);
+    std::fs::write(run.repo.join("previous.yaml"), run.git(&["show", &format!("HEAD~1:{rel}")])).unwrap();
+    let json = String::from_utf8(data_value(&run.sops_json("previous.yaml"), ".dockerconfigjson")).unwrap();
+    assert_eq!(json, kubectl_dockerconfigjson("harbor.example.com", "robot$gitops+pull", first, first, None));
+    assert!(!run.stdout().contains(first) && !run.stderr().contains(first));
 }
 
 #[test]
