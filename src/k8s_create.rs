@@ -294,7 +294,7 @@ impl SecretManifest {
             // Base64 text is a plain scalar unless YAML would read it as something else
             // (a number such as 1234, or true/null); those are quoted.
             let start = out.len();
-            B64.encode_string(v.as_slice(), &mut *out);
+            B64.encode_string(v.as_slice(), &mut out);
             if v.is_empty() || needs_quotes(&out[start..]) {
                 out.insert(start, '"');
                 out.push('"');
@@ -414,7 +414,7 @@ pub fn docker_config_json(server: &str, username: &str, password: &str, email: O
     user_pass.push(':');
     user_pass.push_str(password);
     let mut auth = Zeroizing::new(String::with_capacity(user_pass.len().div_ceil(3) * 4));
-    B64.encode_string(user_pass.as_bytes(), &mut *auth);
+    B64.encode_string(user_pass.as_bytes(), &mut auth);
 
     let email = email.filter(|e| !e.is_empty());
     let cap = 64 + 6 * (server.len() + username.len() + password.len() + email.map_or(0, str::len)) + auth.len();
