@@ -19,6 +19,10 @@ pub enum Error {
     Key { file: String, source: KeyError },
     #[error("{file}: no recipients: give --age, or add a creation rule with recipients to .sops.yaml")]
     NoRecipients { file: String },
+    /// No recipients for a new file, with what to give instead (the file may not exist
+    /// yet, or go to stdout).
+    #[error("{file}: no recipients: {hint}")]
+    NoRecipientsFor { file: String, hint: String },
     #[error("{file}: MAC mismatch: the file was modified after it was encrypted (values changed, moved or removed, or a document lost)")]
     MacMismatch { file: String },
     #[error("{file}:{line}: encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file")]
@@ -47,6 +51,7 @@ impl Error {
             Error::Io { .. } => 5,
             Error::Config { .. } => 6,
             Error::NoRecipients { .. } => 7,
+            Error::NoRecipientsFor { .. } => 7,
             Error::Key { .. } => 8,
             Error::Tampered { .. } => 9,
             Error::Reference { .. } => 11,
@@ -63,6 +68,7 @@ impl Error {
             | Error::NotEncrypted { file }
             | Error::Key { file, .. }
             | Error::NoRecipients { file }
+            | Error::NoRecipientsFor { file, .. }
             | Error::MacMismatch { file }
             | Error::Tampered { file, .. }
             | Error::Reference { file, .. }

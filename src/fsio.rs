@@ -290,3 +290,38 @@ pub fn wipe_dir(dir: &Path) {
     }
     let _ = fs::remove_dir_all(dir);
 }
+
+/// Writes a new encrypted file atomically with exactly `mode` (not reduced by the
+/// umask: a manifest meant for Git is readable by all). An existing file is replaced
+/// only when `replace` is set; otherwise the rename refuses to clobber it, so a file
+/// that appears meanwhile is not lost either.
+pub fn write_encrypted_new(path: &Path, content: &Encrypted, mode: u32, replace: bool) -> Result<()> {
+    let io_err = |action: &'static str| move |source: io::Error| Error::Io { file: path.display().to_string(), action, source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".gitseal-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err("cannot create a temporary file next to it"))?;
+    tmp.as_file_mut().write_all(content.as_bytes()).map_err(io_err("cannot write"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode)).map_err(io_err("cannot set permissions"))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    tmp.as_file().sync_all().map_err(io_err("cannot sync"))?;
+    if replace {
+        tmp.persist(path).map_err(|e| Error::Io { file: path.display().to_string(), action: "cannot replace", source: e.error })?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| Error::Io { file: path.display().to_string(), action: "cannot create", source: e.error })?;
+    }
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

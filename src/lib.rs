@@ -13,6 +13,7 @@ pub mod env_vars;
 pub mod error;
 pub mod fsio;
 pub mod k8s;
+pub mod k8s_create;
 pub mod keys;
 pub mod pipeline;
 pub mod plaintext_edit;

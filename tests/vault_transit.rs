@@ -287,3 +287,20 @@ fn transit_uri_refused_as_sops_refuses_it() {
     }
     assert_eq!(f.read("secret.yaml"), SECRET.as_bytes());
 }
+
+#[test]
+fn create_wraps_a_new_secret_with_transit_and_sops_decrypts_it() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN)
+        .args(["create", "generic", "hook", "-n", "flux-system", "--from-literal", "token=abc123", "--hc-vault-transit", &transit_uri(&server, "gitops"), "-o", "hook.yaml"])
+        .output()
+        .unwrap();
+    assert_success("create generic --hc-vault-transit", &out);
+    let text = String::from_utf8(f.read("hook.yaml")).unwrap();
+    assert_eq!(hc_vault_field(&text, 0, "key_name"), "gitops");
+    assert!(!text.contains("abc123") && !text.contains("YWJjMTIz"), "{text}");
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN).args(["decrypt", "--extract", "[\"data\"][\"token\"]"]).arg(f.path("hook.yaml")).output().unwrap();
+    assert_success("sops decrypt of a created Transit Secret", &out);
+    assert_eq!(utf8(&out.stdout), "YWJjMTIz");
+}
