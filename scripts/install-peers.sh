@@ -134,6 +134,18 @@ install_rvault() {
         || die "rvault was installed but is not on PATH (add ${CARGO_HOME:-$HOME/.cargo}/bin to PATH)"
 }
 
+# The TLS tests make their certificates with the openssl CLI.
+install_openssl() {
+    command -v openssl >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || die "openssl is missing and apt-get is not available"
+    local -a as_root=(env)
+    if [[ $(id -u) -ne 0 ]]; then as_root=(sudo env); fi
+    echo "install-peers: installing openssl (apt-get install openssl)" >&2
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
+}
+
 install_sops
 install_age
+install_openssl
 install_rvault
