@@ -75,13 +75,13 @@ impl DataKey {
         let tag = GenericArray::from_slice(tag);
         let ok = match iv.len() {
             IV_LEN => Gcm32::new(GenericArray::from_slice(&self.0[..]))
-                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut *buf, tag)
+                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
                 .is_ok(),
             12 => Gcm12::new(GenericArray::from_slice(&self.0[..]))
-                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut *buf, tag)
+                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
                 .is_ok(),
             16 => AesGcm::<Aes256, aes_gcm::aead::consts::U16, U16>::new(GenericArray::from_slice(&self.0[..]))
-                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut *buf, tag)
+                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
                 .is_ok(),
             _ => false,
         };

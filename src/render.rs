@@ -41,10 +41,13 @@ pub trait KvSource {
     fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, String>;
 }
 
+/// One read's outcome, shared by every reference to the same path and version.
+type KvResult = Arc<std::result::Result<KvData, String>>;
+
 /// Reads each Vault path (and version) once per run, however many references name it.
 pub struct CachedKv<'a> {
     source: &'a dyn KvSource,
-    cache: HashMap<(String, Option<u64>), Arc<std::result::Result<KvData, String>>>,
+    cache: HashMap<(String, Option<u64>), KvResult>,
     /// Reads that went to the source, for tests and `--verbose` style reporting.
     pub reads: usize,
 }
@@ -54,7 +57,7 @@ impl<'a> CachedKv<'a> {
         CachedKv { source, cache: HashMap::new(), reads: 0 }
     }
 
-    fn get(&mut self, path: &str, version: Option<u64>) -> Arc<std::result::Result<KvData, String>> {
+    fn get(&mut self, path: &str, version: Option<u64>) -> KvResult {
         let source = self.source;
         let reads = &mut self.reads;
         self.cache
