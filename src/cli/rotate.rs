@@ -144,6 +144,9 @@ pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
             for r in &out.removed {
                 eprintln!("  - {r}");
             }
+            if out.regrouped {
+                eprintln!("  key groups and shamir_threshold as the rule names them");
+            }
             if !args.yes {
                 eprint!("Update this file? [y/N] ");
                 let mut answer = String::new();

@@ -1,0 +1,127 @@
+//! `gitseal status`: whether a file is encrypted, and to whom, read from its metadata
+//! alone (no identity needed).
+
+use serde_json::{json, Value};
+
+use crate::document::{self, Format, Tree};
+use crate::error::{Error, Result};
+use crate::pipeline;
+use crate::sops::metadata::Metadata;
+
+/// What `status` reports about one file.
+#[derive(Debug, Clone)]
+pub struct FileStatus {
+    pub file: String,
+    pub format: Format,
+    /// The sops metadata when the file is encrypted.
+    pub metadata: Option<Metadata>,
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Yaml => "yaml",
+        Format::Json => "json",
+        Format::Dotenv => "dotenv",
+        Format::Binary => "binary",
+    }
+}
+
+/// Reads the status of a file. YAML, JSON and dotenv files must parse (the error names
+/// the line); a binary file is encrypted when it is sops's JSON form.
+pub fn file_status(file: &str, format: Format, src: &[u8]) -> Result<FileStatus> {
+    let plain = |format| Ok(FileStatus { file: file.to_owned(), format, metadata: None });
+    if format == Format::Binary {
+        let parsed = std::str::from_utf8(src).ok().and_then(|t| document::json::parse(t).ok());
+        return match parsed {
+            Some(p) if p.docs.iter().any(|d| d.metadata.is_some()) => {
+                Ok(FileStatus { file: file.to_owned(), format, metadata: pipeline::file_metadata(file, &p)? })
+            }
+            _ => plain(format),
+        };
+    }
+    let text = std::str::from_utf8(src).map_err(|e| {
+        let valid = String::from_utf8_lossy(&src[..e.valid_up_to()]);
+        let (line, col) = document::line_col(&valid, valid.len());
+        Error::Syntax { file: file.into(), line, col, msg: "the file is not valid UTF-8 text".into() }
+    })?;
+    let parsed = document::parse(format, text).map_err(|e| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg })?;
+    Ok(FileStatus { file: file.to_owned(), format, metadata: pipeline::file_metadata(file, &parsed)? })
+}
+
+/// A foreign master key (KMS, PGP, ...) as JSON: its type and its scalar fields except
+/// the wrapped key.
+fn foreign_json(kind: &str, entry: &Tree, group: usize) -> String {
+    let mut fields = vec![("type".to_owned(), json!(kind))];
+    if let Tree::Map(entries) = entry {
+        for (k, v) in entries {
+            if let (Some(s), false) = (v.as_str(), matches!(k.as_str(), "enc" | "created_at")) {
+                fields.push((k.clone(), json!(s)));
+            }
+        }
+    }
+    fields.push(("group".into(), json!(group)));
+    object(fields.iter().map(|(k, v)| (k.as_str(), v.to_string())))
+}
+
+/// A JSON object with its members in the order given (values already serialised).
+fn object<'a>(members: impl IntoIterator<Item = (&'a str, String)>) -> String {
+    let body: Vec<String> = members.into_iter().map(|(k, v)| format!("{}:{v}", Value::from(k))).collect();
+    format!("{{{}}}", body.join(","))
+}
+
+impl FileStatus {
+    pub fn encrypted(&self) -> bool {
+        self.metadata.is_some()
+    }
+
+    /// One JSON object on one line, fields in a fixed order: `file`, `encrypted`,
+    /// `format`, then for encrypted files `lastmodified`, `mac_only_encrypted`,
+    /// `recipients` (each with its `type` and its key group index `group`),
+    /// `key_groups`, `shamir_threshold`, `selection` and `version`.
+    pub fn to_json_line(&self) -> String {
+        let mut fields: Vec<(&str, String)> = vec![
+            ("file", json!(self.file).to_string()),
+            ("encrypted", json!(self.encrypted()).to_string()),
+            ("format", json!(format_name(self.format)).to_string()),
+        ];
+        if let Some(m) = &self.metadata {
+            let mut recipients = Vec::new();
+            for (i, g) in m.groups().iter().enumerate() {
+                for a in &g.age {
+                    recipients.push(object([("type", json!("age").to_string()), ("recipient", json!(a.recipient).to_string()), ("group", i.to_string())]));
+                }
+                for v in &g.hc_vault {
+                    recipients.push(object([
+                        ("type", json!("hc_vault").to_string()),
+                        ("vault_address", json!(v.vault_address).to_string()),
+                        ("engine_path", json!(v.engine_path).to_string()),
+                        ("key_name", json!(v.key_name).to_string()),
+                        ("group", i.to_string()),
+                    ]));
+                }
+                for (kind, list) in &g.foreign {
+                    for entry in list.as_list() {
+                        recipients.push(foreign_json(kind, entry, i));
+                    }
+                }
+            }
+            let (sel_field, sel_value) = m.selection.field();
+            // sops recovers the key from every group when the file names no threshold.
+            let threshold = match (&m.key_groups, m.shamir_threshold) {
+                (Some(_), Some(t)) => json!(t),
+                (Some(groups), None) if groups.len() > 1 => json!(groups.len()),
+                _ => Value::Null,
+            };
+            fields.extend([
+                ("lastmodified", json!(m.lastmodified).to_string()),
+                ("mac_only_encrypted", json!(m.mac_only_encrypted).to_string()),
+                ("recipients", format!("[{}]", recipients.join(","))),
+                ("key_groups", m.groups().len().to_string()),
+                ("shamir_threshold", threshold.to_string()),
+                ("selection", object([(sel_field, json!(sel_value).to_string())])),
+                ("version", json!(m.version).to_string()),
+            ]);
+        }
+        object(fields)
+    }
+}
