@@ -69,7 +69,7 @@ struct PendingKey {
 
 /// Duplicate-key detection keeps 128-bit hashes of the keys rather than the keys, so a
 /// mapping with 100,000 entries costs 16 bytes per key.
-pub(super) fn key_hash(state: &std::collections::hash_map::RandomState, key: &str) -> u128 {
+fn key_hash(state: &std::collections::hash_map::RandomState, key: &str) -> u128 {
     let mut a = state.build_hasher();
     0u8.hash(&mut a);
     key.hash(&mut a);
