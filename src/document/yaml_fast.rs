@@ -545,7 +545,7 @@ fn plain_text(b: &[u8]) -> bool {
         start += block.len();
     }
     let last_line = &b[b.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1)..];
-    !(last_line.iter().all(|&c| c == b' ') && !last_line.is_empty())
+    !last_line.iter().all(|&c| c == b' ') || last_line.is_empty()
 }
 
 /// The first `needle` in `hay`, looked for 16 bytes at a time (the compiler makes each
