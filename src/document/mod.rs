@@ -10,6 +10,7 @@ pub mod json;
 pub mod splice;
 pub mod tree;
 pub mod yaml;
+mod yaml_fast;
 
 use std::ops::Range;
 use std::path::Path;

@@ -10,6 +10,20 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree};
 use crate::sops::value::ValueType;
 
+/// Where a document's metadata block goes: after its last non-blank line (its trailing
+/// comments included), before the next `---`/`...` marker, and after a last block scalar
+/// that keeps its trailing blank lines (`|+`).
+pub(super) fn insert_point(src: &str, region_start: usize, end_marker: usize, doc: &Document) -> usize {
+    let bytes = src.as_bytes();
+    let limit = end_marker.clamp(region_start, bytes.len());
+    let mut p = limit;
+    while p > region_start && bytes[p - 1].is_ascii_whitespace() {
+        p -= 1;
+    }
+    let at = if p == region_start { region_start } else { line_end_after(src, p - 1).min(limit) };
+    doc.leaves.iter().map(|l| l.span.end).max().map_or(at, |end| at.max(end))
+}
+
 /// Converts saphyr's character indices to byte offsets. Markers arrive in (nearly)
 /// increasing order, so a forward-moving cursor keeps this linear.
 struct ByteIndex<'a> {
@@ -73,14 +87,19 @@ enum Frame {
 
 /// A block or flow collection, for deciding which one a comment belongs to.
 #[derive(Debug)]
-struct Collection {
-    doc: usize,
-    region_start: usize,
-    end: usize,
-    indent: usize,
-    path: u32,
-    flow: bool,
+pub(super) struct Collection {
+    pub(super) doc: usize,
+    /// From the end of the key it is the value of (or the document start).
+    pub(super) region_start: usize,
+    /// Where the parser closed it (the next token after it).
+    pub(super) end: usize,
+    pub(super) indent: usize,
+    pub(super) path: u32,
+    pub(super) flow: bool,
 }
+
+/// A comment found in the source: (document, position of `#`, end of its text, column).
+pub(super) type FoundComment = (usize, usize, usize, usize);
 
 /// Builds the `sops` metadata subtree from events.
 #[derive(Debug)]
@@ -147,8 +166,17 @@ fn err_at(src: &str, pos: usize, msg: impl Into<String>) -> SyntaxError {
     SyntaxError::new(line, col, msg)
 }
 
-/// Parses a (multi-document) YAML file.
+/// Parses a (multi-document) YAML file: the line-based fast path when the file is within
+/// its subset, else the full event-based parser (which also reports every error).
 pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
+    if let Some(parsed) = super::yaml_fast::parse(src) {
+        return Ok(parsed);
+    }
+    parse_events(src)
+}
+
+/// Parses a (multi-document) YAML file with saphyr's event parser.
+pub fn parse_events(src: &str) -> Result<ParsedFile, SyntaxError> {
     let mut p = Parse {
         src,
         idx: ByteIndex::new(src),
@@ -265,7 +293,9 @@ impl<'a> Parse<'a> {
         let (path, region_start) = match self.stack.last_mut() {
             None => (0, self.doc_starts[doc]),
             Some(Frame::Map { path, key, .. }) => {
-                let k = key.take().expect("collection as a mapping key is rejected earlier");
+                let Some(k) = key.take() else {
+                    return Err(err_at(self.src, start, "a collection as a mapping key is not supported; use a string key"));
+                };
                 let parent = *path;
                 let d = &mut self.docs[doc];
                 let mut keys = d.paths[parent as usize].keys.clone();
@@ -425,19 +455,7 @@ impl<'a> Parse<'a> {
     fn finish_document(&mut self, end_marker: usize) {
         let Some(doc) = self.docs.last_mut() else { return };
         let region_start = *self.doc_starts.last().unwrap();
-        // The metadata goes after the document's last non-blank line (its trailing comments
-        // included), before the next `---`/`...` marker...
-        let src = self.src.as_bytes();
-        let limit = end_marker.clamp(region_start, src.len());
-        let mut p = limit;
-        while p > region_start && src[p - 1].is_ascii_whitespace() {
-            p -= 1;
-        }
-        doc.insert_at = if p == region_start { region_start } else { line_end_after(self.src, p - 1).min(limit) };
-        // ...and after a last block scalar that keeps its trailing blank lines (`|+`).
-        if let Some(end) = doc.leaves.iter().map(|l| l.span.end).max() {
-            doc.insert_at = doc.insert_at.max(end);
-        }
+        doc.insert_at = insert_point(self.src, region_start, end_marker, doc);
         if self.doc_empty && doc.leaves.is_empty() && doc.metadata.is_none() {
             self.docs.pop();
             self.doc_starts.pop();
@@ -478,39 +496,47 @@ impl<'a> Parse<'a> {
         if self.comments.is_empty() {
             return;
         }
-        let src = self.src;
-        let bytes = src.as_bytes();
         let comments = std::mem::take(&mut self.comments);
-        let mut line = 1u32;
-        let mut line_pos = 0usize;
-        for (doc, h, text_end, col) in comments {
-            line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
-            line_pos = h;
-            let doc = doc.min(self.docs.len() - 1);
-            let owner = self
-                .colls
-                .iter()
-                .filter(|c| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
-                .max_by_key(|c| c.region_start)
-                .map(|c| c.path)
-                .unwrap_or(0);
-            self.docs[doc].leaves.push(Leaf {
-                parent: owner,
-                line,
-                ty: ValueType::Comment,
-                key: None,
-                text: Text::Source((h + 1) as u32, text_end as u32),
-                span: h + 1..text_end,
-                style: Style::Comment,
-            });
-        }
-        for d in &mut self.docs {
-            d.leaves.sort_by_key(|l| l.span.start);
-        }
+        attach_comments(self.src, &mut self.docs, &self.colls, comments);
     }
 }
 
-fn style_is_plain(style: &Style) -> bool {
+/// Adds comments as leaves of the collection each sits in: the innermost collection
+/// around it whose indentation is not deeper than the comment's column (a comment
+/// belongs with the keys it is aligned with), then sorts each document's leaves.
+pub(super) fn attach_comments(src: &str, docs: &mut [Document], colls: &[Collection], comments: Vec<FoundComment>) {
+    if docs.is_empty() || comments.is_empty() {
+        return;
+    }
+    let bytes = src.as_bytes();
+    let mut line = 1u32;
+    let mut line_pos = 0usize;
+    for (doc, h, text_end, col) in comments {
+        line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
+        line_pos = h;
+        let doc = doc.min(docs.len() - 1);
+        let owner = colls
+            .iter()
+            .filter(|c| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
+            .max_by_key(|c| c.region_start)
+            .map(|c| c.path)
+            .unwrap_or(0);
+        docs[doc].leaves.push(Leaf {
+            parent: owner,
+            line,
+            ty: ValueType::Comment,
+            key: None,
+            text: Text::Source((h + 1) as u32, text_end as u32),
+            span: h + 1..text_end,
+            style: Style::Comment,
+        });
+    }
+    for d in docs.iter_mut() {
+        d.leaves.sort_by_key(|l| l.span.start);
+    }
+}
+
+pub(super) fn style_is_plain(style: &Style) -> bool {
     matches!(style, Style::YamlPlain { .. })
 }
 
@@ -519,13 +545,13 @@ fn memchr_hash(hay: &[u8]) -> Option<usize> {
 }
 
 /// Where a scalar sits in the source.
-struct Extent {
-    span: Range<usize>,
-    header: Option<Range<usize>>,
-    block_indent: usize,
+pub(super) struct Extent {
+    pub(super) span: Range<usize>,
+    pub(super) header: Option<Range<usize>>,
+    pub(super) block_indent: usize,
 }
 
-fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_end: usize, prev_end: usize) -> Option<Extent> {
+pub(super) fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_end: usize, prev_end: usize) -> Option<Extent> {
     let b = src.as_bytes();
     match style {
         ScalarStyle::Plain => Some(Extent { span: start..parser_end.max(start), header: None, block_indent: 0 }),
@@ -630,7 +656,7 @@ fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_end: usize,
 }
 
 /// The byte after the end of the line containing `pos` (after its `\n`), or EOF.
-fn line_end_after(src: &str, pos: usize) -> usize {
+pub(super) fn line_end_after(src: &str, pos: usize) -> usize {
     let b = src.as_bytes();
     let mut i = pos.min(b.len());
     while i < b.len() && b[i] != b'\n' {
@@ -639,7 +665,7 @@ fn line_end_after(src: &str, pos: usize) -> usize {
     (i + 1).min(b.len())
 }
 
-fn line_start_of(src: &str, pos: usize) -> usize {
+pub(super) fn line_start_of(src: &str, pos: usize) -> usize {
     src.as_bytes()[..pos.min(src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
 }
 
@@ -648,7 +674,7 @@ fn col_of(src: &str, pos: usize) -> usize {
 }
 
 /// Indentation of the line holding `pos`, counting a sequence dash as indentation.
-fn key_indent(src: &str, pos: usize) -> usize {
+pub(super) fn key_indent(src: &str, pos: usize) -> usize {
     let ls = line_start_of(src, pos);
     let b = src.as_bytes();
     let mut i = ls;
@@ -658,17 +684,17 @@ fn key_indent(src: &str, pos: usize) -> usize {
     i - ls
 }
 
-fn dash_col(src: &str, pos: usize) -> Option<usize> {
+pub(super) fn dash_col(src: &str, pos: usize) -> Option<usize> {
     let ls = line_start_of(src, pos);
     src.as_bytes()[ls..pos].iter().rposition(|&b| b == b'-')
 }
 
-fn is_null(s: &str) -> bool {
+pub(super) fn is_null(s: &str) -> bool {
     matches!(s, "" | "~" | "null" | "Null" | "NULL")
 }
 
 /// The type go-yaml v3 (and so sops) gives a scalar; `None` for null.
-fn resolve_type(text: &str, style: ScalarStyle, tag: Option<&str>) -> Option<ValueType> {
+pub(super) fn resolve_type(text: &str, style: ScalarStyle, tag: Option<&str>) -> Option<ValueType> {
     if let Some(t) = tag {
         return Some(match t {
             "int" => ValueType::Int,
