@@ -559,6 +559,15 @@ fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newli
         Some(m) => m.span.clone(),
         None => doc.insert_at..doc.insert_at,
     };
+    // The `sops` key must line up with the document's other top-level keys, or the
+    // result is not YAML (and neither gitseal nor sops could read the file back).
+    let block = match root_mapping_indent(format, src, doc) {
+        0 => block,
+        n => {
+            let pad = " ".repeat(n);
+            block.split_inclusive('\n').map(|line| if line.trim().is_empty() { line.to_owned() } else { format!("{pad}{line}") }).collect()
+        }
+    };
     let at_open_end = format == Format::Yaml && span.end == src.len() && !src.is_empty() && !src.ends_with('\n');
     let text = match (at_open_end, span.is_empty()) {
         (true, true) => format!("{newline}{}", block.strip_suffix(newline).unwrap_or(&block)),
@@ -566,6 +575,26 @@ fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newli
         (false, _) => block,
     };
     (span, text)
+}
+
+/// The column of a YAML document's top-level mapping keys: the indentation of its first
+/// line that is not blank, a comment, a directive or a `---`/`...` marker.
+fn root_mapping_indent(format: Format, src: &str, doc: &Document) -> usize {
+    if format != Format::Yaml {
+        return 0;
+    }
+    let first = src
+        .lines()
+        .skip(doc.line.saturating_sub(1) as usize)
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| {
+            let t = l.trim_start();
+            !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t.starts_with("---") || t.starts_with("..."))
+        });
+    match first {
+        Some(line) if !line.trim_start().starts_with(['-', '[', '{']) => line.len() - line.trim_start_matches(' ').len(),
+        _ => 0,
+    }
 }
 
 /// Decrypts a file after checking its MAC.

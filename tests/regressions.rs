@@ -87,3 +87,17 @@ fn sops_written_booleans_decrypted_as_title_case() {
     let enc = fx.write("t.enc.yaml", fx.sops_encrypt(&p, &[]));
     assert_eq!(String::from_utf8(fx.decrypt(&enc)).unwrap(), "enabled: true\ncount: 3\n");
 }
+
+#[test]
+fn indented_top_level_mapping_got_an_unreadable_sops_block_at_column_0() {
+    let fx = Fixture::new();
+    let enc = round_trip(&fx, "indented.yaml", "# comment\n  apiVersion: v1\n  kind: Secret\n  metadata:\n    name: s\n  stringData:\n    token: hello\n");
+    let text = String::from_utf8(std::fs::read(&enc).unwrap()).unwrap();
+    assert!(text.contains("\n  sops:\n      age:\n"), "{text}");
+    let enc = round_trip(&fx, "multi.yaml", "---\n a: x\n---\n   b: q\n--- \nc: z\n");
+    // Re-encrypting the encrypted file (the metadata block already there) keeps it readable.
+    let again = fx.write("again.yaml", fx.encrypt(&enc));
+    assert_eq!(String::from_utf8(fx.decrypt(&again)).unwrap(), "---\n a: x\n---\n   b: q\n--- \nc: z\n");
+    assert_success("set on an indented file", &fx.gitseal().args(["set"]).arg(&again).args(["[\"a\"]", "\"w\""]).output().unwrap());
+    assert!(String::from_utf8(fx.decrypt(&again)).unwrap().starts_with("---\n a: w\n"));
+}
