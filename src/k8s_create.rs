@@ -441,31 +441,10 @@ pub fn docker_config_json(server: &str, username: &str, password: &str, email: O
     Zeroizing::new(out.as_bytes().to_vec())
 }
 
-/// A JSON string as Go's `encoding/json` writes it (HTML-safe escaping included).
+/// A JSON string as Go's `encoding/json` writes it (HTML-safe escaping included), as
+/// kubectl writes `.dockerconfigjson`.
 fn push_go_json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c if (c as u32) < 0x20 || matches!(c, '<' | '>' | '&') => {
-                let b = c as u32 as usize;
-                out.push_str("\\u00");
-                out.push(HEX[b >> 4] as char);
-                out.push(HEX[b & 0xf] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::document::json::push_quoted(out, s, true);
 }
 
 /// Writes `s` as a YAML scalar: plain when it can only be read back as that string,

@@ -424,35 +424,6 @@ mod yaml {
         Seq { entry: Option<usize>, children: usize },
     }
 
-    /// Character index → byte offset, with a cursor that moves forward.
-    struct Bytes<'a> {
-        src: &'a str,
-        chars: usize,
-        bytes: usize,
-    }
-
-    impl Bytes<'_> {
-        fn at(&mut self, char_index: usize) -> usize {
-            if self.src.is_ascii() {
-                return char_index.min(self.src.len());
-            }
-            if char_index < self.chars {
-                self.chars = 0;
-                self.bytes = 0;
-            }
-            let mut it = self.src[self.bytes..].chars();
-            while self.chars < char_index {
-                match it.next() {
-                    Some(c) => {
-                        self.bytes += c.len_utf8();
-                        self.chars += 1;
-                    }
-                    None => break,
-                }
-            }
-            self.bytes
-        }
-    }
 
     fn is_null(s: &str) -> bool {
         matches!(s, "" | "~" | "null" | "Null" | "NULL")
@@ -461,15 +432,15 @@ mod yaml {
     impl Index {
         pub fn build(src: &str) -> std::result::Result<Index, String> {
             let mut idx = Index { docs: Vec::new(), roots: Vec::new() };
-            let mut pos = Bytes { src, chars: 0, bytes: 0 };
+            let mut pos = crate::document::yaml::ByteIndex::new(src);
             let mut stack: Vec<Frame> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
             let mut root: Option<Root> = None;
             let mut parser = Parser::new_from_str(src);
             while let Some(next) = parser.next_event() {
                 let (event, span) = next.map_err(|e| format!("invalid YAML: {}", e.info()))?;
-                let start = pos.at(span.start.index());
-                let end = pos.at(span.end.index()).max(start);
+                let start = pos.byte(span.start.index());
+                let end = pos.byte(span.end.index()).max(start);
                 match event {
                     Event::DocumentStart(_) => {
                         entries = Vec::new();

@@ -151,6 +151,21 @@ pub fn run() -> i32 {
 }
 
 /// Prints an error and returns its exit code.
+/// Runs `work` on each file, reporting each failure as it happens and going on with the
+/// next file; the exit code is that of the first failure (0 when none failed).
+pub fn each_file(files: &[PathBuf], mut work: impl FnMut(&std::path::Path) -> anyhow::Result<()>) -> i32 {
+    let mut code = 0;
+    for path in files {
+        if let Err(e) = work(path) {
+            let c = report(&e);
+            if code == 0 {
+                code = c;
+            }
+        }
+    }
+    code
+}
+
 pub fn report(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<Error>() {
         // Library errors already name their cause in their own message.

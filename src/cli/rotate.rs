@@ -47,30 +47,20 @@ pub fn run_rotate(args: RotateArgs) -> anyhow::Result<i32> {
         return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
     }
     let ids = super::load_identities(&args.ids)?;
-    let mut code = 0;
-    for path in &files {
-        let result = (|| -> anyhow::Result<()> {
-            let src = fsio::read(path)?;
-            let name = path.display().to_string();
-            let out = rotate(&name, format_of(&args.fmt, path), &src, &ids)?;
-            if args.in_place {
-                fsio::write_encrypted(path, &out)?;
-                eprintln!("gitseal: {}: new data key, every value re-encrypted", path.display());
-            } else {
-                let mut stdout = std::io::stdout().lock();
-                stdout.write_all(out.as_bytes())?;
-                stdout.flush()?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let c = super::report(&e);
-            if code == 0 {
-                code = c;
-            }
+    Ok(super::each_file(&files, |path| {
+        let src = fsio::read(path)?;
+        let name = path.display().to_string();
+        let out = rotate(&name, format_of(&args.fmt, path), &src, &ids)?;
+        if args.in_place {
+            fsio::write_encrypted(path, &out)?;
+            eprintln!("gitseal: {}: new data key, every value re-encrypted", path.display());
+        } else {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            stdout.flush()?;
         }
-    }
-    Ok(code)
+        Ok(())
+    }))
 }
 
 #[derive(Args, Debug)]
@@ -89,28 +79,18 @@ pub struct RewrapArgs {
 pub fn run_rewrap(args: RewrapArgs) -> anyhow::Result<i32> {
     let files = fsio::expand_paths(&args.files)?;
     let ids = super::load_identities(&args.ids)?;
-    let mut code = 0;
-    for path in &files {
-        let result = (|| -> anyhow::Result<()> {
-            let src = fsio::read(path)?;
-            let name = path.display().to_string();
-            let (out, changed) = transit_rewrap(&name, format_of(&args.fmt, path), &src, &ids)?;
-            if changed == 0 {
-                eprintln!("gitseal: {}: no Vault Transit entry to re-wrap (or already at the latest key version)", path.display());
-                return Ok(());
-            }
-            fsio::write_encrypted(path, &out)?;
-            eprintln!("gitseal: {}: {changed} Vault Transit entr{} re-wrapped; values and MAC unchanged", path.display(), if changed == 1 { "y" } else { "ies" });
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let c = super::report(&e);
-            if code == 0 {
-                code = c;
-            }
+    Ok(super::each_file(&files, |path| {
+        let src = fsio::read(path)?;
+        let name = path.display().to_string();
+        let (out, changed) = transit_rewrap(&name, format_of(&args.fmt, path), &src, &ids)?;
+        if changed == 0 {
+            eprintln!("gitseal: {}: no Vault Transit entry to re-wrap (or already at the latest key version)", path.display());
+            return Ok(());
         }
-    }
-    Ok(code)
+        fsio::write_encrypted(path, &out)?;
+        eprintln!("gitseal: {}: {changed} Vault Transit entr{} re-wrapped; values and MAC unchanged", path.display(), if changed == 1 { "y" } else { "ies" });
+        Ok(())
+    }))
 }
 
 pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
@@ -122,50 +102,40 @@ pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
     if !args.yes && !interactive {
         return Err(Error::Usage("updatekeys asks for confirmation: pass -y when not on a terminal".into()).into());
     }
-    let mut code = 0;
-    for path in &files {
-        let result = (|| -> anyhow::Result<()> {
-            let rule = cfg.rule_for(path).ok_or_else(|| Error::Config {
-                file: cfg.path.display().to_string(),
-                msg: format!("no creation rule matches {}", path.display()),
-            })?;
-            let recipients = rule_recipients(rule)?;
-            let src = fsio::read(path)?;
-            let name = path.display().to_string();
-            let out = rewrap(&name, format_of(&args.fmt, path), &src, &ids, &recipients)?;
-            if !out.changed() {
-                eprintln!("gitseal: {}: recipients already match creation_rules[{}]", path.display(), rule.index);
+    Ok(super::each_file(&files, |path| {
+        let rule = cfg.rule_for(path).ok_or_else(|| Error::Config {
+            file: cfg.path.display().to_string(),
+            msg: format!("no creation rule matches {}", path.display()),
+        })?;
+        let recipients = rule_recipients(rule)?;
+        let src = fsio::read(path)?;
+        let name = path.display().to_string();
+        let out = rewrap(&name, format_of(&args.fmt, path), &src, &ids, &recipients)?;
+        if !out.changed() {
+            eprintln!("gitseal: {}: recipients already match creation_rules[{}]", path.display(), rule.index);
+            return Ok(());
+        }
+        eprintln!("gitseal: {}: new recipients from creation_rules[{}]:", path.display(), rule.index);
+        for a in &out.added {
+            eprintln!("  + {a}");
+        }
+        for r in &out.removed {
+            eprintln!("  - {r}");
+        }
+        if out.regrouped {
+            eprintln!("  key groups and shamir_threshold as the rule names them");
+        }
+        if !args.yes {
+            eprint!("Update this file? [y/N] ");
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("gitseal: {}: left as it was", path.display());
                 return Ok(());
             }
-            eprintln!("gitseal: {}: new recipients from creation_rules[{}]:", path.display(), rule.index);
-            for a in &out.added {
-                eprintln!("  + {a}");
-            }
-            for r in &out.removed {
-                eprintln!("  - {r}");
-            }
-            if out.regrouped {
-                eprintln!("  key groups and shamir_threshold as the rule names them");
-            }
-            if !args.yes {
-                eprint!("Update this file? [y/N] ");
-                let mut answer = String::new();
-                std::io::stdin().lock().read_line(&mut answer)?;
-                if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    eprintln!("gitseal: {}: left as it was", path.display());
-                    return Ok(());
-                }
-            }
-            fsio::write_encrypted(path, &out.output)?;
-            eprintln!("gitseal: {}: data key re-wrapped; values and MAC unchanged", path.display());
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let c = super::report(&e);
-            if code == 0 {
-                code = c;
-            }
         }
-    }
-    Ok(code)
+        fsio::write_encrypted(path, &out.output)?;
+        eprintln!("gitseal: {}: data key re-wrapped; values and MAC unchanged", path.display());
+        Ok(())
+    }))
 }

@@ -206,8 +206,14 @@ fn write_pretty(out: &mut String, tree: &Tree, key: Option<&str>, level: usize, 
 /// `\u2028`/`\u2029`, and with `html` also `<`, `>`, `&` as `\u003c`, `\u003e`, `\u0026`.
 /// Everything else, non-ASCII included, stays as it is.
 fn quote(s: &str, html: bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(s.len() + 2);
+    push_quoted(&mut out, s, html);
+    out
+}
+
+/// [`quote`] appending to `out` (which may be a zeroizing buffer: no copy is made).
+pub(crate) fn push_quoted(out: &mut String, s: &str, html: bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     for c in s.chars() {
         match c {
@@ -234,7 +240,6 @@ fn quote(s: &str, html: bool) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.

@@ -26,7 +26,7 @@ pub(super) fn insert_point(src: &str, region_start: usize, end_marker: usize, do
 
 /// Converts saphyr's character indices to byte offsets. Markers arrive in (nearly)
 /// increasing order, so a forward-moving cursor keeps this linear.
-struct ByteIndex<'a> {
+pub(crate) struct ByteIndex<'a> {
     src: &'a str,
     ascii: bool,
     chars: usize,
@@ -34,11 +34,11 @@ struct ByteIndex<'a> {
 }
 
 impl<'a> ByteIndex<'a> {
-    fn new(src: &'a str) -> Self {
+    pub(crate) fn new(src: &'a str) -> Self {
         ByteIndex { src, ascii: src.is_ascii(), chars: 0, bytes: 0 }
     }
 
-    fn byte(&mut self, char_index: usize) -> usize {
+    pub(crate) fn byte(&mut self, char_index: usize) -> usize {
         if self.ascii {
             return char_index.min(self.src.len());
         }
