@@ -130,16 +130,6 @@ fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>> {
     }
 }
 
-/// For each path of a document: does some key on it match the selection pattern?
-fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
-    doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
-}
-
-fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
-    let any = paths[leaf.parent as usize] || leaf.key(src).is_some_and(|k| sel.key_matches(k));
-    sel.encrypts(any)
-}
-
 /// The spelling of a value that sops's parsers accept for its type (YAML's `.inf`
 /// becomes Go's `+Inf`; everything else is kept as written).
 fn sops_spelling(ty: ValueType, text: &str) -> Cow<'_, str> {
@@ -196,10 +186,9 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
     let mut table = HashMap::new();
     let mut seen = Occurrences::default();
     for doc in &parsed.docs {
-        let paths = path_matches(doc, &sel);
-        for leaf in &doc.leaves {
+        for (leaf, chosen) in doc.leaves.iter().zip(sel.select(doc, text)) {
             let value = leaf.text(text);
-            if !leaf_selected(text, leaf, &sel, &paths) || !looks_encrypted(value) {
+            if !chosen || !looks_encrypted(value) {
                 continue;
             }
             let Ok(ev) = EncValue::parse(value.trim_end()) else { continue };
@@ -232,6 +221,8 @@ pub struct EncryptPlan<'a> {
     key: DataKey,
     reuse: HashMap<ReuseKey, String>,
     metadata: Tree,
+    /// The file's `unencrypted_comment_regex`: no encrypted comment may match it.
+    unencrypted_comment_regex: Option<regex::Regex>,
     /// The output equals the input (nothing new to encrypt, MAC unchanged).
     unchanged: bool,
     unverified: bool,
@@ -302,6 +293,15 @@ impl EncryptPlan<'_> {
                     None => {
                         sealed += 1;
                         EncValue::seal_with(&sealer, spelled.as_bytes(), aad.as_bytes(), leaf.ty).write_into(&mut enc);
+                        if leaf.ty == ValueType::Comment && self.unencrypted_comment_regex.as_ref().is_some_and(|r| r.is_match(&enc)) {
+                            // Read back, such a comment would leave what follows it unencrypted
+                            // and fail the MAC; sops refuses it too.
+                            return Err(Error::InvalidValue {
+                                file: self.file.into(),
+                                line: leaf.line,
+                                msg: "the encrypted form of this comment matches unencrypted_comment_regex; use a regex that cannot match `ENC[AES256_GCM,...]` text".into(),
+                            });
+                        }
                     }
                 }
                 if matches!(leaf.style, Style::YamlPlain { indent } if indent != u32::MAX) {
@@ -389,15 +389,12 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     let mut selected: Vec<Vec<bool>> = Vec::with_capacity(parsed.docs.len());
     let mut actions: Vec<Vec<LeafAction>> = Vec::with_capacity(parsed.docs.len());
     for d in &parsed.docs {
-        let paths = path_matches(d, &sel);
-        let mut sel_flags = Vec::with_capacity(d.leaves.len());
+        let sel_flags = sel.select(d, text);
         let mut acts = Vec::with_capacity(d.leaves.len());
-        for l in &d.leaves {
-            let chosen = leaf_selected(text, l, &sel, &paths);
+        for (l, &chosen) in d.leaves.iter().zip(&sel_flags) {
             let value = l.text(text);
             let seal = chosen && !value.is_empty() && !looks_encrypted(value);
             to_seal += usize::from(seal);
-            sel_flags.push(chosen);
             acts.push(if seal { LeafAction::Seal } else { LeafAction::Keep });
         }
         selected.push(sel_flags);
@@ -421,6 +418,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                         key: DataKey::generate(),
                         reuse,
                         metadata: Tree::Null,
+                        unencrypted_comment_regex: None,
                         unchanged: true,
                         unverified: true,
                         to_seal: 0,
@@ -506,6 +504,10 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
         key,
         reuse,
         metadata: meta.to_tree(),
+        unencrypted_comment_regex: match sel {
+            Selector::UnencryptedCommentRegex(r) => Some(r),
+            _ => None,
+        },
         unchanged,
         unverified: false,
         to_seal,
@@ -522,8 +524,6 @@ fn new_metadata(wrapped: keys::WrappedKeys, selection: Selection, mac_only: bool
         lastmodified,
         mac,
         selection,
-        unencrypted_comment_regex: None,
-        encrypted_comment_regex: None,
         mac_only_encrypted: mac_only,
         version: SOPS_VERSION.to_owned(),
     }
@@ -588,9 +588,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);
     let mut edits = Vec::new();
     for doc in &parsed.docs {
-        let paths = path_matches(doc, &sel);
-        for leaf in &doc.leaves {
-            let encrypted = leaf_selected(text, leaf, &sel, &paths);
+        for (leaf, encrypted) in doc.leaves.iter().zip(sel.select(doc, text)) {
             let is_comment = leaf.ty == ValueType::Comment;
             let value = leaf.text(text);
             if !encrypted {
