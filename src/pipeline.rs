@@ -465,7 +465,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                 let pt = ev
                     .open_text(&key, aad.as_bytes())
                     .map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
-                if !is_comment {
+                if !is_comment && ev.ty != ValueType::Comment {
                     mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
                 }
                 continue;
@@ -619,7 +619,16 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
                 Err(_) if is_comment => continue,
                 Err(_) => return Err(Error::Tampered { file: file.into(), line: leaf.line }),
             };
-            if !is_comment {
+            if ev.ty == ValueType::Comment && !is_comment {
+                // sops (3.11) writes an encrypted comment that sits in a list as a list
+                // item `- ENC[...,type:comment]`, and reads it back as a comment, outside
+                // the MAC.
+                if let Some(dash) = list_item_dash(format, text, leaf) {
+                    edits.push(Edit { span: dash..leaf.span.end, text: format!("#{}", pt.as_str()) });
+                    continue;
+                }
+            }
+            if !is_comment && ev.ty != ValueType::Comment {
                 mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
             }
             push_value_edit(&mut edits, format, &parsed, leaf, ev.ty, &pt, text);
@@ -641,6 +650,17 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         out.truncate(keep);
     }
     Ok(Decrypted(out))
+}
+
+/// Where the `- ` of a YAML block-list item that is just `leaf` starts.
+fn list_item_dash(format: Format, src: &str, leaf: &Leaf) -> Option<usize> {
+    if format != Format::Yaml || leaf.key.is_some() {
+        return None;
+    }
+    let before = &src[..leaf.span.start];
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let item = line.trim_end_matches(' ').strip_suffix('-')?;
+    item.bytes().all(|b| b == b' ').then(|| before.len() - line.len() + item.len())
 }
 
 /// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.
