@@ -7,7 +7,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use crate::document::Tree;
 use crate::error::{Error, Result};
-use crate::sops::select::Selection;
+use crate::sops::select::{Selection, FIELDS};
 
 /// Config file names, in the order sops looks for them in each directory.
 const CONFIG_NAMES: [&str; 2] = [".sops.yaml", ".sops.yml"];
@@ -34,8 +34,6 @@ pub struct CreationRule {
     pub shamir_threshold: Option<u64>,
     pub selection: Option<Selection>,
     pub mac_only_encrypted: bool,
-    pub unencrypted_comment_regex: Option<String>,
-    pub encrypted_comment_regex: Option<String>,
 }
 
 /// One entry of a rule's `key_groups`.
@@ -80,12 +78,12 @@ pub fn load(path: &Path) -> Result<Config> {
             None => None,
         };
         let s = |k: &str| r.get(k).and_then(Tree::as_str).map(str::to_owned);
-        let selection = if ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex"]
-            .iter()
-            .any(|k| r.get(k).is_some())
-        {
-            let sel = Selection::from_fields(s("unencrypted_suffix"), s("encrypted_suffix"), s("unencrypted_regex"), s("encrypted_regex"))
-                .map_err(|m| field_err("encrypted_regex", &m))?;
+        let selection = if FIELDS.iter().any(|k| r.get(k).is_some()) {
+            // sops's message, under the name of the second field set.
+            let sel = Selection::from_fields(FIELDS.map(s)).map_err(|m| {
+                let second = FIELDS.iter().filter(|f| s(f).is_some_and(|v| !v.is_empty())).nth(1).copied().unwrap_or("encrypted_regex");
+                field_err(second, &m)
+            })?;
             if let Err(e) = sel.compile() {
                 return Err(field_err(sel.field().0, &format!("invalid regex: {e}")));
             }
@@ -122,8 +120,6 @@ pub fn load(path: &Path) -> Result<Config> {
             shamir_threshold,
             selection,
             mac_only_encrypted: matches!(s("mac_only_encrypted").as_deref(), Some("true" | "True")),
-            unencrypted_comment_regex: s("unencrypted_comment_regex"),
-            encrypted_comment_regex: s("encrypted_comment_regex"),
         });
     }
     Ok(Config { path: path.to_path_buf(), dir, rules })

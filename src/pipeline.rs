@@ -130,16 +130,6 @@ pub fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>
     }
 }
 
-/// For each path of a document: does some key on it match the selection pattern?
-pub(crate) fn path_matches(doc: &Document, sel: &Selector) -> Vec<bool> {
-    doc.paths.iter().map(|p| p.keys.iter().any(|k| sel.key_matches(k))).collect()
-}
-
-pub(crate) fn leaf_selected(src: &str, leaf: &Leaf, sel: &Selector, paths: &[bool]) -> bool {
-    let any = paths[leaf.parent as usize] || leaf.key(src).is_some_and(|k| sel.key_matches(k));
-    sel.encrypts(any)
-}
-
 /// The spelling of a value that sops's parsers accept for its type (YAML's `.inf`
 /// becomes Go's `+Inf`; everything else is kept as written).
 fn sops_spelling(ty: ValueType, text: &str) -> Cow<'_, str> {
@@ -196,10 +186,9 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
     let mut table = HashMap::new();
     let mut seen = Occurrences::default();
     for doc in &parsed.docs {
-        let paths = path_matches(doc, &sel);
-        for leaf in &doc.leaves {
+        for (leaf, chosen) in doc.leaves.iter().zip(sel.select(doc, text)) {
             let value = leaf.text(text);
-            if !leaf_selected(text, leaf, &sel, &paths) || !looks_encrypted(value) {
+            if !chosen || !looks_encrypted(value) {
                 continue;
             }
             let Ok(ev) = EncValue::parse(value.trim_end()) else { continue };
@@ -232,6 +221,8 @@ pub struct EncryptPlan<'a> {
     key: DataKey,
     reuse: HashMap<ReuseKey, String>,
     metadata: Tree,
+    /// The file's `unencrypted_comment_regex`: no encrypted comment may match it.
+    unencrypted_comment_regex: Option<regex::Regex>,
     /// The output equals the input (nothing new to encrypt, MAC unchanged).
     unchanged: bool,
     unverified: bool,
@@ -302,6 +293,15 @@ impl EncryptPlan<'_> {
                     None => {
                         sealed += 1;
                         EncValue::seal_with(&sealer, spelled.as_bytes(), aad.as_bytes(), leaf.ty).write_into(&mut enc);
+                        if leaf.ty == ValueType::Comment && self.unencrypted_comment_regex.as_ref().is_some_and(|r| r.is_match(&enc)) {
+                            // Read back, such a comment would leave what follows it unencrypted
+                            // and fail the MAC; sops refuses it too.
+                            return Err(Error::InvalidValue {
+                                file: self.file.into(),
+                                line: leaf.line,
+                                msg: "the encrypted form of this comment matches unencrypted_comment_regex; use a regex that cannot match `ENC[AES256_GCM,...]` text".into(),
+                            });
+                        }
                     }
                 }
                 if matches!(leaf.style, Style::YamlPlain { indent } if indent != u32::MAX) {
@@ -389,15 +389,12 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     let mut selected: Vec<Vec<bool>> = Vec::with_capacity(parsed.docs.len());
     let mut actions: Vec<Vec<LeafAction>> = Vec::with_capacity(parsed.docs.len());
     for d in &parsed.docs {
-        let paths = path_matches(d, &sel);
-        let mut sel_flags = Vec::with_capacity(d.leaves.len());
+        let sel_flags = sel.select(d, text);
         let mut acts = Vec::with_capacity(d.leaves.len());
-        for l in &d.leaves {
-            let chosen = leaf_selected(text, l, &sel, &paths);
+        for (l, &chosen) in d.leaves.iter().zip(&sel_flags) {
             let value = l.text(text);
             let seal = chosen && !value.is_empty() && !looks_encrypted(value);
             to_seal += usize::from(seal);
-            sel_flags.push(chosen);
             acts.push(if seal { LeafAction::Seal } else { LeafAction::Keep });
         }
         selected.push(sel_flags);
@@ -421,6 +418,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                         key: DataKey::generate(),
                         reuse,
                         metadata: Tree::Null,
+                        unencrypted_comment_regex: None,
                         unchanged: true,
                         unverified: true,
                         to_seal: 0,
@@ -467,7 +465,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                 let pt = ev
                     .open_text(&key, aad.as_bytes())
                     .map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
-                if !is_comment {
+                if !is_comment && ev.ty != ValueType::Comment {
                     mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
                 }
                 continue;
@@ -506,6 +504,10 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
         key,
         reuse,
         metadata: meta.to_tree(),
+        unencrypted_comment_regex: match sel {
+            Selector::UnencryptedCommentRegex(r) => Some(r),
+            _ => None,
+        },
         unchanged,
         unverified: false,
         to_seal,
@@ -522,8 +524,6 @@ fn new_metadata(wrapped: keys::WrappedKeys, selection: Selection, mac_only: bool
         lastmodified,
         mac,
         selection,
-        unencrypted_comment_regex: None,
-        encrypted_comment_regex: None,
         mac_only_encrypted: mac_only,
         version: SOPS_VERSION.to_owned(),
     }
@@ -617,9 +617,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);
     let mut edits = Vec::new();
     for doc in &parsed.docs {
-        let paths = path_matches(doc, &sel);
-        for leaf in &doc.leaves {
-            let encrypted = leaf_selected(text, leaf, &sel, &paths);
+        for (leaf, encrypted) in doc.leaves.iter().zip(sel.select(doc, text)) {
             let is_comment = leaf.ty == ValueType::Comment;
             let value = leaf.text(text);
             if !encrypted {
@@ -650,7 +648,16 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
                 Err(_) if is_comment => continue,
                 Err(_) => return Err(Error::Tampered { file: file.into(), line: leaf.line }),
             };
-            if !is_comment {
+            if ev.ty == ValueType::Comment && !is_comment {
+                // sops (3.11) writes an encrypted comment that sits in a list as a list
+                // item `- ENC[...,type:comment]`, and reads it back as a comment, outside
+                // the MAC.
+                if let Some(dash) = list_item_dash(format, text, leaf) {
+                    edits.push(Edit { span: dash..leaf.span.end, text: format!("#{}", pt.as_str()) });
+                    continue;
+                }
+            }
+            if !is_comment && ev.ty != ValueType::Comment {
                 mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
             }
             push_value_edit(&mut edits, format, &parsed, leaf, ev.ty, &pt, text);
@@ -672,6 +679,17 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         out.truncate(keep);
     }
     Ok(Decrypted(out))
+}
+
+/// Where the `- ` of a YAML block-list item that is just `leaf` starts.
+fn list_item_dash(format: Format, src: &str, leaf: &Leaf) -> Option<usize> {
+    if format != Format::Yaml || leaf.key.is_some() {
+        return None;
+    }
+    let before = &src[..leaf.span.start];
+    let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
+    let item = line.trim_end_matches(' ').strip_suffix('-')?;
+    item.bytes().all(|b| b == b' ').then(|| before.len() - line.len() + item.len())
 }
 
 /// Adds the edit(s) that write `text` (of type `ty`) in place of `leaf`.

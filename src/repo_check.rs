@@ -349,10 +349,11 @@ fn rule_encrypts_something(rule: &CreationRule, parsed: &ParsedFile, src: &str) 
     };
     let Ok(sel) = selection.compile() else { return true };
     parsed.docs.iter().any(|doc| {
-        let paths = pipeline::path_matches(doc, &sel);
+        let selected = sel.select(doc, src);
         doc.leaves
             .iter()
-            .any(|l| l.ty != ValueType::Comment && !l.text(src).is_empty() && pipeline::leaf_selected(src, l, &sel, &paths))
+            .zip(&selected)
+            .any(|(l, &selected)| l.ty != ValueType::Comment && !l.text(src).is_empty() && selected)
     })
 }
 
@@ -400,15 +401,14 @@ fn check_encrypted(
     let binary = format == Format::Binary;
     let mut plaintext = false;
     for doc in &parsed.docs {
-        let paths = pipeline::path_matches(doc, &sel);
+        let selection = sel.select(doc, src);
         let secret = !binary && k8s::is_secret(doc);
         let mut label = None;
-        for leaf in &doc.leaves {
+        for (leaf, &selected) in doc.leaves.iter().zip(&selection) {
             let value = leaf.text(src);
             if leaf.ty == ValueType::Comment || value.is_empty() {
                 continue;
             }
-            let selected = pipeline::leaf_selected(src, leaf, &sel, &paths);
             if selected && !(looks_encrypted(value) && leaf.ty == ValueType::Str) {
                 plaintext = true;
                 let label = if secret { label.get_or_insert_with(|| secret_label(doc, src)).as_str() } else { "" };

@@ -43,6 +43,15 @@ pub struct EncryptArgs {
     /// Leave values with a key on their path ending in SUFFIX in plaintext.
     #[arg(long, value_name = "SUFFIX", group = "selection")]
     unencrypted_suffix: Option<String>,
+    /// Encrypt only values (and comments) after a comment matching REGEX, in its scope
+    /// (as sops: the comments since the previous entry of each enclosing collection); the
+    /// matching comment itself stays readable.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    encrypted_comment_regex: Option<String>,
+    /// Leave values and comments after a comment matching REGEX (and that comment) in
+    /// plaintext; encrypt everything else, other comments included.
+    #[arg(long, value_name = "REGEX", group = "selection")]
+    unencrypted_comment_regex: Option<String>,
     /// Compute the MAC over encrypted values only.
     #[arg(long)]
     mac_only_encrypted: bool,
@@ -57,17 +66,16 @@ pub struct EncryptArgs {
 
 impl EncryptArgs {
     fn selection(&self) -> Option<Selection> {
-        let s = Selection::from_fields(
+        let fields = [
             self.unencrypted_suffix.clone(),
             self.encrypted_suffix.clone(),
             self.unencrypted_regex.clone(),
             self.encrypted_regex.clone(),
-        )
-        .ok()?;
-        let explicit = self.unencrypted_suffix.is_some()
-            || self.encrypted_suffix.is_some()
-            || self.unencrypted_regex.is_some()
-            || self.encrypted_regex.is_some();
+            self.unencrypted_comment_regex.clone(),
+            self.encrypted_comment_regex.clone(),
+        ];
+        let explicit = fields.iter().any(Option::is_some);
+        let s = Selection::from_fields(fields).ok()?;
         explicit.then_some(s)
     }
 }

@@ -180,12 +180,31 @@ pub struct MetadataBlock {
     pub line: u32,
 }
 
+/// One step of sops's walk over a document's tree. The order sops visits values and
+/// comments in, and the collection each sits in, decide which values the comment-based
+/// rules (`encrypted_comment_regex`, ...) encrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkStep {
+    /// A nested collection starts: comments before its first entry apply inside it.
+    Enter,
+    /// The collection entered last ends; it counts as one entry of the enclosing one.
+    Exit,
+    /// The leaf at this index of [`Document::leaves`] (a value or a comment).
+    Leaf(u32),
+    /// An entry without a leaf (a null value).
+    Null,
+}
+
 /// One document (YAML files can hold several; other formats hold exactly one).
 #[derive(Debug)]
 pub struct Document {
     pub paths: Vec<PathEntry>,
     /// Values in source order; comments included.
     pub leaves: Vec<Leaf>,
+    /// The order sops walks the leaves in, with collection boundaries. Empty when the
+    /// document is flat for that purpose: no comments, or one level (dotenv), in which
+    /// case the leaves in source order are the walk.
+    pub walk: Vec<WalkStep>,
     pub metadata: Option<MetadataBlock>,
     /// Where a new metadata block goes.
     pub insert_at: usize,
@@ -205,6 +224,7 @@ impl Document {
         Document {
             paths: vec![PathEntry { keys: Vec::new() }],
             leaves: Vec::new(),
+            walk: Vec::new(),
             metadata: None,
             insert_at: 0,
             k8s_kind: None,

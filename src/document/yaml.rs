@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree};
+use super::{Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree, WalkStep};
 use crate::sops::value::ValueType;
 
 /// Where a document's metadata block goes: after its last non-blank line (its trailing
@@ -63,6 +63,7 @@ impl<'a> ByteIndex<'a> {
 #[derive(Debug)]
 struct PendingKey {
     text: Text,
+    start: usize,
     end: usize,
     line_start: usize,
 }
@@ -96,6 +97,29 @@ pub(super) struct Collection {
     pub(super) indent: usize,
     pub(super) path: u32,
     pub(super) flow: bool,
+    /// The collection holding this one (`None` for a document's root).
+    pub(super) parent: Option<usize>,
+    /// Where its first entry starts.
+    pub(super) first: usize,
+}
+
+/// An entry of a collection, for rebuilding sops's walk order.
+#[derive(Debug)]
+struct Entry {
+    coll: usize,
+    /// Position that orders it among its collection's entries.
+    at: usize,
+    /// Tie-break at equal positions: a comment goes before the entry on its line.
+    rank: u8,
+    kind: EntryKind,
+}
+
+#[derive(Debug)]
+enum EntryKind {
+    /// A leaf, by the start of its span.
+    Leaf(usize),
+    Null,
+    Collection(usize),
 }
 
 /// A comment found in the source: (document, position of `#`, end of its text, column).
@@ -153,6 +177,8 @@ struct Parse<'a> {
     scan_pos: usize,
     /// Comments found: (document, `#` position, end of text, column).
     comments: Vec<(usize, usize, usize, usize)>,
+    /// Every value and nested collection, by collection.
+    entries: Vec<Entry>,
     hasher: std::collections::hash_map::RandomState,
     prev_end: usize,
     capture: Option<Capture>,
@@ -186,6 +212,7 @@ pub fn parse_events(src: &str) -> Result<ParsedFile, SyntaxError> {
         colls: Vec::new(),
         scan_pos: 0,
         comments: Vec::new(),
+        entries: Vec::new(),
         hasher: std::collections::hash_map::RandomState::new(),
         prev_end: 0,
         capture: None,
@@ -290,9 +317,9 @@ impl<'a> Parse<'a> {
         }
         let doc = self.docs.len() - 1;
         let col = span.start.col();
-        let (path, region_start) = match self.stack.last_mut() {
-            None => (0, self.doc_starts[doc]),
-            Some(Frame::Map { path, key, .. }) => {
+        let (path, region_start, parent, at) = match self.stack.last_mut() {
+            None => (0, self.doc_starts[doc], None, start),
+            Some(Frame::Map { path, key, coll, .. }) => {
                 let Some(k) = key.take() else {
                     return Err(err_at(self.src, start, "a collection as a mapping key is not supported; use a string key"));
                 };
@@ -301,17 +328,20 @@ impl<'a> Parse<'a> {
                 let mut keys = d.paths[parent as usize].keys.clone();
                 keys.push(k.text.get(self.src).into());
                 d.paths.push(PathEntry { keys });
-                ((d.paths.len() - 1) as u32, k.end)
+                ((d.paths.len() - 1) as u32, k.end, Some(*coll), k.start)
             }
-            Some(Frame::Seq { path, .. }) => (*path, self.prev_end),
+            Some(Frame::Seq { path, coll, .. }) => (*path, self.prev_end, Some(*coll), start),
         };
         // A block sequence's marker sits after its first `- `; its indentation is the dash's.
         let indent = if !is_map && !flow { dash_col(self.src, start).unwrap_or(col) } else { col };
         if is_map && !flow && self.stack.len() == 1 && col > 0 && (self.indent_step == 0 || col < self.indent_step) {
             self.indent_step = col;
         }
-        self.colls.push(Collection { doc, region_start, end: usize::MAX, indent, path, flow });
+        self.colls.push(Collection { doc, region_start, end: usize::MAX, indent, path, flow, parent, first: start });
         let coll = self.colls.len() - 1;
+        if let Some(p) = parent {
+            self.entries.push(Entry { coll: p, at, rank: 1, kind: EntryKind::Collection(coll) });
+        }
         self.stack.push(if is_map {
             Frame::Map { path, key: None, seen: HashSet::new(), coll, flow }
         } else {
@@ -392,8 +422,8 @@ impl<'a> Parse<'a> {
         }
         let depth = self.stack.len();
         let doc_idx = self.docs.len() - 1;
-        let (path, key, flow) = match self.stack.last_mut().unwrap() {
-            Frame::Map { path, key, seen, flow, .. } => {
+        let (path, key, flow, coll, at) = match self.stack.last_mut().unwrap() {
+            Frame::Map { path, key, seen, flow, coll } => {
                 if key.is_none() {
                     if style == ScalarStyle::Plain && tag.is_none() && (is_null(&text) || plain_type(&text) != ValueType::Str) {
                         return Err(err_at(
@@ -407,13 +437,13 @@ impl<'a> Parse<'a> {
                     }
                     let line_start = line_start_of(self.src, ext.span.start);
                     let text = Text::from_source(self.src, ext.span.clone(), &text);
-                    *key = Some(PendingKey { text, end: ext.span.end, line_start });
+                    *key = Some(PendingKey { text, start: ext.span.start, end: ext.span.end, line_start });
                     return Ok(());
                 }
                 let k = key.take().unwrap();
-                (*path, Some(k.text), *flow)
+                (*path, Some(k.text), *flow, *coll, k.start)
             }
-            Frame::Seq { path, flow, .. } => (*path, None, *flow),
+            Frame::Seq { path, flow, coll } => (*path, None, *flow, *coll, ext.header.as_ref().map_or(ext.span.start, |h| h.start)),
         };
 
         if depth == 1 {
@@ -429,8 +459,13 @@ impl<'a> Parse<'a> {
         }
         let ty = match resolve_type(&text, style, tag.as_deref()) {
             Some(ty) => ty,
-            None => return Ok(()), // null: neither encrypted nor part of the MAC
+            None => {
+                // null: neither encrypted nor part of the MAC, but an entry all the same
+                self.entries.push(Entry { coll, at, rank: 1, kind: EntryKind::Null });
+                return Ok(());
+            }
         };
+        self.entries.push(Entry { coll, at, rank: 1, kind: EntryKind::Leaf(ext.span.start) });
         let indent = (key_indent(self.src, ext.span.start) + self.indent_step.max(2)) as u32;
         let style = match style {
             ScalarStyle::Plain => Style::YamlPlain { indent: if flow { u32::MAX } else { indent } },
@@ -487,7 +522,14 @@ impl<'a> Parse<'a> {
         self.scan_pos = self.scan_pos.max(until);
     }
 
-    /// Adds the comments found as leaves of the collection each sits in.
+    /// Adds the comments found as leaves of the collection each sits in, and records the
+    /// order sops walks each document in.
+    ///
+    /// A comment on a line of its own belongs to the innermost collection that encloses
+    /// it and is indented no deeper than it. A comment after an entry on the same line
+    /// (`key: value # note`, `key: # note` above a nested block) belongs, as go-yaml
+    /// reads it, to the collection holding that entry, and sops places it before the
+    /// entry.
     fn attach_comments(&mut self) {
         if self.docs.is_empty() {
             return;
@@ -497,44 +539,91 @@ impl<'a> Parse<'a> {
             return;
         }
         let comments = std::mem::take(&mut self.comments);
-        attach_comments(self.src, &mut self.docs, &self.colls, comments);
+        let src = self.src;
+        let bytes = src.as_bytes();
+        let mut line = 1u32;
+        let mut line_pos = 0usize;
+        for (doc, h, text_end, col) in comments {
+            line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
+            line_pos = h;
+            let doc = doc.min(self.docs.len() - 1);
+            let ls = line_start_of(src, h);
+            let trailing = bytes[ls..h].iter().any(|b| !b.is_ascii_whitespace());
+            let owner = self
+                .colls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
+                .filter(|(_, c)| !trailing || c.first < h)
+                .max_by_key(|(_, c)| c.region_start)
+                .map(|(i, _)| i)
+                .or_else(|| self.colls.iter().position(|c| c.doc == doc && c.parent.is_none()));
+            if let Some(coll) = owner {
+                let at = if trailing { ls.max(self.colls[coll].first.min(h)) } else { h };
+                self.entries.push(Entry { coll, at, rank: 0, kind: EntryKind::Leaf(h + 1) });
+            }
+            self.docs[doc].leaves.push(Leaf {
+                parent: owner.map_or(0, |c| self.colls[c].path),
+                line,
+                ty: ValueType::Comment,
+                key: None,
+                text: Text::Source((h + 1) as u32, text_end as u32),
+                span: h + 1..text_end,
+                style: Style::Comment,
+            });
+        }
+        for d in &mut self.docs {
+            d.leaves.sort_by_key(|l| l.span.start);
+        }
+        self.build_walks();
+    }
+
+    /// Lays out each document's entries in sops's walk order ([`Document::walk`]).
+    fn build_walks(&mut self) {
+        let mut children: Vec<Vec<Entry>> = (0..self.colls.len()).map(|_| Vec::new()).collect();
+        for e in std::mem::take(&mut self.entries) {
+            children[e.coll].push(e);
+        }
+        for c in &mut children {
+            c.sort_by_key(|e| (e.at, e.rank));
+        }
+        for (i, root) in self.colls.iter().enumerate() {
+            if root.parent.is_some() {
+                continue;
+            }
+            let doc = &mut self.docs[root.doc];
+            if !doc.leaves.iter().any(|l| l.ty == ValueType::Comment) {
+                continue;
+            }
+            let mut walk = Vec::with_capacity(doc.leaves.len() + 8);
+            // Depth-first, without recursion: deep documents must not exhaust the stack.
+            let mut stack: Vec<(usize, usize)> = vec![(i, 0)];
+            while let Some((coll, next)) = stack.pop() {
+                let Some(e) = children[coll].get(next) else {
+                    if !stack.is_empty() {
+                        walk.push(WalkStep::Exit);
+                    }
+                    continue;
+                };
+                stack.push((coll, next + 1));
+                match e.kind {
+                    EntryKind::Leaf(start) => {
+                        if let Ok(idx) = doc.leaves.binary_search_by_key(&start, |l| l.span.start) {
+                            walk.push(WalkStep::Leaf(idx as u32));
+                        }
+                    }
+                    EntryKind::Null => walk.push(WalkStep::Null),
+                    EntryKind::Collection(c) => {
+                        walk.push(WalkStep::Enter);
+                        stack.push((c, 0));
+                    }
+                }
+            }
+            doc.walk = walk;
+        }
     }
 }
 
-/// Adds comments as leaves of the collection each sits in: the innermost collection
-/// around it whose indentation is not deeper than the comment's column (a comment
-/// belongs with the keys it is aligned with), then sorts each document's leaves.
-pub(super) fn attach_comments(src: &str, docs: &mut [Document], colls: &[Collection], comments: Vec<FoundComment>) {
-    if docs.is_empty() || comments.is_empty() {
-        return;
-    }
-    let bytes = src.as_bytes();
-    let mut line = 1u32;
-    let mut line_pos = 0usize;
-    for (doc, h, text_end, col) in comments {
-        line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
-        line_pos = h;
-        let doc = doc.min(docs.len() - 1);
-        let owner = colls
-            .iter()
-            .filter(|c| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
-            .max_by_key(|c| c.region_start)
-            .map(|c| c.path)
-            .unwrap_or(0);
-        docs[doc].leaves.push(Leaf {
-            parent: owner,
-            line,
-            ty: ValueType::Comment,
-            key: None,
-            text: Text::Source((h + 1) as u32, text_end as u32),
-            span: h + 1..text_end,
-            style: Style::Comment,
-        });
-    }
-    for d in docs.iter_mut() {
-        d.leaves.sort_by_key(|l| l.span.start);
-    }
-}
 
 pub(super) fn style_is_plain(style: &Style) -> bool {
     matches!(style, Style::YamlPlain { .. })

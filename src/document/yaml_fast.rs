@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use saphyr_parser::ScalarStyle;
 
-use super::yaml::{attach_comments, insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
+use super::yaml::{insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
 use super::{Document, Format, Leaf, ParsedFile, PathEntry, Style, Text};
 use crate::sops::value::ValueType;
 
@@ -184,7 +184,7 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
                 return None; // a second root node
             }
             let doc = p.docs.len() - 1;
-            p.colls.push(Collection { doc, region_start: p.doc_starts[doc], end: usize::MAX, indent, path: 0, flow: false });
+            p.colls.push(Collection { doc, region_start: p.doc_starts[doc], end: usize::MAX, indent, path: 0, flow: false, parent: None, first: 0 });
             p.stack.push(Frame { indent, kind: Kind::Map, path: 0, coll: p.colls.len() - 1, seen: KeyHashes::default() });
             p.doc_has_content = true;
             if !p.explicit_start {
@@ -307,7 +307,7 @@ impl Fast<'_> {
         if kind == Kind::Map && self.stack.len() == 1 && indent > 0 && (self.indent_step == 0 || indent < self.indent_step) {
             self.indent_step = indent;
         }
-        self.colls.push(Collection { doc, region_start: o.key_end, end: usize::MAX, indent, path, flow: false });
+        self.colls.push(Collection { doc, region_start: o.key_end, end: usize::MAX, indent, path, flow: false, parent: None, first: 0 });
         self.stack.push(Frame { indent, kind, path, coll: self.colls.len() - 1, seen: KeyHashes::default() });
     }
 
@@ -516,9 +516,12 @@ impl Fast<'_> {
         doc.insert_at = insert_point(self.src, region_start, end_marker, doc);
     }
 
-    fn finish(mut self) -> Option<ParsedFile> {
-        let comments = std::mem::take(&mut self.comments);
-        attach_comments(self.src, &mut self.docs, &self.colls, comments);
+    fn finish(self) -> Option<ParsedFile> {
+        // Comments decide sops's walk order and the comment-based selection rules; the
+        // event parser works those out, so files with comments are left to it.
+        if !self.comments.is_empty() {
+            return None;
+        }
         let newline = newline_of(self.src);
         let indent_step = if self.indent_step == 0 { 2 } else { self.indent_step };
         Some(ParsedFile { format: Format::Yaml, docs: self.docs, newline, indent_step })
@@ -712,8 +715,8 @@ mod tests {
         let ParsedFile { format, docs, newline, indent_step } = f;
         let mut out = format!("format={format:?} newline={newline:?} indent_step={indent_step} docs={}\n", docs.len());
         for (i, d) in docs.iter().enumerate() {
-            let Document { paths, leaves, metadata, insert_at, k8s_kind, has_api_version, member_indent, needs_separator, line } = d;
-            writeln!(out, "doc {i}: line={line} insert_at={insert_at} k8s_kind={k8s_kind:?} has_api_version={has_api_version} member_indent={member_indent:?} needs_separator={needs_separator} k8s={}", d.is_k8s_object()).unwrap();
+            let Document { paths, leaves, metadata, insert_at, k8s_kind, has_api_version, member_indent, needs_separator, line, walk } = d;
+            writeln!(out, "doc {i}: line={line} insert_at={insert_at} k8s_kind={k8s_kind:?} has_api_version={has_api_version} member_indent={member_indent:?} needs_separator={needs_separator} k8s={} walk={walk:?}", d.is_k8s_object()).unwrap();
             for (j, p) in paths.iter().enumerate() {
                 let PathEntry { keys } = p;
                 writeln!(out, "  path {j}: {keys:?} aad={:?}", p.aad(None)).unwrap();
@@ -767,6 +770,14 @@ mod tests {
         }
     }
 
+    /// Whether the full parser finds a comment: the fast path leaves such files to it.
+    fn has_comment(src: &str) -> bool {
+        match yaml::parse_events(src) {
+            Ok(p) => p.docs.iter().any(|d| d.leaves.iter().any(|l| l.ty == ValueType::Comment)) || (p.docs.is_empty() && src.contains('#')),
+            Err(_) => src.contains('#'),
+        }
+    }
+
     fn corpus_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -789,9 +800,12 @@ mod tests {
         let mut ids = Identities::default();
         ids.add_text("generated", &secret).unwrap();
         let recipients = Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()], ..Recipients::default() };
-        let (mut fast, mut fast_encrypted) = (0, 0);
+        let (mut fast, mut fast_encrypted, mut without_comments) = (0, 0, 0);
         for f in &files {
             let src = std::fs::read_to_string(f).unwrap();
+            if !has_comment(&src) {
+                without_comments += 1;
+            }
             let plain_taken = check(&src).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             if plain_taken {
                 fast += 1;
@@ -815,11 +829,12 @@ mod tests {
                 fast_encrypted += 1;
             }
         }
-        assert!(fast * 2 >= files.len(), "the fast path took only {fast} of {} corpus files", files.len());
+        assert!(without_comments > 0 && fast * 2 >= without_comments, "the fast path took only {fast} of {without_comments} corpus files without comments");
         assert!(fast_encrypted >= fast, "the fast path took {fast_encrypted} encrypted corpus files, {fast} plaintext ones");
     }
 
-    /// Secrets as they are usually written: the fast path must take every one of them.
+    /// Secrets as they are usually written: the fast path must take every one of them but
+    /// those with comments, which it leaves to the full parser.
     #[test]
     fn fast_path_takes_typical_secrets() {
         let cases = [
@@ -833,7 +848,7 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\nstringData:\n  a: ENC[AES256_GCM,data:abc=,iv:aXY=,tag:dGFn,type:str]\n",
         ];
         for src in cases {
-            assert_eq!(check(src), Ok(true), "{src:?}");
+            assert_eq!(check(src), Ok(!has_comment(src)), "{src:?}");
         }
     }
 
@@ -884,7 +899,7 @@ mod tests {
             }
         }
         for src in &cases[cases.len() - 4..] {
-            assert_eq!(check(src), Ok(true), "the fast path declined {src:?}");
+            assert_eq!(check(src), Ok(!has_comment(src)), "the fast path declined {src:?}");
         }
         assert!(taken >= 40, "the fast path took only {taken} of {} edge cases", cases.len());
     }
@@ -1294,7 +1309,9 @@ mod tests {
         let taken = std::cell::Cell::new(0usize);
         let total = std::cell::Cell::new(0usize);
         let result = runner.run(&strategy, |src| {
-            total.set(total.get() + 1);
+            if !has_comment(&src) {
+                total.set(total.get() + 1);
+            }
             match check(&src) {
                 Ok(true) => taken.set(taken.get() + 1),
                 Ok(false) => {}
@@ -1317,7 +1334,7 @@ mod tests {
     fn fast_path_matches_events_on_generated_plain_manifests() {
         let (taken, total) = run("plain manifests", 6000, manifests(true));
         eprintln!("fast path taken for {taken} of {total}");
-        assert!(taken * 2 >= total, "the fast path took only {taken} of {total} generated manifests");
+        assert!(total > 0 && taken * 2 >= total, "the fast path took only {taken} of {total} generated manifests without comments");
     }
 
     /// Whether a document's first line of content is indented.
@@ -1364,7 +1381,9 @@ mod tests {
         let mut runner = TestRunner::new(Config { cases: 1000, failure_persistence: None, ..Config::default() });
         let (taken, total, strings) = (std::cell::Cell::new(0usize), std::cell::Cell::new(0usize), std::cell::Cell::new(0usize));
         let result = runner.run(&manifests(true), |src| {
-            total.set(total.get() + 1);
+            if !has_comment(&src) {
+                total.set(total.get() + 1);
+            }
             if !check(&src).map_err(TestCaseError::fail)? {
                 return Ok(());
             }
@@ -1379,9 +1398,9 @@ mod tests {
                 identities: &ids,
                 previous: None,
             };
-            // An indented top-level mapping gets its `sops:` block at column 0, which no
-            // YAML reader accepts: a known limitation of encrypt, whichever parser read it.
-            // A value that looks encrypted makes encrypt refuse the file, as it should.
+            // An indented top-level mapping gets an indented `sops:` block, which the fast
+            // path leaves to the full parser. A value that looks encrypted makes encrypt
+            // refuse the file, as it should.
             if indented_top_level(&src) || src.contains("ENC[") {
                 return Ok(());
             }
@@ -1435,7 +1454,7 @@ mod tests {
         if let Err(e) = result {
             panic!("{e}");
         }
-        assert!(taken.get() * 2 >= total.get(), "the fast path took only {} of {} generated manifests", taken.get(), total.get());
+        assert!(total.get() > 0 && taken.get() * 2 >= total.get(), "the fast path took only {} of {} generated manifests without comments", taken.get(), total.get());
         assert!(strings.get() * 40 >= taken.get(), "only {} of {} files compared byte for byte", strings.get(), taken.get());
     }
 

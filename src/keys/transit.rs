@@ -179,8 +179,6 @@ mod tests {
             lastmodified: String::new(),
             mac: String::new(),
             selection: crate::sops::select::Selection::UnencryptedSuffix("_unencrypted".into()),
-            unencrypted_comment_regex: None,
-            encrypted_comment_regex: None,
             mac_only_encrypted: false,
             version: String::new(),
         }

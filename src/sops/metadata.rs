@@ -1,7 +1,7 @@
 //! The `sops` metadata block: read in any key order, written in sops 3.11's order.
 
 use crate::document::Tree;
-use crate::sops::select::Selection;
+use crate::sops::select::{Selection, FIELDS};
 
 /// Version string written into new files (the sops release whose layout gitseal writes).
 pub const SOPS_VERSION: &str = "3.11.0";
@@ -71,9 +71,8 @@ pub struct Metadata {
     pub keys: KeyGroup,
     pub lastmodified: String,
     pub mac: String,
+    /// The selection field (written where sops writes it, after `mac`).
     pub selection: Selection,
-    pub unencrypted_comment_regex: Option<String>,
-    pub encrypted_comment_regex: Option<String>,
     pub mac_only_encrypted: bool,
     pub version: String,
 }
@@ -138,13 +137,7 @@ impl Metadata {
             _ => None,
         };
         let keys = parse_group(t)?;
-        let selection = Selection::from_fields(
-            str_field(t, "unencrypted_suffix"),
-            str_field(t, "encrypted_suffix"),
-            str_field(t, "unencrypted_regex"),
-            str_field(t, "encrypted_regex"),
-        )
-        .map_err(bad)?;
+        let selection = Selection::from_fields(FIELDS.map(|f| str_field(t, f))).map_err(bad)?;
         let mac_only_encrypted = matches!(t.get("mac_only_encrypted").and_then(Tree::as_str), Some("true" | "True"));
         Ok(Metadata {
             shamir_threshold,
@@ -153,8 +146,6 @@ impl Metadata {
             lastmodified,
             mac,
             selection,
-            unencrypted_comment_regex: str_field(t, "unencrypted_comment_regex"),
-            encrypted_comment_regex: str_field(t, "encrypted_comment_regex"),
             mac_only_encrypted,
             version,
         })
@@ -196,12 +187,6 @@ impl Metadata {
         }
         let (field, value) = self.selection.field();
         m.push((field.into(), Tree::Scalar(value.into())));
-        if let Some(r) = &self.unencrypted_comment_regex {
-            m.push(("unencrypted_comment_regex".into(), Tree::Scalar(r.clone())));
-        }
-        if let Some(r) = &self.encrypted_comment_regex {
-            m.push(("encrypted_comment_regex".into(), Tree::Scalar(r.clone())));
-        }
         if self.mac_only_encrypted {
             m.push(("mac_only_encrypted".into(), Tree::Scalar("true".into())));
         }

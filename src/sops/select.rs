@@ -1,6 +1,11 @@
-//! Which values are encrypted: sops's selection rules, tested on every key of a path.
+//! Which values are encrypted: sops's selection rules. The four key rules test every key
+//! of a value's path; the two comment rules look at the comments sops has seen on the
+//! way to the value (see [`Selector::select`]).
 
 use regex::Regex;
+
+use crate::document::{Document, WalkStep};
+use crate::sops::value::ValueType;
 
 /// The one selection field a file carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +14,8 @@ pub enum Selection {
     EncryptedSuffix(String),
     UnencryptedRegex(String),
     EncryptedRegex(String),
+    UnencryptedCommentRegex(String),
+    EncryptedCommentRegex(String),
 }
 
 /// The suffix sops assumes when a file names no selection field.
@@ -16,6 +23,19 @@ pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
 /// The rule Flux documents for Kubernetes manifests.
 pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
+
+/// The selection fields, in the order [`Selection::from_fields`] takes them.
+pub const FIELDS: [&str; 6] = [
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+];
+
+/// sops's wording when more than one selection field is set.
+pub const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
 
 impl Selection {
     pub fn default_sops() -> Self {
@@ -26,27 +46,34 @@ impl Selection {
         Selection::EncryptedRegex(K8S_ENCRYPTED_REGEX.to_owned())
     }
 
-    /// Builds the selection from the four optional fields; at most one may be set.
-    pub fn from_fields(
-        unencrypted_suffix: Option<String>,
-        encrypted_suffix: Option<String>,
-        unencrypted_regex: Option<String>,
-        encrypted_regex: Option<String>,
-    ) -> Result<Self, String> {
-        let set: Vec<Selection> = [
-            unencrypted_suffix.map(Selection::UnencryptedSuffix),
-            encrypted_suffix.map(Selection::EncryptedSuffix),
-            unencrypted_regex.map(Selection::UnencryptedRegex),
-            encrypted_regex.map(Selection::EncryptedRegex),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.field().1.is_empty())
-        .collect();
+    /// Builds the selection from the six optional fields, given in [`FIELDS`] order; at
+    /// most one may be set (an empty value counts as unset, as in sops). None set gives
+    /// sops's default. The error names the fields that are set.
+    pub fn from_fields(fields: [Option<String>; 6]) -> Result<Self, String> {
+        let set: Vec<Selection> = fields
+            .into_iter()
+            .zip(FIELDS)
+            .filter_map(|(v, name)| v.filter(|v| !v.is_empty()).map(|v| Selection::of_field(name, v)))
+            .collect();
         match set.len() {
             0 => Ok(Selection::default_sops()),
             1 => Ok(set.into_iter().next().unwrap()),
-            _ => Err("only one of unencrypted_suffix, encrypted_suffix, unencrypted_regex and encrypted_regex may be set".into()),
+            _ => {
+                let names: Vec<&str> = set.iter().map(|s| s.field().0).collect();
+                Err(format!("{ONLY_ONE} (set: {})", names.join(", ")))
+            }
+        }
+    }
+
+    /// The selection a field of that name (one of [`FIELDS`]) holds.
+    fn of_field(name: &str, value: String) -> Self {
+        match name {
+            "unencrypted_suffix" => Selection::UnencryptedSuffix(value),
+            "encrypted_suffix" => Selection::EncryptedSuffix(value),
+            "unencrypted_regex" => Selection::UnencryptedRegex(value),
+            "encrypted_regex" => Selection::EncryptedRegex(value),
+            "unencrypted_comment_regex" => Selection::UnencryptedCommentRegex(value),
+            _ => Selection::EncryptedCommentRegex(value),
         }
     }
 
@@ -57,6 +84,8 @@ impl Selection {
             Selection::EncryptedSuffix(s) => ("encrypted_suffix", s),
             Selection::UnencryptedRegex(s) => ("unencrypted_regex", s),
             Selection::EncryptedRegex(s) => ("encrypted_regex", s),
+            Selection::UnencryptedCommentRegex(s) => ("unencrypted_comment_regex", s),
+            Selection::EncryptedCommentRegex(s) => ("encrypted_comment_regex", s),
         }
     }
 
@@ -67,6 +96,8 @@ impl Selection {
             Selection::EncryptedSuffix(s) => Selector::EncryptedSuffix(s.clone()),
             Selection::UnencryptedRegex(r) => Selector::UnencryptedRegex(Regex::new(r)?),
             Selection::EncryptedRegex(r) => Selector::EncryptedRegex(Regex::new(r)?),
+            Selection::UnencryptedCommentRegex(r) => Selector::UnencryptedCommentRegex(Regex::new(r)?),
+            Selection::EncryptedCommentRegex(r) => Selector::EncryptedCommentRegex(Regex::new(r)?),
         })
     }
 }
@@ -78,28 +109,106 @@ pub enum Selector {
     EncryptedSuffix(String),
     UnencryptedRegex(Regex),
     EncryptedRegex(Regex),
+    UnencryptedCommentRegex(Regex),
+    EncryptedCommentRegex(Regex),
 }
 
 impl Selector {
-    /// Whether this one key matches the rule's pattern.
+    /// Whether this one key matches the rule's pattern (never, for the comment rules).
     pub fn key_matches(&self, key: &str) -> bool {
         match self {
             Selector::UnencryptedSuffix(s) | Selector::EncryptedSuffix(s) => key.ends_with(s.as_str()),
             Selector::UnencryptedRegex(r) | Selector::EncryptedRegex(r) => r.is_match(key),
+            Selector::UnencryptedCommentRegex(_) | Selector::EncryptedCommentRegex(_) => false,
         }
     }
 
-    /// Whether a value is encrypted, given whether any key on its path matches.
-    pub fn encrypts(&self, any_key_matches: bool) -> bool {
+    /// Whether a value is encrypted, given whether any key on its path matches (for the
+    /// comment rules: whether any comment in scope matches).
+    pub fn encrypts(&self, any_matches: bool) -> bool {
         match self {
-            Selector::UnencryptedSuffix(_) | Selector::UnencryptedRegex(_) => !any_key_matches,
-            Selector::EncryptedSuffix(_) | Selector::EncryptedRegex(_) => any_key_matches,
+            Selector::UnencryptedSuffix(_) | Selector::UnencryptedRegex(_) | Selector::UnencryptedCommentRegex(_) => !any_matches,
+            Selector::EncryptedSuffix(_) | Selector::EncryptedRegex(_) | Selector::EncryptedCommentRegex(_) => any_matches,
         }
     }
 
-    /// Whether the value at `keys` is encrypted.
+    /// Whether the value at `keys` is encrypted under a key rule.
     pub fn encrypts_path<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> bool {
         self.encrypts(keys.into_iter().any(|k| self.key_matches(k)))
+    }
+
+    /// The regex of a comment rule.
+    pub fn comment_regex(&self) -> Option<&Regex> {
+        match self {
+            Selector::UnencryptedCommentRegex(r) | Selector::EncryptedCommentRegex(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// For each leaf of `doc` (comments included), whether it is encrypted.
+    ///
+    /// The comment rules follow sops's walk: each collection keeps the comments seen
+    /// since its last entry, and an entry (a value, or a whole nested collection) clears
+    /// them once it is done. A value or comment is in the scope of every comment kept by
+    /// the collections enclosing it. `unencrypted_comment_regex` leaves a leaf plaintext
+    /// when any comment in scope matches (a matching comment is in its own scope) and
+    /// encrypts the rest, comments included. `encrypted_comment_regex` encrypts a leaf
+    /// when a comment in scope matches, except that a matching comment does not count for
+    /// itself, so it stays readable. Comments are matched as they stand in `src`: the
+    /// plaintext when encrypting, the ciphertext when decrypting, as sops does.
+    pub fn select(&self, doc: &Document, src: &str) -> Vec<bool> {
+        let Some(re) = self.comment_regex() else {
+            let paths: Vec<bool> = doc.paths.iter().map(|p| p.keys.iter().any(|k| self.key_matches(k))).collect();
+            return doc
+                .leaves
+                .iter()
+                .map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k))))
+                .collect();
+        };
+        let mut out = vec![false; doc.leaves.len()];
+        // Per open collection: does each comment kept since its last entry match?
+        let mut levels: Vec<Vec<bool>> = vec![Vec::new()];
+        // Matching comments kept across all levels.
+        let mut matching = 0usize;
+        fn clear(level: Option<&mut Vec<bool>>, matching: &mut usize) {
+            if let Some(l) = level {
+                *matching -= l.iter().filter(|m| **m).count();
+                l.clear();
+            }
+        }
+        let flat = (0..doc.leaves.len() as u32).map(WalkStep::Leaf);
+        let steps: Box<dyn Iterator<Item = WalkStep>> =
+            if doc.walk.is_empty() { Box::new(flat) } else { Box::new(doc.walk.iter().copied()) };
+        for step in steps {
+            match step {
+                WalkStep::Enter => levels.push(Vec::new()),
+                WalkStep::Exit => {
+                    if levels.len() > 1 {
+                        clear(levels.last_mut(), &mut matching);
+                        levels.pop();
+                    }
+                    clear(levels.last_mut(), &mut matching);
+                }
+                WalkStep::Null => clear(levels.last_mut(), &mut matching),
+                WalkStep::Leaf(i) => {
+                    let leaf = &doc.leaves[i as usize];
+                    if leaf.ty == ValueType::Comment {
+                        let m = re.is_match(leaf.text(src));
+                        levels.last_mut().expect("the root level is never popped").push(m);
+                        matching += usize::from(m);
+                        let others = matching - usize::from(m);
+                        out[i as usize] = match self {
+                            Selector::EncryptedCommentRegex(_) => others > 0,
+                            _ => matching == 0,
+                        };
+                    } else {
+                        out[i as usize] = self.encrypts(matching > 0);
+                        clear(levels.last_mut(), &mut matching);
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -126,7 +235,14 @@ mod tests {
 
     #[test]
     fn only_one_field() {
-        assert!(Selection::from_fields(Some("_u".into()), None, Some("x".into()), None).is_err());
-        assert_eq!(Selection::from_fields(None, None, None, None).unwrap(), Selection::default_sops());
+        let err = Selection::from_fields([Some("_u".into()), None, Some("x".into()), None, None, None]).unwrap_err();
+        assert!(err.starts_with(ONLY_ONE) && err.ends_with("(set: unencrypted_suffix, unencrypted_regex)"), "{err}");
+        let err = Selection::from_fields([None, None, None, Some("^data$".into()), None, Some("sops:enc".into())]).unwrap_err();
+        assert!(err.ends_with("(set: encrypted_regex, encrypted_comment_regex)"), "{err}");
+        assert_eq!(Selection::from_fields(Default::default()).unwrap(), Selection::default_sops());
+        assert_eq!(
+            Selection::from_fields([Some(String::new()), None, None, None, Some("keep".into()), None]).unwrap(),
+            Selection::UnencryptedCommentRegex("keep".into())
+        );
     }
 }
