@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use saphyr_parser::ScalarStyle;
 
-use super::yaml::{insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
+use super::yaml::{line_start_of, insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
 use super::{Document, Format, Leaf, ParsedFile, PathEntry, Style, Text};
 use crate::sops::value::ValueType;
 
@@ -160,7 +160,7 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
         let mut nested = false;
         if let Some(o) = open.take() {
             if indent > o.map_indent || (indent == o.map_indent && is_item) {
-                p.open_collection(o, indent, if is_item { Kind::Seq } else { Kind::Map });
+                p.open_collection(o, indent, if is_item { Kind::Seq } else { Kind::Map }, tok);
                 nested = true;
             } else {
                 p.close_key(Some(o));
@@ -184,7 +184,7 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
                 return None; // a second root node
             }
             let doc = p.docs.len() - 1;
-            p.colls.push(Collection { doc, region_start: p.doc_starts[doc], end: usize::MAX, indent, path: 0, flow: false, parent: None, first: 0 });
+            p.colls.push(Collection { doc, region_start: p.doc_starts[doc], end: usize::MAX, indent, path: 0, flow: false, parent: None, first: ls + indent });
             p.stack.push(Frame { indent, kind: Kind::Map, path: 0, coll: p.colls.len() - 1, seen: KeyHashes::default() });
             p.doc_has_content = true;
             if !p.explicit_start {
@@ -203,14 +203,21 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
                 let after = &rest[1..];
                 let vstart = tok + 1 + (after.len() - after.trim_start_matches(' ').len());
                 if vstart >= ce || bytes[vstart] == b'#' {
-                    // A null item (a deeper line after it would be its content).
+                    // A null item (a deeper line after it would be its content). Which
+                    // collection a comment after its dash belongs to is the event
+                    // parser's call.
                     if vstart < ce {
-                        p.comments.push((p.docs.len() - 1, vstart, ce, vstart - ls));
+                        return None;
                     }
                     p.scalar_indent = Some(indent);
                     continue;
                 }
                 let v = &src[vstart..ce];
+                // sops writes an encrypted comment in a list as a list item; the event
+                // parser reads it back as a comment.
+                if v.starts_with("ENC[") && v.find(']').is_some_and(|end| v[..=end].ends_with("type:comment]")) {
+                    return None;
+                }
                 let quoted = matches!(bytes[vstart], b'"' | b'\'');
                 if v == "-" || v.starts_with("- ") || (!quoted && find_key(v).is_some()) {
                     return None;
@@ -296,7 +303,7 @@ impl Fast<'_> {
         }
     }
 
-    fn open_collection(&mut self, o: OpenKey, indent: usize, kind: Kind) {
+    fn open_collection(&mut self, o: OpenKey, indent: usize, kind: Kind, first: usize) {
         let parent = self.stack.last().map_or(0, |f| f.path);
         let doc = self.docs.len() - 1;
         let d = &mut self.docs[doc];
@@ -307,7 +314,7 @@ impl Fast<'_> {
         if kind == Kind::Map && self.stack.len() == 1 && indent > 0 && (self.indent_step == 0 || indent < self.indent_step) {
             self.indent_step = indent;
         }
-        self.colls.push(Collection { doc, region_start: o.key_end, end: usize::MAX, indent, path, flow: false, parent: None, first: 0 });
+        self.colls.push(Collection { doc, region_start: o.key_end, end: usize::MAX, indent, path, flow: false, parent: None, first });
         self.stack.push(Frame { indent, kind, path, coll: self.colls.len() - 1, seen: KeyHashes::default() });
     }
 
@@ -516,12 +523,12 @@ impl Fast<'_> {
         doc.insert_at = insert_point(self.src, region_start, end_marker, doc);
     }
 
-    fn finish(self) -> Option<ParsedFile> {
-        // Comments decide sops's walk order and the comment-based selection rules; the
-        // event parser works those out, so files with comments are left to it.
-        if !self.comments.is_empty() {
-            return None;
-        }
+    fn finish(mut self) -> Option<ParsedFile> {
+        // sops's walk order (`Document::walk`), which only the comment-based selection
+        // rules need, is left empty: `Selector::select` has the event parser work it out
+        // for the files that use them.
+        let comments = std::mem::take(&mut self.comments);
+        attach_comments(self.src, &mut self.docs, &self.colls, comments);
         let newline = newline_of(self.src);
         let indent_step = if self.indent_step == 0 { 2 } else { self.indent_step };
         Some(ParsedFile { format: Format::Yaml, docs: self.docs, newline, indent_step })
@@ -682,6 +689,46 @@ fn literal_value(src: &str, span: std::ops::Range<usize>, indent: usize, keep: b
     out
 }
 
+/// Adds comments as leaves of the collection each sits in, as the event parser does: the
+/// innermost collection around it whose indentation is not deeper than the comment's
+/// column, except that a comment after content on its line (`key: # note`) belongs to a
+/// collection only once that collection's first entry has begun (so a key's trailing
+/// comment stays with the key's mapping, not the block the key opens).
+fn attach_comments(src: &str, docs: &mut [Document], colls: &[Collection], comments: Vec<FoundComment>) {
+    if docs.is_empty() || comments.is_empty() {
+        return;
+    }
+    let bytes = src.as_bytes();
+    let mut line = 1u32;
+    let mut line_pos = 0usize;
+    for (doc, h, text_end, col) in comments {
+        line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
+        line_pos = h;
+        let doc = doc.min(docs.len() - 1);
+        let ls = line_start_of(src, h);
+        let trailing = bytes[ls..h].iter().any(|b| !b.is_ascii_whitespace());
+        let owner = colls
+            .iter()
+            .filter(|c| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
+            .filter(|c| !trailing || c.first < h)
+            .max_by_key(|c| c.region_start)
+            .map(|c| c.path)
+            .unwrap_or(0);
+        docs[doc].leaves.push(Leaf {
+            parent: owner,
+            line,
+            ty: ValueType::Comment,
+            key: None,
+            text: Text::Source((h + 1) as u32, text_end as u32),
+            span: h + 1..text_end,
+            style: Style::Comment,
+        });
+    }
+    for d in docs.iter_mut() {
+        d.leaves.sort_by_key(|l| l.span.start);
+    }
+}
+
 /// The fast path is only worth having if it is indistinguishable from the full parser:
 /// these tests compare everything either one produces, over the corpus, generated
 /// manifests and generated line soup.
@@ -715,8 +762,10 @@ mod tests {
         let ParsedFile { format, docs, newline, indent_step } = f;
         let mut out = format!("format={format:?} newline={newline:?} indent_step={indent_step} docs={}\n", docs.len());
         for (i, d) in docs.iter().enumerate() {
-            let Document { paths, leaves, metadata, insert_at, k8s_kind, has_api_version, member_indent, needs_separator, line, walk } = d;
-            writeln!(out, "doc {i}: line={line} insert_at={insert_at} k8s_kind={k8s_kind:?} has_api_version={has_api_version} member_indent={member_indent:?} needs_separator={needs_separator} k8s={} walk={walk:?}", d.is_k8s_object()).unwrap();
+            // `walk` is the event parser's alone (see `finish`); the comment rules'
+            // results are compared instead (`selections`).
+            let Document { paths, leaves, metadata, insert_at, k8s_kind, has_api_version, member_indent, needs_separator, line, walk: _ } = d;
+            writeln!(out, "doc {i}: line={line} insert_at={insert_at} k8s_kind={k8s_kind:?} has_api_version={has_api_version} member_indent={member_indent:?} needs_separator={needs_separator} k8s={}", d.is_k8s_object()).unwrap();
             for (j, p) in paths.iter().enumerate() {
                 let PathEntry { keys } = p;
                 writeln!(out, "  path {j}: {keys:?} aad={:?}", p.aad(None)).unwrap();
@@ -761,20 +810,18 @@ mod tests {
             (Some(_), Err(e)) => Err(format!("fast path accepted input the parser refuses ({e}):\n{src:?}")),
             (Some(f), Ok(e)) => {
                 let (a, b) = (fingerprint(src, &f), fingerprint(src, &e));
-                if a == b {
+                // The fast path leaves sops's walk to the event parser, which the comment
+                // rules then call on: their results must not depend on who parsed.
+                let rule = crate::sops::select::Selection::EncryptedCommentRegex("e".into()).compile().unwrap();
+                let same_selection = f.docs.iter().zip(&e.docs).all(|(fd, ed)| rule.select(fd, src) == rule.select(ed, src));
+                if a == b && !same_selection {
+                    Err(format!("comment selection differs with the fast path:\n{src:?}"))
+                } else if a == b {
                     Ok(true)
                 } else {
                     Err(format!("fast path differs: {}\ninput: {src:?}\nfast:\n{a}\nevents:\n{b}", first_difference(&a, &b)))
                 }
             }
-        }
-    }
-
-    /// Whether the full parser finds a comment: the fast path leaves such files to it.
-    fn has_comment(src: &str) -> bool {
-        match yaml::parse_events(src) {
-            Ok(p) => p.docs.iter().any(|d| d.leaves.iter().any(|l| l.ty == ValueType::Comment)) || (p.docs.is_empty() && src.contains('#')),
-            Err(_) => src.contains('#'),
         }
     }
 
@@ -800,12 +847,9 @@ mod tests {
         let mut ids = Identities::default();
         ids.add_text("generated", &secret).unwrap();
         let recipients = Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()], ..Recipients::default() };
-        let (mut fast, mut fast_encrypted, mut without_comments) = (0, 0, 0);
+        let (mut fast, mut fast_encrypted) = (0, 0);
         for f in &files {
             let src = std::fs::read_to_string(f).unwrap();
-            if !has_comment(&src) {
-                without_comments += 1;
-            }
             let plain_taken = check(&src).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             if plain_taken {
                 fast += 1;
@@ -829,7 +873,7 @@ mod tests {
                 fast_encrypted += 1;
             }
         }
-        assert!(without_comments > 0 && fast * 2 >= without_comments, "the fast path took only {fast} of {without_comments} corpus files without comments");
+        assert!(fast * 2 >= files.len(), "the fast path took only {fast} of {} corpus files", files.len());
         assert!(fast_encrypted >= fast, "the fast path took {fast_encrypted} encrypted corpus files, {fast} plaintext ones");
     }
 
@@ -848,7 +892,7 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\nstringData:\n  a: ENC[AES256_GCM,data:abc=,iv:aXY=,tag:dGFn,type:str]\n",
         ];
         for src in cases {
-            assert_eq!(check(src), Ok(!has_comment(src)), "{src:?}");
+            assert_eq!(check(src), Ok(true), "{src:?}");
         }
     }
 
@@ -899,7 +943,7 @@ mod tests {
             }
         }
         for src in &cases[cases.len() - 4..] {
-            assert_eq!(check(src), Ok(!has_comment(src)), "the fast path declined {src:?}");
+            assert_eq!(check(src), Ok(true), "the fast path declined {src:?}");
         }
         assert!(taken >= 40, "the fast path took only {taken} of {} edge cases", cases.len());
     }
@@ -1133,9 +1177,6 @@ mod tests {
         }
 
         fn comment(&mut self, ind: usize, c: &str, off: i8) {
-            if NO_COMMENTS.with(|n| n.get()) {
-                return;
-            }
             let col = (ind as isize + off as isize).max(0) as usize;
             self.line(&format!("{}#{c}", " ".repeat(col)), false);
         }
@@ -1226,7 +1267,6 @@ mod tests {
     fn render_docs(docs: &[Doc], step: usize, seq_indented: bool, crlf: bool, final_newline: bool, start: u8, tame: bool) -> String {
         let nl = if crlf { "\r\n" } else { "\n" };
         let mut r = Render { out: String::new(), nl, step, seq_indented };
-        let no_comments = NO_COMMENTS.with(|n| n.get());
         let start = if tame { [0, 1, 4][start as usize % 3] } else { start };
         match start % 8 {
             1 => r.line("---", false),
@@ -1235,8 +1275,8 @@ mod tests {
                 r.line("%YAML 1.2", false);
                 r.line("---", false);
             }
-            4 if !no_comments => r.line("# leading comment", false),
-            5 if !no_comments => r.line("--- # c", false),
+            4 => r.line("# leading comment", false),
+            5 => r.line("--- # c", false),
             _ => {}
         }
         for (i, d) in docs.iter().enumerate() {
@@ -1244,7 +1284,7 @@ mod tests {
                 r.line("---", false);
             } else if i > 0 {
                 match d.flags % 6 {
-                    0 if !no_comments => r.line("--- # c", false),
+                    0 => r.line("--- # c", false),
                     1 => {
                         r.line("...", false);
                         r.line("---", false);
@@ -1257,7 +1297,7 @@ mod tests {
             match d.kind {
                 1 => r.seq(&[SeqItem::Elem(Node::Inline("x".into()), 0)], top, None),
                 2 => r.line("just a scalar", false),
-                3 if !no_comments => r.line("# only a comment", false),
+                3 => r.line("# only a comment", false),
                 _ => {}
             }
             if d.kind != 3 {
@@ -1276,11 +1316,6 @@ mod tests {
         out
     }
 
-    thread_local! {
-        /// Set while a test wants manifests without comment lines (which the fast path leaves
-        /// to the full parser), so that enough inputs exercise the fast path itself.
-        static NO_COMMENTS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
 
     fn manifests(tame: bool) -> impl Strategy<Value = String> {
         (prop::collection::vec(doc(tame), 1..4), 1usize..5, any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.8), any::<u8>())
@@ -1319,9 +1354,7 @@ mod tests {
         let taken = std::cell::Cell::new(0usize);
         let total = std::cell::Cell::new(0usize);
         let result = runner.run(&strategy, |src| {
-            if !has_comment(&src) {
-                total.set(total.get() + 1);
-            }
+            total.set(total.get() + 1);
             match check(&src) {
                 Ok(true) => taken.set(taken.get() + 1),
                 Ok(false) => {}
@@ -1342,11 +1375,9 @@ mod tests {
 
     #[test]
     fn fast_path_matches_events_on_generated_plain_manifests() {
-        NO_COMMENTS.with(|n| n.set(true));
         let (taken, total) = run("plain manifests", 6000, manifests(true));
-        NO_COMMENTS.with(|n| n.set(false));
         eprintln!("fast path taken for {taken} of {total}");
-        assert!(total > 0 && taken * 2 >= total, "the fast path took only {taken} of {total} generated manifests without comments");
+        assert!(taken * 2 >= total, "the fast path took only {taken} of {total} generated manifests");
     }
 
     /// Whether a document's first line of content is indented.
@@ -1392,11 +1423,8 @@ mod tests {
         let recipients = Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()], ..Recipients::default() };
         let mut runner = TestRunner::new(Config { cases: 4000, failure_persistence: None, ..Config::default() });
         let (taken, total, strings) = (std::cell::Cell::new(0usize), std::cell::Cell::new(0usize), std::cell::Cell::new(0usize));
-        NO_COMMENTS.with(|n| n.set(true));
         let result = runner.run(&manifests(true), |src| {
-            if !has_comment(&src) {
-                total.set(total.get() + 1);
-            }
+            total.set(total.get() + 1);
             if !check(&src).map_err(TestCaseError::fail)? {
                 return Ok(());
             }
@@ -1464,11 +1492,10 @@ mod tests {
             }
             Ok(())
         });
-        NO_COMMENTS.with(|n| n.set(false));
         if let Err(e) = result {
             panic!("{e}");
         }
-        assert!(total.get() > 0 && taken.get() * 2 >= total.get(), "the fast path took only {} of {} generated manifests without comments", taken.get(), total.get());
+        assert!(taken.get() * 2 >= total.get(), "the fast path took only {} of {} generated manifests", taken.get(), total.get());
         eprintln!("round trips: {} of {} taken, {} compared byte for byte", taken.get(), total.get(), strings.get());
         assert!(strings.get() * 40 >= taken.get(), "only {} of {} files compared byte for byte", strings.get(), taken.get());
     }

@@ -165,6 +165,18 @@ impl Selector {
                 .map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k))))
                 .collect();
         };
+        // The YAML fast path leaves the walk to the event parser (only these rules need
+        // it): read the file again with it and take the same document's walk.
+        let reparsed;
+        let walk: &[WalkStep] = if doc.walk.is_empty() && is_yaml_with_comments(doc) {
+            reparsed = crate::document::yaml::parse_events(src).ok();
+            reparsed
+                .as_ref()
+                .and_then(|p| p.docs.iter().find(|d| d.line == doc.line && d.leaves.len() == doc.leaves.len()))
+                .map_or(&[][..], |d| &d.walk[..])
+        } else {
+            &doc.walk
+        };
         let mut out = vec![false; doc.leaves.len()];
         // Per open collection: does each comment kept since its last entry match?
         let mut levels: Vec<Vec<bool>> = vec![Vec::new()];
@@ -177,8 +189,7 @@ impl Selector {
             }
         }
         let flat = (0..doc.leaves.len() as u32).map(WalkStep::Leaf);
-        let steps: Box<dyn Iterator<Item = WalkStep>> =
-            if doc.walk.is_empty() { Box::new(flat) } else { Box::new(doc.walk.iter().copied()) };
+        let steps: Box<dyn Iterator<Item = WalkStep>> = if walk.is_empty() { Box::new(flat) } else { Box::new(walk.iter().copied()) };
         for step in steps {
             match step {
                 WalkStep::Enter => levels.push(Vec::new()),
@@ -210,6 +221,13 @@ impl Selector {
         }
         out
     }
+}
+
+/// A YAML document with comments: its walk is not the plain order of its leaves (dotenv
+/// and JSON documents are flat, and their walk is their leaves in order).
+fn is_yaml_with_comments(doc: &Document) -> bool {
+    use crate::document::Style;
+    doc.leaves.iter().any(|l| l.ty == ValueType::Comment) && !doc.leaves.iter().any(|l| matches!(l.style, Style::DotenvValue | Style::JsonString | Style::JsonBare))
 }
 
 #[cfg(test)]
