@@ -29,6 +29,9 @@ if [[ -f Cargo.lock ]]; then
     cargo_flags+=(--locked)
 fi
 
+step "cargo fmt --check"
+cargo fmt --check
+
 step "cargo test ${cargo_flags[*]}"
 start=$SECONDS
 status=0

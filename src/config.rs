@@ -65,8 +65,7 @@ fn config_err(path: &Path, msg: String) -> Error {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read config", source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read config", source })?;
     let tree = parse_tree(&text).map_err(|(line, msg)| config_err(path, format!("line {line}: {msg}")))?;
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();

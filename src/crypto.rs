@@ -56,14 +56,8 @@ impl DataKey {
     pub fn seal_with_iv(&self, plaintext: &[u8], aad: &[u8], iv: &[u8; IV_LEN]) -> Sealed {
         let cipher = Gcm32::new(GenericArray::from_slice(&self.0[..]));
         let mut buf = plaintext.to_vec();
-        let tag = cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf)
-            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-        Sealed {
-            data: buf,
-            iv: iv.to_vec(),
-            tag: tag.to_vec(),
-        }
+        let tag = cipher.encrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf).expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        Sealed { data: buf, iv: iv.to_vec(), tag: tag.to_vec() }
     }
 
     /// Decrypts; `None` when the tag does not verify (wrong key, wrong AAD, tampering).
@@ -74,12 +68,8 @@ impl DataKey {
         let mut buf = Zeroizing::new(data.to_vec());
         let tag = GenericArray::from_slice(tag);
         let ok = match iv.len() {
-            IV_LEN => Gcm32::new(GenericArray::from_slice(&self.0[..]))
-                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
-                .is_ok(),
-            12 => Gcm12::new(GenericArray::from_slice(&self.0[..]))
-                .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
-                .is_ok(),
+            IV_LEN => Gcm32::new(GenericArray::from_slice(&self.0[..])).decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag).is_ok(),
+            12 => Gcm12::new(GenericArray::from_slice(&self.0[..])).decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag).is_ok(),
             16 => AesGcm::<Aes256, aes_gcm::aead::consts::U16, U16>::new(GenericArray::from_slice(&self.0[..]))
                 .decrypt_in_place_detached(GenericArray::from_slice(iv), aad, &mut buf, tag)
                 .is_ok(),
@@ -106,10 +96,8 @@ impl Sealer {
         let mut iv = [0u8; IV_LEN];
         fill_random(&mut iv);
         let mut buf = plaintext.to_vec();
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut buf)
-            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let tag =
+            self.cipher.encrypt_in_place_detached(GenericArray::from_slice(&iv), aad, &mut buf).expect("AES-GCM encryption of an in-memory buffer cannot fail");
         Sealed { data: buf, iv: iv.to_vec(), tag: tag.to_vec() }
     }
 }

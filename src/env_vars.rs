@@ -64,8 +64,8 @@ pub fn from_plaintext(file: &str, format: Format, plaintext: &[u8]) -> Result<En
     if format == Format::Binary {
         return Err(Error::Usage(format!("{file}: exec-env needs a YAML, JSON or dotenv file (this one is binary)")));
     }
-    let text = std::str::from_utf8(plaintext)
-        .map_err(|_| Error::Syntax { file: file.into(), line: 1, col: 1, msg: "the file is not valid UTF-8 text".into() })?;
+    let text =
+        std::str::from_utf8(plaintext).map_err(|_| Error::Syntax { file: file.into(), line: 1, col: 1, msg: "the file is not valid UTF-8 text".into() })?;
     let parsed = document::parse(format, text).map_err(|e| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg })?;
     let mut out = EnvVars::default();
     // (name, origin, document) of each variable in `out.vars`.
@@ -142,10 +142,7 @@ mod tests {
     #[test]
     fn secret_data_is_decoded_and_string_data_wins() {
         let s = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ndata:\n  A: aGVsbG8=\n  B: Yg==\n  .dockerconfigjson: e30=\nstringData:\n  B: bee\n  PORT: 5432\n";
-        assert_eq!(
-            vars(Format::Yaml, s),
-            vec![("A".into(), b"hello".to_vec()), ("B".into(), b"bee".to_vec()), ("PORT".into(), b"5432".to_vec())]
-        );
+        assert_eq!(vars(Format::Yaml, s), vec![("A".into(), b"hello".to_vec()), ("B".into(), b"bee".to_vec()), ("PORT".into(), b"5432".to_vec())]);
         let r = from_plaintext("f", Format::Yaml, s.as_bytes()).unwrap();
         assert_eq!(r.skipped, vec![Skipped { key: ".dockerconfigjson".into(), reason: "not a valid environment variable name" }]);
     }

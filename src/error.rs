@@ -25,7 +25,9 @@ pub enum Error {
     NoRecipientsFor { file: String, hint: String },
     #[error("{file}: MAC mismatch: the file was modified after it was encrypted (values changed, moved or removed, or a document lost)")]
     MacMismatch { file: String },
-    #[error("{file}:{line}: encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file")]
+    #[error(
+        "{file}:{line}: encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file"
+    )]
     Tampered { file: String, line: u32 },
     #[error("{file}: {msg}")]
     Config { file: String, msg: String },

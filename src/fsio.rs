@@ -43,11 +43,7 @@ fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<()
         _ => PathBuf::from("."),
     };
     let existing_mode = fs::metadata(path).ok().map(|m| m.permissions());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gitseal-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(io_err("cannot create a temporary file next to it"))?;
+    let mut tmp = tempfile::Builder::new().prefix(".gitseal-").suffix(".tmp").tempfile_in(&dir).map_err(io_err("cannot create a temporary file next to it"))?;
     fill(tmp.as_file_mut())?;
     if let Some(perm) = existing_mode {
         fs::set_permissions(tmp.path(), perm).map_err(io_err("cannot set permissions"))?;
@@ -301,11 +297,7 @@ pub fn write_encrypted_new(path: &Path, content: &Encrypted, mode: u32, replace:
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".gitseal-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(io_err("cannot create a temporary file next to it"))?;
+    let mut tmp = tempfile::Builder::new().prefix(".gitseal-").suffix(".tmp").tempfile_in(&dir).map_err(io_err("cannot create a temporary file next to it"))?;
     tmp.as_file_mut().write_all(content.as_bytes()).map_err(io_err("cannot write"))?;
     #[cfg(unix)]
     {

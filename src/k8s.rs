@@ -23,11 +23,7 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
                 continue;
             }
             if leaf.ty != ValueType::Str {
-                return Err(Error::InvalidValue {
-                    file: file.into(),
-                    line: leaf.line,
-                    msg: format!("Secret data value {:?} must be a base64 string", key),
-                });
+                return Err(Error::InvalidValue { file: file.into(), line: leaf.line, msg: format!("Secret data value {:?} must be a base64 string", key) });
             }
             let text = leaf.text(src);
             if looks_encrypted(text) {
@@ -39,10 +35,7 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
                 return Err(Error::InvalidValue {
                     file: file.into(),
                     line: leaf.line,
-                    msg: format!(
-                        "Secret data value {:?} is not valid base64 (put plain text under stringData instead)",
-                        key
-                    ),
+                    msg: format!("Secret data value {:?} is not valid base64 (put plain text under stringData instead)", key),
                 });
             }
         }

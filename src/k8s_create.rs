@@ -216,12 +216,7 @@ impl SecretManifest {
                 Some((k, v)) => (k, Zeroizing::new(v.as_bytes().to_vec())),
                 None => match env(line) {
                     Some(v) => (line, Zeroizing::new(v.as_bytes().to_vec())),
-                    None => {
-                        return Err(invalid(
-                            line_no,
-                            format!("{:?} has no '=' and no environment variable of that name is set", line.trim_end()),
-                        ))
-                    }
+                    None => return Err(invalid(line_no, format!("{:?} has no '=' and no environment variable of that name is set", line.trim_end()))),
                 },
             };
             check_env_var_name(key).map_err(|m| invalid(line_no, format!("{key:?} is not a valid key name: {m}")))?;
@@ -310,9 +305,7 @@ impl SecretManifest {
     pub fn seal(&self, file: &str, recipients: &Recipients, mac_only_encrypted: bool) -> Result<Encrypted> {
         let size = self.data_size();
         if size > MAX_SECRET_DATA_BYTES {
-            return Err(usage(format!(
-                "the Secret's data would be {size} bytes; Kubernetes refuses Secrets over 1 MiB ({MAX_SECRET_DATA_BYTES} bytes)"
-            )));
+            return Err(usage(format!("the Secret's data would be {size} bytes; Kubernetes refuses Secrets over 1 MiB ({MAX_SECRET_DATA_BYTES} bytes)")));
         }
         if recipients.is_empty() {
             return Err(Error::NoRecipients { file: file.into() });
@@ -370,9 +363,7 @@ fn parse_file_source(source: &str) -> Result<(Option<&str>, &str)> {
 pub fn parse_random_spec(spec: &str) -> Result<(String, usize)> {
     let (key, bytes) = match spec.rsplit_once(':') {
         Some((k, n)) => {
-            let n: usize = n
-                .parse()
-                .map_err(|_| usage(format!("--random {spec:?}: BYTES must be a number (KEY[:BYTES], e.g. token:32)")))?;
+            let n: usize = n.parse().map_err(|_| usage(format!("--random {spec:?}: BYTES must be a number (KEY[:BYTES], e.g. token:32)")))?;
             (k, n)
         }
         None => (spec, DEFAULT_RANDOM_BYTES),
@@ -509,11 +500,7 @@ fn check_env_var_name(key: &str) -> std::result::Result<(), String> {
 }
 
 fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !s.starts_with('-') && !s.ends_with('-')
 }
 
 /// A DNS-1123 label: a namespace.
@@ -527,7 +514,14 @@ pub fn check_dns_label(s: &str) -> std::result::Result<(), String> {
 
 /// A DNS-1123 subdomain: an object name.
 pub fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
-    if s.len() <= 253 && s.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !part.starts_with('-') && !part.ends_with('-')) {
+    if s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
+    {
         Ok(())
     } else {
         Err("is not a valid name: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit".into())

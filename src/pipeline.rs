@@ -124,9 +124,7 @@ pub fn file_metadata(file: &str, parsed: &ParsedFile) -> Result<Option<Metadata>
     }
     match first {
         None => Ok(None),
-        Some(m) => Metadata::from_tree(&m.tree)
-            .map(Some)
-            .map_err(|e| Error::Metadata { file: file.into(), line: m.line, msg: e.to_string() }),
+        Some(m) => Metadata::from_tree(&m.tree).map(Some).map_err(|e| Error::Metadata { file: file.into(), line: m.line, msg: e.to_string() }),
     }
 }
 
@@ -362,8 +360,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     // Encrypting onto an existing encrypted output: its key, rule and ciphertexts carry
     // over unless an explicitly different rule is asked for.
     let previous = match (&existing, req.previous) {
-        (None, Some(p)) => reuse_table(file, format, p, req.identities)
-            .filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
+        (None, Some(p)) => reuse_table(file, format, p, req.identities).filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
         _ => None,
     };
     let selection = match (&existing, &previous, &req.selection) {
@@ -373,13 +370,8 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
         (None, None, None) if parsed.docs.iter().all(Document::is_k8s_object) => Selection::k8s_default(),
         (None, None, None) => Selection::default_sops(),
     };
-    let sel = selection
-        .compile()
-        .map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
-    let mac_only = existing
-        .as_ref()
-        .or(previous.as_ref().map(|(m, _, _)| m))
-        .map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
+    let sel = selection.compile().map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
+    let mac_only = existing.as_ref().or(previous.as_ref().map(|(m, _, _)| m)).map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
 
     k8s::check_secret_data(file, text, &parsed)?;
 
@@ -459,12 +451,9 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                 continue; // sops never encrypts empty strings or comments; "" adds nothing to the MAC
             }
             if looks_encrypted(value) && (leaf.ty == ValueType::Str || is_comment) {
-                let ev = EncValue::parse(value.trim_end())
-                    .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+                let ev = EncValue::parse(value.trim_end()).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
                 let aad = doc.aad(leaf, text);
-                let pt = ev
-                    .open_text(&key, aad.as_bytes())
-                    .map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
+                let pt = ev.open_text(&key, aad.as_bytes()).map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
                 if !is_comment && ev.ty != ValueType::Comment {
                     mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
                 }
@@ -545,10 +534,7 @@ pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
 }
 
 fn old_mac_matches(meta: &Metadata, key: &DataKey, mac_hex: &str) -> bool {
-    EncValue::parse(&meta.mac)
-        .ok()
-        .and_then(|ev| ev.open_text(key, meta.lastmodified.as_bytes()).ok())
-        .is_some_and(|old| old.eq_ignore_ascii_case(mac_hex))
+    EncValue::parse(&meta.mac).ok().and_then(|ev| ev.open_text(key, meta.lastmodified.as_bytes()).ok()).is_some_and(|old| old.eq_ignore_ascii_case(mac_hex))
 }
 
 /// The edit that adds or replaces a document's metadata block. A YAML file lacking a
@@ -583,14 +569,10 @@ fn root_mapping_indent(format: Format, src: &str, doc: &Document) -> usize {
     if format != Format::Yaml {
         return 0;
     }
-    let first = src
-        .lines()
-        .skip(doc.line.saturating_sub(1) as usize)
-        .map(|l| l.trim_end_matches('\r'))
-        .find(|l| {
-            let t = l.trim_start();
-            !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t.starts_with("---") || t.starts_with("..."))
-        });
+    let first = src.lines().skip(doc.line.saturating_sub(1) as usize).map(|l| l.trim_end_matches('\r')).find(|l| {
+        let t = l.trim_start();
+        !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t.starts_with("---") || t.starts_with("..."))
+    });
     match first {
         Some(line) if !line.trim_start().starts_with(['-', '[', '{']) => line.len() - line.trim_start_matches(' ').len(),
         _ => 0,
@@ -605,10 +587,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     let parsed = parse(file, format, text)?;
     let meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
     let key = keys::unwrap_data_key(&meta, req.identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
-    let sel = meta
-        .selection
-        .compile()
-        .map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
+    let sel = meta.selection.compile().map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
 
     if req.format == Format::Binary {
         return decrypt_binary(file, text, &parsed, &meta, &key, req.ignore_mac);
@@ -640,8 +619,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
                     msg: "this value should be encrypted under the file's rules but is plaintext (was it added or changed by hand? run `gitseal encrypt -i` to encrypt it)".into(),
                 });
             }
-            let ev = EncValue::parse(value.trim_end())
-                .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+            let ev = EncValue::parse(value.trim_end()).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
             let aad = doc.aad(leaf, text);
             let pt = match ev.open_text(&key, aad.as_bytes()) {
                 Ok(pt) => pt,
@@ -709,9 +687,7 @@ fn check_mac(file: &str, meta: &Metadata, key: &DataKey, computed: String, ignor
         return Ok(());
     }
     let stored = EncValue::parse(&meta.mac).map_err(|_| Error::MacMismatch { file: file.into() })?;
-    let stored = stored
-        .open_text(key, meta.lastmodified.as_bytes())
-        .map_err(|_| Error::MacMismatch { file: file.into() })?;
+    let stored = stored.open_text(key, meta.lastmodified.as_bytes()).map_err(|_| Error::MacMismatch { file: file.into() })?;
     if stored.eq_ignore_ascii_case(&computed) {
         Ok(())
     } else {
@@ -722,10 +698,7 @@ fn check_mac(file: &str, meta: &Metadata, key: &DataKey, computed: String, ignor
 /// Whether bytes are a JSON document with a top-level `"sops"` member (an encrypted
 /// binary file, as sops writes them).
 fn is_sops_json(src: &[u8]) -> bool {
-    std::str::from_utf8(src)
-        .ok()
-        .and_then(|t| document::json::parse(t).ok())
-        .is_some_and(|p| p.docs.first().is_some_and(|d| d.metadata.is_some()))
+    std::str::from_utf8(src).ok().and_then(|t| document::json::parse(t).ok()).is_some_and(|p| p.docs.first().is_some_and(|d| d.metadata.is_some()))
 }
 
 fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
@@ -769,13 +742,12 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
 
 fn decrypt_binary(file: &str, src: &str, parsed: &ParsedFile, meta: &Metadata, key: &DataKey, ignore_mac: bool) -> Result<Decrypted> {
     let doc = &parsed.docs[0];
-    let leaf = doc
-        .leaves
-        .iter()
-        .find(|l| l.key(src) == Some("data") && l.parent == 0)
-        .ok_or_else(|| Error::InvalidValue { file: file.into(), line: 1, msg: "binary file without a \"data\" value".into() })?;
-    let ev = EncValue::parse(leaf.text(src))
-        .map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+    let leaf = doc.leaves.iter().find(|l| l.key(src) == Some("data") && l.parent == 0).ok_or_else(|| Error::InvalidValue {
+        file: file.into(),
+        line: 1,
+        msg: "binary file without a \"data\" value".into(),
+    })?;
+    let ev = EncValue::parse(leaf.text(src)).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
     let pt = ev.open(key, b"data:").map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);
     mac.add(&pt);
@@ -929,10 +901,9 @@ pub fn transit_rewrap(file: &str, format: Format, src: &[u8], identities: &Ident
     let mut changed = 0;
     for stanza in stanzas {
         let key = keys::TransitKey::of_stanza(stanza);
-        let enc = backend.rewrap(&key, &stanza.enc).map_err(|reason| Error::Key {
-            file: file.into(),
-            source: keys::KeyError::Wrap { recipient: format!("hc_vault:{key}"), reason },
-        })?;
+        let enc = backend
+            .rewrap(&key, &stanza.enc)
+            .map_err(|reason| Error::Key { file: file.into(), source: keys::KeyError::Wrap { recipient: format!("hc_vault:{key}"), reason } })?;
         if enc != stanza.enc {
             stanza.enc = enc;
             changed += 1;

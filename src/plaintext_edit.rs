@@ -24,7 +24,10 @@ use crate::tree_path::{self, Step};
 pub enum NewValue {
     Str(Zeroizing<String>),
     /// A number as JSON spells it; `integer` when it has no fraction or exponent.
-    Number { text: Zeroizing<String>, integer: bool },
+    Number {
+        text: Zeroizing<String>,
+        integer: bool,
+    },
     Bool(bool),
     Null,
 }
@@ -70,8 +73,7 @@ impl NewValue {
     /// the input.
     pub fn from_json(text: &str) -> std::result::Result<Self, String> {
         let trimmed = text.trim();
-        let parsed: serde_json::Value =
-            serde_json::from_str(trimmed).map_err(|e| format!("the value is not valid JSON ({})", json_error_kind(&e)))?;
+        let parsed: serde_json::Value = serde_json::from_str(trimmed).map_err(|e| format!("the value is not valid JSON ({})", json_error_kind(&e)))?;
         Ok(match parsed {
             serde_json::Value::String(s) => NewValue::Str(Zeroizing::new(s)),
             serde_json::Value::Number(n) => {
@@ -160,11 +162,7 @@ impl Ctx<'_> {
 fn edit(file: &str, format: Format, text: &str, path: &str, op: Op<'_>) -> Result<Zeroizing<String>> {
     let steps = tree_path::parse(path).map_err(|m| Error::Usage(format!("{file}: {m}")))?;
     if format == Format::Binary {
-        return Err(Error::Path {
-            file: file.into(),
-            path: path.into(),
-            msg: "a binary file holds a single value: change it with gitseal edit".into(),
-        });
+        return Err(Error::Path { file: file.into(), path: path.into(), msg: "a binary file holds a single value: change it with gitseal edit".into() });
     }
     let parsed = document::parse(format, text).map_err(|e| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg })?;
     let ctx = Ctx { file, path, text, parsed, steps };
@@ -236,10 +234,9 @@ fn pick_doc(ctx: &Ctx<'_>, format: Format) -> Result<usize> {
             0 => continue,
             1 => return Ok(found[0]),
             k => {
-                return Err(ctx.err(format!(
-                    "{k} documents of this file hold {}; gitseal changes a value only when one document matches",
-                    render_path(&keys[..n])
-                )))
+                return Err(
+                    ctx.err(format!("{k} documents of this file hold {}; gitseal changes a value only when one document matches", render_path(&keys[..n])))
+                )
             }
         }
     }
@@ -291,11 +288,7 @@ fn list_items(parsed: &ParsedFile, doc: usize, keys: &[String]) -> usize {
 }
 
 fn verify(ctx: &Ctx<'_>, format: Format, out: &str, op: &Op<'_>) -> Result<()> {
-    let broken = |what: &str| {
-        ctx.err(format!(
-            "gitseal could not make this change in place ({what}); the file is unchanged: use gitseal edit"
-        ))
-    };
+    let broken = |what: &str| ctx.err(format!("gitseal could not make this change in place ({what}); the file is unchanged: use gitseal edit"));
     let after = document::parse(format, out).map_err(|_| broken("the result does not parse"))?;
     if after.docs.len() != ctx.parsed.docs.len() {
         return Err(broken("the number of documents changed"));
@@ -424,7 +417,6 @@ mod yaml {
         Seq { entry: Option<usize>, children: usize },
     }
 
-
     fn is_null(s: &str) -> bool {
         matches!(s, "" | "~" | "null" | "Null" | "NULL")
     }
@@ -478,11 +470,7 @@ mod yaml {
                         }
                         let kind = if is_map { Kind::Map { flow } } else { Kind::Seq { flow } };
                         let (keys, entry) = child(&mut stack, &mut entries, kind, start..end);
-                        stack.push(if is_map {
-                            Frame::Map { keys, pending: None, entry, children: 0 }
-                        } else {
-                            Frame::Seq { entry, children: 0 }
-                        });
+                        stack.push(if is_map { Frame::Map { keys, pending: None, entry, children: 0 } } else { Frame::Seq { entry, children: 0 } });
                     }
                     Event::MappingEnd | Event::SequenceEnd => {
                         let (entry, children) = match stack.pop() {
@@ -683,9 +671,9 @@ mod yaml {
         let mut edits: Vec<Edit> = Vec::new();
 
         if ctx.last_index().is_some() {
-            let leaf = tree_path::find(doc, src, &ctx.steps).map_err(|m| ctx.err(m))?.ok_or_else(|| {
-                ctx.err("no such list item (set replaces list items; it does not append)")
-            })?;
+            let leaf = tree_path::find(doc, src, &ctx.steps)
+                .map_err(|m| ctx.err(m))?
+                .ok_or_else(|| ctx.err("no such list item (set replaces list items; it does not append)"))?;
             match op {
                 Op::Set(v) => edits = replace_leaf(&ctx.parsed, src, leaf, v),
                 Op::Unset => {
@@ -765,10 +753,15 @@ mod yaml {
                         Kind::Map { flow: true } if parent.children > 0 => return Err(flow_refusal()),
                         Kind::Map { flow: true } | Kind::Null => {
                             // `key:`, `key: ~` or `key: {}` becomes a block mapping.
-                            let colon = colon_after_key(src, parent.key_start).ok_or_else(|| ctx.err("this key cannot be edited in place: use gitseal edit"))?;
+                            let colon =
+                                colon_after_key(src, parent.key_start).ok_or_else(|| ctx.err("this key cannot be edited in place: use gitseal edit"))?;
                             let end = if parent.kind == Kind::Null {
                                 let explicit = parent.value.start > colon && !src[parent.value.clone()].trim().is_empty();
-                                if explicit { parent.value.end } else { colon + 1 }
+                                if explicit {
+                                    parent.value.end
+                                } else {
+                                    colon + 1
+                                }
                             } else {
                                 src[parent.value.start..].find('}').map_or(parent.value.end, |i| parent.value.start + i + 1)
                             };
@@ -923,11 +916,7 @@ mod json {
                     self.pos += 1;
                     self.idx.containers.push(Container { open: start, close, elems });
                     let c = self.idx.containers.len() - 1;
-                    self.idx.nodes.push(Node {
-                        kind: if object { Kind::Object } else { Kind::Array },
-                        span: start..self.pos,
-                        container: Some(c),
-                    });
+                    self.idx.nodes.push(Node { kind: if object { Kind::Object } else { Kind::Array }, span: start..self.pos, container: Some(c) });
                 }
                 b'"' => {
                     self.skip_string()?;

@@ -242,7 +242,9 @@ fn resolve_secret(
         return Err(err(path_note.map_or(doc.line, |l| l.line), format!("{PATH_ANNOTATION} is empty")));
     }
     let annotation_version = match version_note {
-        Some(l) => Some(l.text(src).trim().parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| err(l.line, format!("{VERSION_ANNOTATION} must be a positive number")))?),
+        Some(l) => Some(
+            l.text(src).trim().parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| err(l.line, format!("{VERSION_ANNOTATION} must be a positive number")))?,
+        ),
         None => None,
     };
     for leaf in &doc.leaves {
@@ -255,7 +257,8 @@ fn resolve_secret(
         if let Some(path) = &annotation_path {
             // Placeholders outside inline references.
             let extra = placeholders(value, path, annotation_version);
-            let extra: Vec<Reference> = extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect();
+            let extra: Vec<Reference> =
+                extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect();
             refs.extend(extra);
             refs.sort_by_key(|r| r.range.start);
         }
@@ -301,20 +304,18 @@ fn remove_annotations(file: &str, src: &str, doc: &Document, notes: &[&Leaf], ed
     let mut removed = Vec::new();
     for leaf in notes {
         if matches!(leaf.style, Style::YamlBlock { .. }) || matches!(leaf.style, Style::YamlPlain { indent: u32::MAX }) {
-            return Err(Error::Reference {
-                file: file.into(),
-                line: leaf.line,
-                msg: "write the gitseal.dev annotations in block style, one per line".into(),
-            });
+            return Err(Error::Reference { file: file.into(), line: leaf.line, msg: "write the gitseal.dev annotations in block style, one per line".into() });
         }
         removed.push(line_start(src, leaf.span.start)..line_end(src, leaf.span.end));
     }
     let annotation_count = doc
         .leaves
         .iter()
-        .filter(|l| l.ty != ValueType::Comment && {
-            let k = &doc.paths[l.parent as usize].keys;
-            k.len() >= 2 && &*k[0] == "metadata" && &*k[1] == "annotations"
+        .filter(|l| {
+            l.ty != ValueType::Comment && {
+                let k = &doc.paths[l.parent as usize].keys;
+                k.len() >= 2 && &*k[0] == "metadata" && &*k[1] == "annotations"
+            }
         })
         .count();
     if annotation_count == notes.len() {

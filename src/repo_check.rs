@@ -114,16 +114,12 @@ pub struct FileToCheck<'a> {
 
 /// Tooling files that are never content: the sops config, git's own files, pre-commit's.
 pub fn is_skipped_name(name: &str) -> bool {
-    matches!(
-        name,
-        ".sops.yaml" | ".sops.yml" | ".gitattributes" | ".gitignore" | ".gitmodules" | ".pre-commit-hooks.yaml" | ".pre-commit-config.yaml"
-    )
+    matches!(name, ".sops.yaml" | ".sops.yml" | ".gitattributes" | ".gitignore" | ".gitmodules" | ".pre-commit-hooks.yaml" | ".pre-commit-config.yaml")
 }
 
 /// Whether `path` is never checked: inside `.git`, or a tooling file.
 pub fn is_skipped_path(path: &Path) -> bool {
-    path.components().any(|c| matches!(c, Component::Normal(n) if n == ".git"))
-        || path.file_name().and_then(|n| n.to_str()).is_some_and(is_skipped_name)
+    path.components().any(|c| matches!(c, Component::Normal(n) if n == ".git")) || path.file_name().and_then(|n| n.to_str()).is_some_and(is_skipped_name)
 }
 
 /// The creation rule that says `path` must be encrypted: the first rule matching it, when
@@ -350,10 +346,7 @@ fn rule_encrypts_something(rule: &CreationRule, parsed: &ParsedFile, src: &str) 
     let Ok(sel) = selection.compile() else { return true };
     parsed.docs.iter().any(|doc| {
         let selected = sel.select(doc, src);
-        doc.leaves
-            .iter()
-            .zip(&selected)
-            .any(|(l, &selected)| l.ty != ValueType::Comment && !l.text(src).is_empty() && selected)
+        doc.leaves.iter().zip(&selected).any(|(l, &selected)| l.ty != ValueType::Comment && !l.text(src).is_empty() && selected)
     })
 }
 
@@ -443,10 +436,7 @@ fn check_encrypted(
                     report.push(
                         meta_line,
                         FindingKind::Undecryptable,
-                        format!(
-                            "no identity at hand opens this file, so its MAC was not checked; it is encrypted to: {}",
-                            meta.describe_keys().join(", ")
-                        ),
+                        format!("no identity at hand opens this file, so its MAC was not checked; it is encrypted to: {}", meta.describe_keys().join(", ")),
                     );
                 }
             }
@@ -498,13 +488,7 @@ impl KeyLayout {
         let groups: Vec<BTreeSet<String>> = meta
             .groups()
             .iter()
-            .map(|g| {
-                g.age
-                    .iter()
-                    .map(|a| format!("age:{}", a.recipient.trim()))
-                    .chain(g.hc_vault.iter().map(|v| vault_name(&v.uri())))
-                    .collect()
-            })
+            .map(|g| g.age.iter().map(|a| format!("age:{}", a.recipient.trim())).chain(g.hc_vault.iter().map(|v| vault_name(&v.uri()))).collect())
             .collect();
         let n = groups.len();
         KeyLayout { groups, shamir_threshold: (n > 1).then(|| meta.shamir_threshold.unwrap_or(n as u64)) }

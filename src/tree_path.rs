@@ -86,7 +86,8 @@ pub fn find<'a>(doc: &'a Document, src: &str, steps: &[Step]) -> Result<Option<&
             Ok(None)
         }
         Some(i) => {
-            let items: Vec<&Leaf> = values.filter(|l| l.key.is_none() && doc.paths[l.parent as usize].keys.iter().map(|k| &**k).eq(keys.iter().copied())).collect();
+            let items: Vec<&Leaf> =
+                values.filter(|l| l.key.is_none() && doc.paths[l.parent as usize].keys.iter().map(|k| &**k).eq(keys.iter().copied())).collect();
             Ok(items.get(i).copied())
         }
     }

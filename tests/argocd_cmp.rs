@@ -31,7 +31,17 @@ fn run_like_argocd(f: &Fixture, app: &Path, section: &[&str], server: &VaultServ
     assert_eq!(command, ["sh", "-c"]);
     let bin_dir = Path::new(common::gitseal_bin()).parent().unwrap().to_owned();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
-    Command::new("sh").arg("-c").arg(arg).current_dir(app).env("PATH", path).env("HOME", f.dir.path()).env("SOPS_AGE_KEY_FILE", &f.key_file).env("VAULT_ADDR", server.addr()).env("VAULT_TOKEN", ROOT_TOKEN).output().unwrap()
+    Command::new("sh")
+        .arg("-c")
+        .arg(arg)
+        .current_dir(app)
+        .env("PATH", path)
+        .env("HOME", f.dir.path())
+        .env("SOPS_AGE_KEY_FILE", &f.key_file)
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap()
 }
 
 #[test]

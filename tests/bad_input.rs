@@ -130,6 +130,7 @@ fn in_place_write_keeps_file_mode() {
     let out = fx.gitseal().args(["encrypt", "-i", "--age", &fx.recipient]).arg(&p).output().unwrap();
     common::assert_success("encrypt -i", &out);
     assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
-    let leftovers: Vec<_> = std::fs::read_dir(fx.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".gitseal-")).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(fx.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".gitseal-")).collect();
     assert!(leftovers.is_empty());
 }

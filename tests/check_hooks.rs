@@ -276,7 +276,10 @@ fn check_reports_recipients_the_rule_no_longer_names_until_updatekeys() {
     // Key groups: the layout counts, not only the list of recipients.
     fx.write(
         ".sops.yaml",
-        format!("creation_rules:\n  - path_regex: \\.yaml$\n    shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{second}]\n", fx.recipient),
+        format!(
+            "creation_rules:\n  - path_regex: \\.yaml$\n    shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{second}]\n",
+            fx.recipient
+        ),
     );
     let out = check(&fx, &[]);
     assert_findings(&out, &["s.yaml:7: recipients differ"]);
@@ -464,13 +467,7 @@ fn install_hooks_is_idempotent() {
     let first = install_hooks(&fx, &[]);
     assert_success("install-hooks", &first);
     let hook = fx.path(".git/hooks/pre-commit");
-    let snapshot = || {
-        (
-            std::fs::read(&hook).unwrap(),
-            std::fs::read(fx.path(".gitattributes")).unwrap(),
-            std::fs::read(fx.path(".git/config")).unwrap(),
-        )
-    };
+    let snapshot = || (std::fs::read(&hook).unwrap(), std::fs::read(fx.path(".gitattributes")).unwrap(), std::fs::read(fx.path(".git/config")).unwrap());
     let before = snapshot();
     let script = String::from_utf8(before.0.clone()).unwrap();
     let exe = std::fs::canonicalize(common::gitseal_bin()).unwrap();
@@ -637,10 +634,7 @@ fn status_reads_key_groups_and_vault_keys_written_by_sops() {
     let fx = Fixture::new();
     let (_, r2) = gitseal::keys::age::generate_identity();
     let (_, r3) = gitseal::keys::age::generate_identity();
-    fx.write(
-        ".sops.yaml",
-        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}, {r2}]\n      - age: [{r3}]\n", fx.recipient),
-    );
+    fx.write(".sops.yaml", format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}, {r2}]\n      - age: [{r3}]\n", fx.recipient));
     fx.write("s.json", "{\"token\": \"t\", \"n\": 1}\n");
     let out = fx.sops().args(["encrypt", "-i", "s.json"]).output().unwrap();
     assert_success("sops encrypt", &out);
@@ -701,10 +695,8 @@ fn pre_commit_framework_runs_the_system_hook() {
     let (hook_repo, rev) = hook_repository(&fx);
     let project = Fixture::new();
     init_repo(&project);
-    project.write(
-        ".pre-commit-config.yaml",
-        format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: gitseal-check-system\n", hook_repo.display()),
-    );
+    project
+        .write(".pre-commit-config.yaml", format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: gitseal-check-system\n", hook_repo.display()));
     project.write("s.yaml", SECRET);
     project.write("notes.txt", "kind: Secret\n");
     git_ok(&project, &["add", ".pre-commit-config.yaml", "s.yaml", "notes.txt"]);
@@ -713,11 +705,12 @@ fn pre_commit_framework_runs_the_system_hook() {
     let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))).unwrap();
     let pre_commit = |p: &Fixture| {
         let mut c = Command::new(require_peer("pre-commit"));
-        c.current_dir(p.dir.path())
-            .env("PATH", &path)
-            .env("PRE_COMMIT_HOME", fx.path("pre-commit-cache"))
-            .env("SOPS_AGE_KEY_FILE", &p.key_file)
-            .args(["run", "--all-files", "--color", "never"]);
+        c.current_dir(p.dir.path()).env("PATH", &path).env("PRE_COMMIT_HOME", fx.path("pre-commit-cache")).env("SOPS_AGE_KEY_FILE", &p.key_file).args([
+            "run",
+            "--all-files",
+            "--color",
+            "never",
+        ]);
         isolate_git(&mut c, p.dir.path());
         c.output().unwrap()
     };

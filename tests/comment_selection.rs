@@ -332,9 +332,9 @@ fn comment_blocks_and_scopes_as_sops_reads_them() {
     let ours = agree(&fx, "nested.yaml", NESTED, Mode::Encrypted, ENC_RX, &[]);
     let expect_plain = [
         "top: a\n",
-        "# sops:enc\n",     // the matching comment itself stays readable
-        "after_db: b\n",    // the scope of a comment ends with the entry it precedes
-        "  # a note\n",     // comments before the matching one stay readable
+        "# sops:enc\n",  // the matching comment itself stays readable
+        "after_db: b\n", // the scope of a comment ends with the entry it precedes
+        "  # a note\n",  // comments before the matching one stay readable
         "  # not-really-sops:enc-but-it-matches\n",
         "  debug: true\n",
         "  other: oo\n",
@@ -464,12 +464,8 @@ fn two_selection_fields_in_a_rule_are_an_error_naming_file_rule_and_field() {
     assert!(stderr(&out).contains("cannot use more than one of"), "{}", stderr(&out));
 
     // Two flags at once are a usage error.
-    let out = fx
-        .gitseal()
-        .args(["encrypt", "--age", &fx.recipient, "--encrypted-comment-regex", "a", "--unencrypted-comment-regex", "b"])
-        .arg(&p)
-        .output()
-        .unwrap();
+    let out =
+        fx.gitseal().args(["encrypt", "--age", &fx.recipient, "--encrypted-comment-regex", "a", "--unencrypted-comment-regex", "b"]).arg(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 

@@ -11,10 +11,7 @@ fn creation_rule_recipients_and_path_regex_are_used() {
     let (_, other) = gitseal::keys::age::generate_identity();
     fx.write(
         ".sops.yaml",
-        format!(
-            "creation_rules:\n  - path_regex: ^prod/.*\\.yaml$\n    age: {}\n  - path_regex: .*\\.yaml$\n    age: '{}'\n",
-            fx.recipient, other
-        ),
+        format!("creation_rules:\n  - path_regex: ^prod/.*\\.yaml$\n    age: {}\n  - path_regex: .*\\.yaml$\n    age: '{}'\n", fx.recipient, other),
     );
     let prod = fx.write("prod/s.yaml", SECRET);
     let dev = fx.write("dev/s.yaml", SECRET);

@@ -113,15 +113,28 @@ fn generic_from_literal_file_env_file_and_random() {
     let out = create(
         &f,
         &[
-            "generic", "app", "-n", "web", "--age", &f.recipient,
-            "--from-literal", "api-key=literal-secret-51f0",
-            "--from-file", "tls.crt",
-            "--from-file", "ca.crt=ca.pem",
-            "--from-env-file", "app.env",
-            "--random", "token",
-            "--random", "session:48",
-            "--label", "app.kubernetes.io/name=web",
-            "--annotation", "owner=platform team",
+            "generic",
+            "app",
+            "-n",
+            "web",
+            "--age",
+            &f.recipient,
+            "--from-literal",
+            "api-key=literal-secret-51f0",
+            "--from-file",
+            "tls.crt",
+            "--from-file",
+            "ca.crt=ca.pem",
+            "--from-env-file",
+            "app.env",
+            "--random",
+            "token",
+            "--random",
+            "session:48",
+            "--label",
+            "app.kubernetes.io/name=web",
+            "--annotation",
+            "owner=platform team",
         ],
     );
     assert_success("create generic", &out);
@@ -221,11 +234,22 @@ fn docker_registry_matches_kubectl_layout() {
     let f = Fixture::new();
     let mut c = f.gitseal();
     c.args([
-        "create", "docker-registry", "harbor-pull", "-n", "apps",
-        "--docker-server", "harbor.example.com",
-        "--docker-username", "robot$gitops+pull",
-        "--docker-email", "ops@example.com",
-        "--password-stdin", "--age", &f.recipient, "-o", "pull.yaml",
+        "create",
+        "docker-registry",
+        "harbor-pull",
+        "-n",
+        "apps",
+        "--docker-server",
+        "harbor.example.com",
+        "--docker-username",
+        "robot$gitops+pull",
+        "--docker-email",
+        "ops@example.com",
+        "--password-stdin",
+        "--age",
+        &f.recipient,
+        "-o",
+        "pull.yaml",
     ]);
     let out = run_with_stdin(without_terminal(&c), b"Pa<ss>&\"w0rd-6b2e\n");
     assert_success("create docker-registry", &out);
@@ -325,8 +349,17 @@ fn recipients_come_from_the_rule_matching_the_output() {
     assert!(text(&f.read("clusters/prod/by-flag.yaml")).contains(&other.recipient));
     std::fs::create_dir_all(f.path("elsewhere")).unwrap();
     let mut c = f.gitseal();
-    c.current_dir(f.path("elsewhere"))
-        .args(["create", "generic", "db", "--from-literal", "k=v", "--config", "../.sops.yaml", "-o", "../clusters/prod/by-config.yaml"]);
+    c.current_dir(f.path("elsewhere")).args([
+        "create",
+        "generic",
+        "db",
+        "--from-literal",
+        "k=v",
+        "--config",
+        "../.sops.yaml",
+        "-o",
+        "../clusters/prod/by-config.yaml",
+    ]);
     let out = without_terminal(&c).output().unwrap();
     assert_success("create --config", &out);
     assert!(text(&f.read("clusters/prod/by-config.yaml")).contains(&f.recipient));
@@ -377,7 +410,8 @@ fn refuses_to_overwrite_without_force() {
     #[cfg(unix)]
     assert_eq!(mode_of(&f.path("s.yaml")), 0o644);
     // No temporary file is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".gitseal-")).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(f.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".gitseal-")).collect();
     assert!(leftovers.is_empty());
 }
 
@@ -452,8 +486,14 @@ fn no_plaintext_reaches_the_output_directory_or_tmpdir() {
         run_with_stdin(without_terminal(&c), stdin)
     };
     let ok = |what: &str, out: Output| assert_success(what, &out);
-    ok("generic", run(&["generic", "app", "--from-literal", "password=literal-pw-3a9f", "--from-file", "in/cert.pem", "--random", "token", "-o", "out/app.yaml"], b""));
-    ok("docker-registry", run(&["docker-registry", "pull", "--server", "r.example.com", "--username", "u", "--password-stdin", "-o", "out/pull.yaml"], b"registry-pw-77e1\n"));
+    ok(
+        "generic",
+        run(&["generic", "app", "--from-literal", "password=literal-pw-3a9f", "--from-file", "in/cert.pem", "--random", "token", "-o", "out/app.yaml"], b""),
+    );
+    ok(
+        "docker-registry",
+        run(&["docker-registry", "pull", "--server", "r.example.com", "--username", "u", "--password-stdin", "-o", "out/pull.yaml"], b"registry-pw-77e1\n"),
+    );
     ok("webhook", run(&["webhook", "--for", "argo-events", "-o", "out/hook.yaml"], b""));
     ok("--force", run(&["generic", "app", "--from-literal", "password=second-pw-b6d0", "-o", "out/app.yaml", "--force"], b""));
     // Refused after the sources were read: the data is over the API server's limit.

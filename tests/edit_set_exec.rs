@@ -112,10 +112,7 @@ fn edit_reencrypts_the_changed_value_only_and_leaves_no_plaintext() {
     let ed = script(
         &fx,
         "ed.sh",
-        &format!(
-            "stat -c '%a' \"$(dirname \"$1\")\" \"$1\" > {log}\necho \"$1\" >> {log}\nsed -i 's/t0k3n/n3w-t0k3n/' \"$1\"",
-            log = log.display()
-        ),
+        &format!("stat -c '%a' \"$(dirname \"$1\")\" \"$1\" > {log}\necho \"$1\" >> {log}\nsed -i 's/t0k3n/n3w-t0k3n/' \"$1\"", log = log.display()),
     );
     let out = edit_cmd(&fx, ed.to_str().unwrap(), &runtime).arg(&p).output().unwrap();
     assert_success("gitseal edit", &out);
@@ -272,13 +269,7 @@ fn edit_interrupted_by_ctrl_c_removes_the_plaintext() {
     // editor. gitseal runs in a group of its own here so that the test is not hit.
     let ed = script(&fx, "ed.sh", "sed -i 's/t0k3n/changed/' \"$1\"\nkill -INT 0\nsleep 5");
     let err = std::fs::File::create(fx.path("stderr")).unwrap();
-    let status = edit_cmd(&fx, ed.to_str().unwrap(), &runtime)
-        .arg(&p)
-        .process_group(0)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .status()
-        .unwrap();
+    let status = edit_cmd(&fx, ed.to_str().unwrap(), &runtime).arg(&p).process_group(0).stdout(Stdio::null()).stderr(err).status().unwrap();
     let msg = read(&fx.path("stderr"));
     assert_eq!(status.code(), Some(130), "{status:?} {msg}");
     assert!(msg.contains("unchanged"), "{msg}");
@@ -334,7 +325,9 @@ fn edit_of_a_new_file_starts_from_a_secret_template() {
     assert_success("gitseal edit NEW", &out);
     assert_empty(&runtime);
     let template = read(&fx.path("template"));
-    for want in ["apiVersion: v1\n", "kind: Secret\n", "  name: db-credentials\n", "  namespace: ", "type: Opaque\n", "stringData:\n  example-key: example-value\n"] {
+    for want in
+        ["apiVersion: v1\n", "kind: Secret\n", "  name: db-credentials\n", "  namespace: ", "type: Opaque\n", "stringData:\n  example-key: example-value\n"]
+    {
         assert!(template.contains(want), "{want:?} missing from the template:\n{template}");
     }
     assert_eq!(sops_extract(&fx, &p, r#"["stringData"]["example-key"]"#), b"s3cr3t");
@@ -519,7 +512,8 @@ fn unset_removes_the_key_with_its_lines_and_a_missing_path_exits_3() {
 #[test]
 fn set_and_unset_in_json_and_dotenv_files() {
     let fx = Fixture::new();
-    let j = encrypted(&fx, "s.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"stringData\": {\n    \"a\": \"1\",\n    \"b\": \"2\"\n  }\n}\n");
+    let j =
+        encrypted(&fx, "s.json", "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"stringData\": {\n    \"a\": \"1\",\n    \"b\": \"2\"\n  }\n}\n");
     assert_success("set json", &set(&fx, &j, &[r#"["stringData"]["c"]"#, "three"]));
     assert_success("unset json", &fx.gitseal().arg("unset").arg(&j).arg(r#"["stringData"]["a"]"#).output().unwrap());
     let want = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Secret\",\n  \"stringData\": {\n    \"b\": \"2\",\n    \"c\": \"three\"\n  }\n}\n";

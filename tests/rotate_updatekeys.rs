@@ -34,10 +34,7 @@ fn rotate_keeps_key_groups() {
     let fx = Fixture::new();
     let (s2, r2) = gitseal::keys::age::generate_identity();
     let k2 = fx.write("k2.txt", format!("{}\n", &*s2));
-    fx.write(
-        ".sops.yaml",
-        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{r2}]\n", fx.recipient),
-    );
+    fx.write(".sops.yaml", format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{r2}]\n", fx.recipient));
     let p = fx.write("s.yaml", SECRET);
     assert_success("encrypt", &fx.gitseal().args(["encrypt", "-i"]).arg(&p).output().unwrap());
     let both = fx.write("both.txt", format!("{}{}", std::fs::read_to_string(&fx.key_file).unwrap(), std::fs::read_to_string(&k2).unwrap()));

@@ -8,12 +8,7 @@ use gitseal::{decrypt, encrypt, DecryptRequest, EncryptRequest};
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z][a-zA-Z0-9_.-]{0,12}",
-        Just("token".to_owned()),
-        Just("webhook.github.secret".to_owned()),
-        Just("password_unencrypted".to_owned()),
-    ]
+    prop_oneof!["[a-z][a-zA-Z0-9_.-]{0,12}", Just("token".to_owned()), Just("webhook.github.secret".to_owned()), Just("password_unencrypted".to_owned()),]
 }
 
 /// A scalar in some YAML style, as it appears in the source.

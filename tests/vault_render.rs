@@ -53,7 +53,12 @@ fn render(f: &Fixture, server: &VaultServer, token: &str, args: &[&str]) -> Outp
 }
 
 fn kv_reads(server: &VaultServer) -> Vec<String> {
-    server.requests().into_iter().filter(|r| r.path.starts_with("/v1/secret/") || r.path.starts_with("/v1/kv/")).map(|r| format!("{}{}", r.path, r.query.map(|q| format!("?{q}")).unwrap_or_default())).collect()
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/v1/secret/") || r.path.starts_with("/v1/kv/"))
+        .map(|r| format!("{}{}", r.path, r.query.map(|q| format!("?{q}")).unwrap_or_default()))
+        .collect()
 }
 
 #[test]
@@ -144,7 +149,16 @@ stringData:
     assert_eq!(utf8(&out.stdout), expected);
 
     // Standard input works the same way.
-    let mut child = f.gitseal().env("VAULT_ADDR", server.addr()).env("VAULT_TOKEN", ROOT_TOKEN).args(["render", "-"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = f
+        .gitseal()
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args(["render", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(&f.read("creds.yaml")).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_success("render -", &out);
@@ -188,7 +202,14 @@ fn unresolvable_references_fail_the_whole_run_and_print_nothing() {
     }
 
     // Vault unreachable: the same all-or-nothing failure.
-    let out = f.gitseal().env("VAULT_ADDR", "http://127.0.0.1:9").env("VAULT_TOKEN", ROOT_TOKEN).env("VAULT_MAX_RETRIES", "0").args(["render", "good.yaml"]).output().unwrap();
+    let out = f
+        .gitseal()
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_MAX_RETRIES", "0")
+        .args(["render", "good.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
@@ -199,7 +220,10 @@ fn approle_login_once_per_run() {
     let server = server();
     server.add_approle("approle", "gitops", "role-1234", "secret-5678", Policy::new().allow("secret/data/flux/*", &["read"]));
     for name in ["a", "b"] {
-        f.write(&format!("{name}.yaml"), format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n  t: <path:secret/data/flux/webhook#token>\n"));
+        f.write(
+            &format!("{name}.yaml"),
+            format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\nstringData:\n  t: <path:secret/data/flux/webhook#token>\n"),
+        );
     }
     let approle = |secret_id: &str| {
         let mut c = f.gitseal();
@@ -230,7 +254,14 @@ fn vault_namespace_is_sent_on_every_request() {
     server.mount_kv2("team-a/secret");
     server.kv2_put("team-a/secret", "app", json!({"token": "ns-token"}));
     f.write("a.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\nstringData:\n  t: <path:secret/data/app#token>\n");
-    let out = f.gitseal().env("VAULT_ADDR", server.addr()).env("VAULT_TOKEN", ROOT_TOKEN).env("VAULT_NAMESPACE", "team-a").args(["render", "a.yaml"]).output().unwrap();
+    let out = f
+        .gitseal()
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_NAMESPACE", "team-a")
+        .args(["render", "a.yaml"])
+        .output()
+        .unwrap();
     assert_success("render in a namespace", &out);
     assert!(utf8(&out.stdout).contains("t: ns-token"), "{}", utf8(&out.stdout));
     let log = server.requests();

@@ -65,7 +65,12 @@ impl RustyVault {
         let mut conn = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         let body = body.map(Value::to_string).unwrap_or_default();
         let token = token.map(|t| format!("X-Vault-Token: {t}\r\n")).unwrap_or_default();
-        write!(conn, "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{token}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).ok()?;
+        write!(
+            conn,
+            "{method} /v1/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{token}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .ok()?;
         let mut raw = String::new();
         conn.read_to_string(&mut raw).ok()?;
         let status = raw.split(' ').nth(1)?.parse().ok()?;

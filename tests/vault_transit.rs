@@ -65,7 +65,12 @@ fn hc_vault_field(text: &str, index: usize, key: &str) -> String {
     let section = text.split("hc_vault:").nth(1).expect("hc_vault metadata");
     let entry = section.split("- vault_address:").nth(index + 1).expect("hc_vault entry");
     let entry = format!("vault_address:{entry}");
-    entry.lines().map(str::trim).find_map(|l| l.strip_prefix(&format!("{key}:"))).map(|v| v.trim().trim_matches('"').to_owned()).unwrap_or_else(|| panic!("{key} in {entry}"))
+    entry
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .unwrap_or_else(|| panic!("{key} in {entry}"))
 }
 
 #[test]
@@ -79,7 +84,8 @@ fn gitseal_transit_file_decrypts_with_sops() {
     assert_eq!(hc_vault_field(&text, 0, "engine_path"), "transit");
     assert_eq!(hc_vault_field(&text, 0, "key_name"), "gitops");
     assert!(hc_vault_field(&text, 0, "enc").starts_with("vault:v1:"), "{text}");
-    let stanza: Vec<&str> = text.lines().skip_while(|l| !l.contains("hc_vault:")).skip(1).take(5).map(|l| l.trim().trim_start_matches("- ").split(':').next().unwrap()).collect();
+    let stanza: Vec<&str> =
+        text.lines().skip_while(|l| !l.contains("hc_vault:")).skip(1).take(5).map(|l| l.trim().trim_start_matches("- ").split(':').next().unwrap()).collect();
     assert_eq!(stanza, ["vault_address", "engine_path", "key_name", "created_at", "enc"], "{text}");
     assert!(!text.contains("5f0c1b7e9a"), "plaintext left in {text}");
 
@@ -99,7 +105,11 @@ fn sops_transit_file_decrypts_with_gitseal() {
     let f = Fixture::new();
     let server = server_with_key("gitops");
     let file = f.write("secret.yaml", SECRET);
-    let out = sops_vault_only(&f, &server, ROOT_TOKEN).args(["encrypt", "--encrypted-regex", "^(data|stringData)$", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
+    let out = sops_vault_only(&f, &server, ROOT_TOKEN)
+        .args(["encrypt", "--encrypted-regex", "^(data|stringData)$", "--hc-vault-transit", &transit_uri(&server, "gitops")])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_success("sops encrypt --hc-vault-transit", &out);
     f.write("sops.yaml", &out.stdout);
 
@@ -216,7 +226,10 @@ fn rotate_and_updatekeys_with_transit_recipients_decrypt_with_sops() {
     assert_eq!(utf8(&out.stdout), SECRET);
 
     // updatekeys: the rule now names another Transit key and an age recipient.
-    f.write(".sops.yaml", format!("creation_rules:\n  - path_regex: \\.yaml$\n    hc_vault_transit_uri: {}\n    age: {}\n", transit_uri(&server, "second"), f.recipient));
+    f.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - path_regex: \\.yaml$\n    hc_vault_transit_uri: {}\n    age: {}\n", transit_uri(&server, "second"), f.recipient),
+    );
     let values = |t: &str| t.lines().filter(|l| l.contains("ENC[")).map(str::to_owned).collect::<Vec<_>>();
     let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).args(["updatekeys", "-y"]).arg(f.path("secret.yaml")).output().unwrap();
     assert_success("updatekeys", &out);
@@ -243,7 +256,8 @@ fn least_privilege_token_is_enough_and_retries_ride_over_a_sealed_vault() {
     let token = "hvs.gitops-transit";
     server.add_token(token, Policy::new().allow("transit/encrypt/gitops", &["update"]).allow("transit/decrypt/gitops", &["update"]));
     let file = f.write("secret.yaml", SECRET);
-    let out = gitseal_vault_only(&f, &server, token).args(["encrypt", "-i", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
+    let out =
+        gitseal_vault_only(&f, &server, token).args(["encrypt", "-i", "--hc-vault-transit", &transit_uri(&server, "gitops")]).arg(&file).output().unwrap();
     assert_success("encrypt with a least-privilege token", &out);
 
     // Two 503s ("Vault is sealed"), then an answer: the bounded retries absorb them.
@@ -293,7 +307,19 @@ fn create_wraps_a_new_secret_with_transit_and_sops_decrypts_it() {
     let f = Fixture::new();
     let server = server_with_key("gitops");
     let out = gitseal_vault_only(&f, &server, ROOT_TOKEN)
-        .args(["create", "generic", "hook", "-n", "flux-system", "--from-literal", "token=abc123", "--hc-vault-transit", &transit_uri(&server, "gitops"), "-o", "hook.yaml"])
+        .args([
+            "create",
+            "generic",
+            "hook",
+            "-n",
+            "flux-system",
+            "--from-literal",
+            "token=abc123",
+            "--hc-vault-transit",
+            &transit_uri(&server, "gitops"),
+            "-o",
+            "hook.yaml",
+        ])
         .output()
         .unwrap();
     assert_success("create generic --hc-vault-transit", &out);

@@ -158,11 +158,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let excludes: Vec<Regex> = args
-        .exclude
-        .iter()
-        .map(|r| Regex::new(r).map_err(|e| Error::Usage(format!("--exclude {r:?}: invalid regex: {e}"))))
-        .collect::<Result<_, _>>()?;
+    let excludes: Vec<Regex> =
+        args.exclude.iter().map(|r| Regex::new(r).map_err(|e| Error::Usage(format!("--exclude {r:?}: invalid regex: {e}")))).collect::<Result<_, _>>()?;
     let explicit_config = args.config.clone().or_else(|| std::env::var_os("SOPS_CONFIG").filter(|v| !v.is_empty()).map(PathBuf::from));
     let mut configs = Configs::new(explicit_config)?;
     let ids = discovery::load_identities(&args.ids.identity)?;

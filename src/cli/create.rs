@@ -70,7 +70,9 @@ impl RecipientArgs {
         let plan = plan_for(out, &flags, Some(&Selection::k8s_default()), false, cfg.as_ref())?;
         if plan.recipients.is_empty() {
             let hint = match &cfg {
-                None => "give --age RECIPIENT, or add a .sops.yaml whose creation rule matches this path (none was found from the current directory)".to_owned(),
+                None => {
+                    "give --age RECIPIENT, or add a .sops.yaml whose creation rule matches this path (none was found from the current directory)".to_owned()
+                }
                 Some(c) => match c.rule_for(out) {
                     None => format!("no creation rule of {} matches this path; give --age RECIPIENT, or -o a path a rule matches", c.path.display()),
                     Some(r) => format!("creation rule {} of {} names no recipients; give --age RECIPIENT or --hc-vault-transit URI", r.index, c.path.display()),
@@ -126,7 +128,11 @@ impl OutputArgs {
             }
             None => {
                 let mut stdout = std::io::stdout().lock();
-                stdout.write_all(encrypted.as_bytes()).and_then(|()| stdout.flush()).map_err(|source| Error::Io { file: label, action: "cannot write output", source })?;
+                stdout.write_all(encrypted.as_bytes()).and_then(|()| stdout.flush()).map_err(|source| Error::Io {
+                    file: label,
+                    action: "cannot write output",
+                    source,
+                })?;
             }
         }
         Ok(())

@@ -47,13 +47,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
     let decrypt_one = |path: &PathBuf| -> anyhow::Result<Decrypted> {
         let src = fsio::read(path)?;
         let name = path.display().to_string();
-        Ok(gitseal::decrypt(&DecryptRequest {
-            file: &name,
-            format: format_of(&args.fmt, path),
-            src: &src,
-            identities: &ids,
-            ignore_mac: args.ignore_mac,
-        })?)
+        Ok(gitseal::decrypt(&DecryptRequest { file: &name, format: format_of(&args.fmt, path), src: &src, identities: &ids, ignore_mac: args.ignore_mac })?)
     };
 
     if !args.in_place {

@@ -102,10 +102,8 @@ impl Drop for Scratch {
 
 /// The editor command: `$SOPS_EDITOR`, else `$EDITOR`, else `vi`, split into words.
 fn editor_command() -> anyhow::Result<Vec<String>> {
-    let (var, raw) = ["SOPS_EDITOR", "EDITOR"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()).map(|s| (*v, s)))
-        .unwrap_or(("", "vi".to_owned()));
+    let (var, raw) =
+        ["SOPS_EDITOR", "EDITOR"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()).map(|s| (*v, s))).unwrap_or(("", "vi".to_owned()));
     let words = shell_words::split(&raw).map_err(|m| Error::Usage(format!("cannot read the editor command in ${var}: {m}")))?;
     if words.is_empty() {
         return Err(Error::Usage(format!("${var} names no command")).into());

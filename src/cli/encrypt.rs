@@ -2,9 +2,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use gitseal::document::Format;
 use gitseal::keys::Identities;
 use gitseal::sops::select::Selection;
-use gitseal::document::Format;
 use gitseal::{fsio, EncryptRequest, Error};
 use rayon::prelude::*;
 
@@ -217,10 +217,7 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     }
     if files.len() > 1 {
         let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-        eprintln!(
-            "gitseal: {} files: {written} encrypted, {unchanged} unchanged, {unverified} left as they were, {failed} failed",
-            files.len()
-        );
+        eprintln!("gitseal: {} files: {written} encrypted, {unchanged} unchanged, {unverified} left as they were, {failed} failed", files.len());
     }
     Ok(code)
 }

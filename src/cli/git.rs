@@ -28,8 +28,7 @@ pub fn git<S: AsRef<OsStr>>(dir: Option<&Path>, args: &[S]) -> anyhow::Result<Ve
 
 /// The top directory of the work tree containing the current directory.
 pub fn toplevel() -> anyhow::Result<PathBuf> {
-    let out = git(None, &["rev-parse", "--show-toplevel"])
-        .map_err(|e| Error::Usage(format!("not inside a git work tree ({e:#})")))?;
+    let out = git(None, &["rev-parse", "--show-toplevel"]).map_err(|e| Error::Usage(format!("not inside a git work tree ({e:#})")))?;
     let s = String::from_utf8(out).context("git printed a non-UTF-8 path")?;
     let top = s.trim_end_matches(['\n', '\r']);
     if top.is_empty() {
@@ -50,10 +49,8 @@ pub struct StagedFile {
 /// The staged files (added, copied, modified, renamed), limited to `pathspecs` when
 /// given. Symlinks and submodules are left out: their blobs are not file content.
 pub fn staged_files(pathspecs: &[PathBuf]) -> anyhow::Result<Vec<StagedFile>> {
-    let mut args: Vec<&OsStr> = ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=ACMR", "--no-ext-diff", "--"]
-        .iter()
-        .map(OsStr::new)
-        .collect();
+    let mut args: Vec<&OsStr> =
+        ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=ACMR", "--no-ext-diff", "--"].iter().map(OsStr::new).collect();
     args.extend(pathspecs.iter().map(|p| p.as_os_str()));
     let out = git(None, &args).map_err(|e| Error::Usage(format!("--staged needs a git repository: {e:#}")))?;
     parse_raw_diff(&out)
@@ -146,12 +143,7 @@ pub fn read_blobs(oids: &[&str], max_size: u64) -> anyhow::Result<Vec<Blob>> {
 /// when `dir` is not in a git work tree.
 pub fn list_files(dir: &Path) -> Option<Vec<PathBuf>> {
     let out = git(Some(dir), &["ls-files", "-z", "--cached", "--others", "--exclude-standard"]).ok()?;
-    let mut files: Vec<PathBuf> = out
-        .split(|&b| b == 0)
-        .filter(|t| !t.is_empty())
-        .filter_map(|t| std::str::from_utf8(t).ok())
-        .map(|t| dir.join(t))
-        .collect();
+    let mut files: Vec<PathBuf> = out.split(|&b| b == 0).filter(|t| !t.is_empty()).filter_map(|t| std::str::from_utf8(t).ok()).map(|t| dir.join(t)).collect();
     files.sort();
     files.dedup();
     Some(files)
@@ -164,7 +156,9 @@ mod tests {
     #[test]
     fn raw_diff_with_renames_links_and_submodules() {
         let z = |s: &str| s.replace('|', "\0").into_bytes();
-        let out = z(":000000 100644 0000 aaaa A|a.yaml|:100644 100644 bbbb cccc R090|old.yaml|new.yaml|:000000 120000 0000 dddd A|link|:000000 160000 0000 eeee A|sub|");
+        let out = z(
+            ":000000 100644 0000 aaaa A|a.yaml|:100644 100644 bbbb cccc R090|old.yaml|new.yaml|:000000 120000 0000 dddd A|link|:000000 160000 0000 eeee A|sub|",
+        );
         let files = parse_raw_diff(&out).unwrap();
         let got: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.oid.as_str())).collect();
         assert_eq!(got, [("a.yaml", "aaaa"), ("new.yaml", "cccc")]);

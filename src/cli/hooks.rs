@@ -136,11 +136,8 @@ fn write_file(path: &Path, bytes: &[u8], mode: Option<u32>) -> anyhow::Result<()
 
 fn git_config_get(key: &str) -> anyhow::Result<Option<String>> {
     // `git config --get` exits 1 for a missing key: not an error here.
-    let out = std::process::Command::new("git")
-        .args(["config", "--local", "--get", key])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("cannot run git")?;
+    let out =
+        std::process::Command::new("git").args(["config", "--local", "--get", key]).stdin(std::process::Stdio::null()).output().context("cannot run git")?;
     match out.status.code() {
         Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).trim_end_matches(['\n', '\r']).to_owned())),
         Some(1) => Ok(None),
@@ -152,10 +149,7 @@ pub fn run_install(args: InstallHooksArgs) -> anyhow::Result<i32> {
     let top = git::toplevel()?;
     let exe = std::env::current_exe().context("cannot find the path of the running gitseal")?;
     let exe = exe.canonicalize().unwrap_or(exe);
-    let exe = exe
-        .to_str()
-        .ok_or_else(|| Error::Usage(format!("the path of gitseal is not UTF-8: {}", exe.display())))?
-        .to_owned();
+    let exe = exe.to_str().ok_or_else(|| Error::Usage(format!("the path of gitseal is not UTF-8: {}", exe.display())))?.to_owned();
     let mut out = std::io::stdout().lock();
 
     // 1. The pre-commit hook, where git looks for hooks (core.hooksPath respected).
@@ -177,8 +171,11 @@ pub fn run_install(args: InstallHooksArgs) -> anyhow::Result<i32> {
                     .into());
                 }
                 let backup = hooks.join("pre-commit.before-gitseal");
-                std::fs::rename(&hook, &backup)
-                    .map_err(|source| Error::Io { file: hook.display().to_string(), action: "cannot move the old hook aside", source })?;
+                std::fs::rename(&hook, &backup).map_err(|source| Error::Io {
+                    file: hook.display().to_string(),
+                    action: "cannot move the old hook aside",
+                    source,
+                })?;
                 writeln!(out, "gitseal: {}: the previous hook was moved to {}", hook.display(), backup.display())?;
             }
             write_file(&hook, script.as_bytes(), Some(0o755))?;

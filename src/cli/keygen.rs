@@ -14,11 +14,7 @@ pub struct KeygenArgs {
 
 pub fn run(args: KeygenArgs) -> anyhow::Result<i32> {
     let (secret, recipient) = generate_identity();
-    let text = zeroize::Zeroizing::new(format!(
-        "# created: {}\n# public key: {recipient}\n{}\n",
-        now_rfc3339(),
-        &*secret
-    ));
+    let text = zeroize::Zeroizing::new(format!("# created: {}\n# public key: {recipient}\n{}\n", now_rfc3339(), &*secret));
     match args.output {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

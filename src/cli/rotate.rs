@@ -103,10 +103,9 @@ pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
         return Err(Error::Usage("updatekeys asks for confirmation: pass -y when not on a terminal".into()).into());
     }
     Ok(super::each_file(&files, |path| {
-        let rule = cfg.rule_for(path).ok_or_else(|| Error::Config {
-            file: cfg.path.display().to_string(),
-            msg: format!("no creation rule matches {}", path.display()),
-        })?;
+        let rule = cfg
+            .rule_for(path)
+            .ok_or_else(|| Error::Config { file: cfg.path.display().to_string(), msg: format!("no creation rule matches {}", path.display()) })?;
         let recipients = rule_recipients(rule)?;
         let src = fsio::read(path)?;
         let name = path.display().to_string();

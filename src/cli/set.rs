@@ -114,8 +114,12 @@ fn change_file(
     let ids = super::load_identities(ids)?;
     let src = fsio::read(path)?;
     let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
-    let text = std::str::from_utf8(plain.as_bytes())
-        .map_err(|_| Error::Syntax { file: name.clone(), line: 1, col: 1, msg: "the file is not valid UTF-8 text".into() })?;
+    let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| Error::Syntax {
+        file: name.clone(),
+        line: 1,
+        col: 1,
+        msg: "the file is not valid UTF-8 text".into(),
+    })?;
     let edited = change(&name, format, text)?;
     let out = reencrypt(&name, format, &src, edited.as_bytes(), &ids)?;
     if out.changed {
@@ -127,12 +131,7 @@ fn change_file(
 pub fn run_set(args: SetArgs) -> anyhow::Result<i32> {
     let value = new_value(&args)?;
     let sealed = change_file(&args.file, &args.fmt, &args.ids, |file, format, text| plaintext_edit::set(file, format, text, &args.path, &value))?;
-    eprintln!(
-        "gitseal: {}: {} set{}",
-        args.file.display(),
-        args.path,
-        if sealed == 0 { " (unchanged)" } else { "" }
-    );
+    eprintln!("gitseal: {}: {} set{}", args.file.display(), args.path, if sealed == 0 { " (unchanged)" } else { "" });
     Ok(0)
 }
 

@@ -53,11 +53,7 @@ fn lines(src: &str) -> Vec<Line> {
             Some(i) => (start + i, start + i + 1),
             None => (b.len(), b.len()),
         };
-        let (end, brk) = if end > start && b[end - 1] == b'\r' {
-            (end - 1, next - end + 1)
-        } else {
-            (end, next - end)
-        };
+        let (end, brk) = if end > start && b[end - 1] == b'\r' { (end - 1, next - end + 1) } else { (end, next - end) };
         out.push(Line { start, end, brk });
         start = next;
     }
@@ -99,11 +95,7 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
             continue;
         }
         let Some(eq) = text.find('=') else {
-            return Err(SyntaxError::new(
-                lineno,
-                1,
-                "expected KEY=VALUE or a # comment (a line without '=' is not valid dotenv)",
-            ));
+            return Err(SyntaxError::new(lineno, 1, "expected KEY=VALUE or a # comment (a line without '=' is not valid dotenv)"));
         };
         let key = &text[..eq];
         if !seen.insert(key) {
@@ -115,10 +107,7 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
                 return Err(SyntaxError::new(
                     lineno,
                     1,
-                    format!(
-                        "sops metadata lines (sops_...) must be consecutive, but line {} holds other content between them",
-                        j + 1
-                    ),
+                    format!("sops metadata lines (sops_...) must be consecutive, but line {} holds other content between them", j + 1),
                 ));
             }
             md.push((i, md_key, unescape(value).to_string()));
@@ -423,10 +412,13 @@ mod tests {
                 "key_groups".into(),
                 Tree::List(vec![Tree::Map(vec![
                     ("hc_vault".into(), Tree::Null),
-                    ("age".into(), Tree::List(vec![Tree::Map(vec![
-                        ("recipient".into(), Tree::Scalar("age1xyz".into())),
-                        ("enc".into(), Tree::Scalar("-----BEGIN-----\nAB\n-----END-----\n".into())),
-                    ])])),
+                    (
+                        "age".into(),
+                        Tree::List(vec![Tree::Map(vec![
+                            ("recipient".into(), Tree::Scalar("age1xyz".into())),
+                            ("enc".into(), Tree::Scalar("-----BEGIN-----\nAB\n-----END-----\n".into())),
+                        ])]),
+                    ),
                 ])]),
             ),
             ("lastmodified".into(), Tree::Scalar("2026-11-22T15:07:05Z".into())),
@@ -468,10 +460,10 @@ mod tests {
         let d2 = &pf2.docs[0];
         let md = d2.metadata.as_ref().unwrap();
         assert_eq!(d2.leaves.len(), d.leaves.len());
-        let again = apply(&with, vec![
-            Edit { span: d2.insert_at..d2.insert_at, text: render_metadata(&md.tree, "\n") },
-            Edit { span: md.span.clone(), text: String::new() },
-        ]);
+        let again = apply(
+            &with,
+            vec![Edit { span: d2.insert_at..d2.insert_at, text: render_metadata(&md.tree, "\n") }, Edit { span: md.span.clone(), text: String::new() }],
+        );
         assert_eq!(again, with, "{src:?}");
         let without = apply(&with, vec![Edit { span: md.span.clone(), text: String::new() }]);
         assert_eq!(without, src);
@@ -489,10 +481,7 @@ mod tests {
         for src in ["A=1\n", "A=1", "A=1\n\n", "#c\r\nB=2\r\n", "A=1\r\nB=2", "", "\n"] {
             let with = insert_remove_round_trip(src, &tree);
             let md = doc(&with).metadata.unwrap();
-            assert_eq!(
-                render_metadata(&md.tree, "\n"),
-                render_metadata(&flat_tree, "\n"),
-            );
+            assert_eq!(render_metadata(&md.tree, "\n"), render_metadata(&flat_tree, "\n"),);
         }
         assert!(insert_remove_round_trip("A=1\n", &tree).starts_with("A=1\nsops_key_groups__list_0__map_age"));
         assert!(insert_remove_round_trip("A=1\n", &tree).ends_with("\nsops_version=3.11.0\n"));

@@ -38,12 +38,7 @@ pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
         return Err(p.err("unexpected text after the top-level object"));
     }
     let indent_step = p.doc.member_indent.len();
-    Ok(ParsedFile {
-        format: Format::Json,
-        docs: vec![p.doc],
-        newline: detect_newline(src),
-        indent_step,
-    })
+    Ok(ParsedFile { format: Format::Json, docs: vec![p.doc], newline: detect_newline(src), indent_step })
 }
 
 /// `"\r\n"` when the first line break of `src` is CRLF.
@@ -421,10 +416,12 @@ impl<'a> Parser<'a> {
         // the last (non-metadata) member's name, after which the metadata goes; no line
         // break there means a one-line object.
         let (ws_start, key_start) = last_key_ws
-            .or_else(|| sops.as_ref().map(|(i, _)| {
-                let k = members[*i].key_start;
-                (open + 1, k)
-            }))
+            .or_else(|| {
+                sops.as_ref().map(|(i, _)| {
+                    let k = members[*i].key_start;
+                    (open + 1, k)
+                })
+            })
             .unwrap_or((open + 1, close));
         let ws = &self.src[ws_start..key_start];
         self.doc.member_indent = match ws.rfind('\n') {
@@ -744,9 +741,7 @@ impl<'a> Parser<'a> {
                                     None
                                 };
                                 match lo {
-                                    Some(lo) if (0xDC00..0xE000).contains(&lo) => {
-                                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                                    }
+                                    Some(lo) if (0xDC00..0xE000).contains(&lo) => char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)),
                                     _ => {
                                         self.pos = save;
                                         None
@@ -883,8 +878,10 @@ mod tests {
         let l = &d.leaves[0];
         let r = |ty, t| render_value(l, ty, t).value;
         assert_eq!(r(ValueType::Str, "ENC[AES256_GCM,data:x,type:float]"), "\"ENC[AES256_GCM,data:x,type:float]\"");
-        assert_eq!(r(ValueType::Str, "a\"b\\c\nd\re\tf\u{8}\u{c}\u{1}\u{1f}é<>&\u{2028}\u{7f}"),
-            "\"a\\\"b\\\\c\\nd\\re\\tf\\b\\f\\u0001\\u001fé<>&\\u2028\u{7f}\"");
+        assert_eq!(
+            r(ValueType::Str, "a\"b\\c\nd\re\tf\u{8}\u{c}\u{1}\u{1f}é<>&\u{2028}\u{7f}"),
+            "\"a\\\"b\\\\c\\nd\\re\\tf\\b\\f\\u0001\\u001fé<>&\\u2028\u{7f}\""
+        );
         assert_eq!(r(ValueType::Float, "1.50"), "1.50");
         assert_eq!(r(ValueType::Float, "+5"), "5");
         assert_eq!(r(ValueType::Float, "NaN"), "\"NaN\"");
@@ -912,10 +909,13 @@ mod tests {
                 "key_groups".into(),
                 Tree::List(vec![Tree::Map(vec![
                     ("hc_vault".into(), Tree::Null),
-                    ("age".into(), Tree::List(vec![Tree::Map(vec![
-                        ("recipient".into(), Tree::Scalar("age1xyz".into())),
-                        ("enc".into(), Tree::Scalar("-----BEGIN-----\nAB\n-----END-----\n".into())),
-                    ])])),
+                    (
+                        "age".into(),
+                        Tree::List(vec![Tree::Map(vec![
+                            ("recipient".into(), Tree::Scalar("age1xyz".into())),
+                            ("enc".into(), Tree::Scalar("-----BEGIN-----\nAB\n-----END-----\n".into())),
+                        ])]),
+                    ),
                 ])]),
             ),
             ("lastmodified".into(), Tree::Scalar("2026-11-22T15:07:05Z".into())),
@@ -937,11 +937,15 @@ mod tests {
         );
         let d = doc("{\"a\":\"b\"}");
         assert_eq!(d.member_indent, "");
-        let text = render_metadata(&d, &Tree::Map(vec![
-            ("shamir_threshold".into(), Tree::Scalar("2".into())),
-            ("age".into(), Tree::List(vec![Tree::Map(vec![("recipient".into(), Tree::Scalar("r".into()))])])),
-            ("x".into(), Tree::Null),
-        ]), "\n");
+        let text = render_metadata(
+            &d,
+            &Tree::Map(vec![
+                ("shamir_threshold".into(), Tree::Scalar("2".into())),
+                ("age".into(), Tree::List(vec![Tree::Map(vec![("recipient".into(), Tree::Scalar("r".into()))])])),
+                ("x".into(), Tree::Null),
+            ]),
+            "\n",
+        );
         assert_eq!(text, ",\"sops\":{\"shamir_threshold\":2,\"age\":[{\"recipient\":\"r\"}],\"x\":null}");
         // Two-space files nest with two spaces; CRLF is honoured.
         let d = doc("{\r\n  \"a\": {\r\n    \"b\": 1\r\n  }\r\n}\r\n");
@@ -1221,10 +1225,8 @@ mod tests {
         let d = &pf.docs[0];
         let data = &d.leaves[0];
         assert_eq!(d.aad(data, SOPS_BINARY), "data:");
-        let tree = Tree::Map(vec![
-            ("data".into(), Tree::Scalar(data.text(SOPS_BINARY).to_owned())),
-            ("sops".into(), d.metadata.as_ref().unwrap().tree.clone()),
-        ]);
+        let tree =
+            Tree::Map(vec![("data".into(), Tree::Scalar(data.text(SOPS_BINARY).to_owned())), ("sops".into(), d.metadata.as_ref().unwrap().tree.clone())]);
         let mut out = String::new();
         write_tree(&tree, 0, &mut out);
         out.push('\n');

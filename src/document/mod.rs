@@ -58,12 +58,23 @@ impl Format {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Style {
     /// YAML plain scalar. `indent` is the indentation a block scalar replacing it would use.
-    YamlPlain { indent: u32 },
-    YamlSingle { indent: u32 },
-    YamlDouble { indent: u32 },
+    YamlPlain {
+        indent: u32,
+    },
+    YamlSingle {
+        indent: u32,
+    },
+    YamlDouble {
+        indent: u32,
+    },
     /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
     /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
-    YamlBlock { header: Range<u32>, indent: u32, folded: bool, ends_with_newline: bool },
+    YamlBlock {
+        header: Range<u32>,
+        indent: u32,
+        folded: bool,
+        ends_with_newline: bool,
+    },
     /// A JSON string (span includes the quotes).
     JsonString,
     /// A bare JSON number or boolean.

@@ -33,11 +33,7 @@ mod tests {
     fn applies_in_order() {
         let out = apply(
             "a: 1\nb: 2\n",
-            vec![
-                Edit { span: 8..9, text: "X".into() },
-                Edit { span: 3..4, text: "Y".into() },
-                Edit { span: 10..10, text: "c: 3\n".into() },
-            ],
+            vec![Edit { span: 8..9, text: "X".into() }, Edit { span: 3..4, text: "Y".into() }, Edit { span: 10..10, text: "c: 3\n".into() }],
         );
         assert_eq!(out, "a: Y\nb: X\nc: 3\n");
     }

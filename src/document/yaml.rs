@@ -342,11 +342,7 @@ impl<'a> Parse<'a> {
         if let Some(p) = parent {
             self.entries.push(Entry { coll: p, at, rank: 1, kind: EntryKind::Collection(coll) });
         }
-        self.stack.push(if is_map {
-            Frame::Map { path, key: None, seen: HashSet::new(), coll, flow }
-        } else {
-            Frame::Seq { path, coll, flow }
-        });
+        self.stack.push(if is_map { Frame::Map { path, key: None, seen: HashSet::new(), coll, flow } } else { Frame::Seq { path, coll, flow } });
         self.prev_end = start;
         Ok(())
     }
@@ -386,15 +382,7 @@ impl<'a> Parse<'a> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn scalar(
-        &mut self,
-        text: String,
-        style: ScalarStyle,
-        tag: Option<String>,
-        start: usize,
-        parser_end: usize,
-        span: Span,
-    ) -> Result<(), SyntaxError> {
+    fn scalar(&mut self, text: String, style: ScalarStyle, tag: Option<String>, start: usize, parser_end: usize, span: Span) -> Result<(), SyntaxError> {
         let ext = scalar_extent(self.src, style, start, parser_end, self.prev_end)
             .ok_or_else(|| err_at(self.src, start, "could not locate this scalar in the source"))?;
         if self.capture.is_none() {
@@ -426,11 +414,7 @@ impl<'a> Parse<'a> {
             Frame::Map { path, key, seen, flow, coll } => {
                 if key.is_none() {
                     if style == ScalarStyle::Plain && tag.is_none() && (is_null(&text) || plain_type(&text) != ValueType::Str) {
-                        return Err(err_at(
-                            self.src,
-                            start,
-                            format!("mapping key {text:?} is not a string (sops cannot read such a file); quote it"),
-                        ));
+                        return Err(err_at(self.src, start, format!("mapping key {text:?} is not a string (sops cannot read such a file); quote it")));
                     }
                     if !seen.insert(key_hash(&self.hasher, &text)) {
                         return Err(err_at(self.src, start, format!("duplicate key {text:?}")));
@@ -478,11 +462,7 @@ impl<'a> Parse<'a> {
                 ends_with_newline: self.src[..ext.span.end].ends_with('\n'),
             },
         };
-        let text = if style_is_plain(&style) {
-            Text::from_source(self.src, ext.span.clone(), &text)
-        } else {
-            Text::owned(text)
-        };
+        let text = if style_is_plain(&style) { Text::from_source(self.src, ext.span.clone(), &text) } else { Text::owned(text) };
         self.docs[doc_idx].leaves.push(Leaf { parent: path, line, ty, key, text, span: ext.span, style });
         Ok(())
     }
@@ -623,7 +603,6 @@ impl<'a> Parse<'a> {
         }
     }
 }
-
 
 pub(super) fn style_is_plain(style: &Style) -> bool {
     matches!(style, Style::YamlPlain { .. })
@@ -806,8 +785,7 @@ pub(super) fn resolve_type(text: &str, style: ScalarStyle, tag: Option<&str>) ->
 pub fn plain_type(text: &str) -> ValueType {
     match text {
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ValueType::Bool,
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
-        | ".NAN" => return ValueType::Float,
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN" => return ValueType::Float,
         _ => {}
     }
     if crate::sops::value::parse_go_int(text).is_some() {
@@ -1082,9 +1060,7 @@ fn go_yaml_string(s: &str) -> String {
     let looks_like_timestamp = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-';
     let special_start = b.first().is_none_or(|c| b"-?:,[]{}#&*!|>'\"%@`".contains(c));
     let lower = s.to_ascii_lowercase();
-    let resolves_otherwise = is_null(s)
-        || plain_type(s) != ValueType::Str
-        || matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off");
+    let resolves_otherwise = is_null(s) || plain_type(s) != ValueType::Str || matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off");
     let awkward = s != s.trim() || s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\t', '\r']);
     if looks_like_timestamp || special_start || resolves_otherwise || awkward {
         double_quoted(s)
@@ -1099,12 +1075,7 @@ mod tests {
 
     fn leaves(src: &str) -> Vec<(String, String, String)> {
         let f = parse(src).unwrap();
-        f.docs
-            .iter()
-            .flat_map(|d| {
-                d.leaves.iter().map(move |l| (d.aad(l, src), l.text(src).to_owned(), src[l.span.clone()].to_owned()))
-            })
-            .collect()
+        f.docs.iter().flat_map(|d| d.leaves.iter().map(move |l| (d.aad(l, src), l.text(src).to_owned(), src[l.span.clone()].to_owned()))).collect()
     }
 
     #[test]
@@ -1123,10 +1094,7 @@ mod tests {
         let src = "# top\nsub:\n  # head\n  x: 1\nlist:\n  # in list\n  - p: q\n    r: [1, 2]\n";
         let l = leaves(src);
         let got: Vec<_> = l.iter().map(|(a, t, _)| (a.as_str(), t.as_str())).collect();
-        assert_eq!(
-            got,
-            vec![(":", " top"), ("sub:", " head"), ("sub:x:", "1"), ("list:", " in list"), ("list:p:", "q"), ("list:r:", "1"), ("list:r:", "2")]
-        );
+        assert_eq!(got, vec![(":", " top"), ("sub:", " head"), ("sub:x:", "1"), ("list:", " in list"), ("list:p:", "q"), ("list:r:", "1"), ("list:r:", "2")]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use saphyr_parser::ScalarStyle;
 
-use super::yaml::{line_start_of, insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
+use super::yaml::{insert_point, is_null, key_indent, line_start_of, parse_events, plain_type, scalar_extent, Collection, FoundComment};
 use super::{Document, Format, Leaf, ParsedFile, PathEntry, Style, Text};
 use crate::sops::value::ValueType;
 
@@ -430,9 +430,7 @@ impl Fast<'_> {
                     return None;
                 }
                 let value = literal_value(src, ext.span.clone(), ext.block_indent, keep, strip);
-                let first_content = src[ext.span.clone()]
-                    .find(|c: char| c != ' ' && c != '\n' && c != '\r')
-                    .map_or(ext.span.start, |o| ext.span.start + o);
+                let first_content = src[ext.span.clone()].find(|c: char| c != ' ' && c != '\n' && c != '\r').map_or(ext.span.start, |o| ext.span.start + o);
                 let line = line_no + src[next_line..first_content.max(next_line)].bytes().filter(|&c| c == b'\n').count() as u32 + 1;
                 resume = ext.span.end.max(next_line);
                 let style = Style::YamlBlock {
@@ -667,11 +665,7 @@ fn literal_value(src: &str, span: std::ops::Range<usize>, indent: usize, keep: b
     }
     let mut out = String::new();
     for l in &lines {
-        let body = if l.len() >= indent && l.bytes().take(indent).all(|c| c == b' ') {
-            &l[indent..]
-        } else {
-            l.trim_start_matches(' ')
-        };
+        let body = if l.len() >= indent && l.bytes().take(indent).all(|c| c == b' ') { &l[indent..] } else { l.trim_start_matches(' ') };
         out.push_str(body);
         out.push('\n');
     }
@@ -903,31 +897,153 @@ mod tests {
         let meta = "sops:\n    age:\n        - recipient: age1x\n          enc: |\n            -----BEGIN AGE ENCRYPTED FILE-----\n            YWJj\n            -----END AGE ENCRYPTED FILE-----\n    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n    version: 3.11.0\n";
         let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\nstringData:\n  a: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\n";
         let mut cases: Vec<String> = [
-            "", "\n", "\n\n", "# c", "# c\n", "  # c\n", "---", "---\n", "--- \n", "---\n---\n", "...\n", "a: b\n...\n", "a: b\n---\n",
-            "a: b\n---\n# c\n", "a: b\n---\n\n", "---\na: b\n---\nc: d", "a: b\r\nc: d", "a: b\rc: d\n", "a: b\r", "a: b\r\n\r\n",
-            "a: b\u{85}c\n", "a: \u{2028}\n", "a: b\u{2029}\nc: d\n", "a: b\u{80}\n", "a: \u{9f}x\n", "a: b\u{feff}\n", "\u{feff}a: b\n",
-            "a: \u{fffe}\n", "a: b\u{7f}\n", "a: b\u{0}\n", "a: b\u{1b}\n", "a:\tb\n", "a: b\t\n", "a: b\n  \n", "a: b\n   ", "a: |\n  x\n  ",
-            "a: |\n  x\n \n", "a: |\n  x\n   \n", "a: |\n\n  x\n", "a: |\n   \n  x\n", "a: |+\n  x\n\n", "a: |+\n  x\n\n---\nb: c\n",
-            "a: |-\n  x\n\n", "a: |\n  x\n\n\nb: c\n", "a: |\nb: c\n", "a: |\n", "a: |", "a: |+", "a: |\n  x", "a: |+\n  x", "k:\n  - |\n    x\n",
-            "a: b # c\n", "a: b #c\n", "a: b#c\n", "a: 'b' #c\n", "a: 'b'#c\n", "a: \"b\" # c\n", "a: # c\n  b: c\n", "a: # c\nb: c\n",
-            "a: b:c\n", "a: b: c\n", "a: b:\n", "a: b :\n", "a: :b\n", "a: -b\n", "a: - b\n", "a: ?b\n", "a: b ?\n", "a:b: c\n",
+            "",
+            "\n",
+            "\n\n",
+            "# c",
+            "# c\n",
+            "  # c\n",
+            "---",
+            "---\n",
+            "--- \n",
+            "---\n---\n",
+            "...\n",
+            "a: b\n...\n",
+            "a: b\n---\n",
+            "a: b\n---\n# c\n",
+            "a: b\n---\n\n",
+            "---\na: b\n---\nc: d",
+            "a: b\r\nc: d",
+            "a: b\rc: d\n",
+            "a: b\r",
+            "a: b\r\n\r\n",
+            "a: b\u{85}c\n",
+            "a: \u{2028}\n",
+            "a: b\u{2029}\nc: d\n",
+            "a: b\u{80}\n",
+            "a: \u{9f}x\n",
+            "a: b\u{feff}\n",
+            "\u{feff}a: b\n",
+            "a: \u{fffe}\n",
+            "a: b\u{7f}\n",
+            "a: b\u{0}\n",
+            "a: b\u{1b}\n",
+            "a:\tb\n",
+            "a: b\t\n",
+            "a: b\n  \n",
+            "a: b\n   ",
+            "a: |\n  x\n  ",
+            "a: |\n  x\n \n",
+            "a: |\n  x\n   \n",
+            "a: |\n\n  x\n",
+            "a: |\n   \n  x\n",
+            "a: |+\n  x\n\n",
+            "a: |+\n  x\n\n---\nb: c\n",
+            "a: |-\n  x\n\n",
+            "a: |\n  x\n\n\nb: c\n",
+            "a: |\nb: c\n",
+            "a: |\n",
+            "a: |",
+            "a: |+",
+            "a: |\n  x",
+            "a: |+\n  x",
+            "k:\n  - |\n    x\n",
+            "a: b # c\n",
+            "a: b #c\n",
+            "a: b#c\n",
+            "a: 'b' #c\n",
+            "a: 'b'#c\n",
+            "a: \"b\" # c\n",
+            "a: # c\n  b: c\n",
+            "a: # c\nb: c\n",
+            "a: b:c\n",
+            "a: b: c\n",
+            "a: b:\n",
+            "a: b :\n",
+            "a: :b\n",
+            "a: -b\n",
+            "a: - b\n",
+            "a: ?b\n",
+            "a: b ?\n",
+            "a:b: c\n",
             "a: yes\nb: null\nc: ~\nd: 0x1F\ne: 1e3\nf: .inf\ng: -.Inf\nh: .NaN\ni: 0o17\nj: 1_000\nk: 012\nl: +1\nm: 1.\n",
-            "'a': b\n", "\"a\": b\n", "a b: c\n", "a: b\na: c\n", "a:\n  b: c\na: d\n", "1: a\n", "true: a\n", "null: a\n", "~: a\n",
-            "<<: a\n", "=: a\n", "a:\n- b\n- c\n", "a:\n  - b\n  -\n  - c\n", "a:\n- b\nc: d\n", "a:\n  - b\n c: d\n",
-            "a:\n  b: c\n   d: e\n", "a:\n   b: c\n  d: e\n", "a:\n b: c\nd:\n  e: f\n", " a: b\n c: d\n", " a: b\nc: d\n",
-            "a: b\n  c\n", "a: b\n\n  c\n", "a: b\n# c\n  d\n", "a: 'b\n  c'\n", "a: \"b\n  c\"\n", "a: \"b\\\"c\"\n",
-            "a: 'it''s'\n", "a: ''''\n", "a: ''\n", "a: \"\"\n", "- a\n", "a\n", "a: b\nc\n", "a: [b]\n", "a: {b: c}\n", "a: &x b\n",
-            "a: *x\n", "a: !!str 1\n", "a: !!binary aGk=\n", "%YAML 1.2\n---\na: b\n", "a: >\n  x\n", "a: |2\n   x\n", "? a\n: b\n",
-            "kind: Secret\napiVersion: v1\n", "kind:\napiVersion:\n", "kind: 'Se''cret'\n", "kind: ~\n", "kind:\n  a: b\n",
-            "a: b\nsops: x\n", "a: b\nsops:\n", "a: b\nsops: ~\n", "a: b\nsops:\n  x\n", "a: b\nsops: {a: 1}\n", "a:\n  sops:\n    b: c\n",
-            "a: b\nsops: # c\n  version: 3.11.0\n", "a: b\nsops:\n  version: 3.11.0 # c\n", "a: b\nsops:\n  # c\n  version: 3.11.0\n",
-            "a: b\nsops:\n  version: 3.11.0\nc: d\n", "a: b\nsops:\n  version: 3.11.0\n# c\n", "a: b\nsops:\n  version: 3.11.0\n...\n",
-            "a: b\nsops:\n  version: 3.11.0\n\n\n---\nc: d\n", "a: b\nsops:\n  version: 3.11.0\n---\nsops:\n  version: 3.11.0\n",
-            "sops:\n  version: 3.11.0\na: b\n", "sops:\n  version: 3.11.0\n", "  a: b\n  sops:\n    version: 3.11.0\n", "a: b\nsops:\n- x\n",
-            "a: b\nsops:\n  - x\n", "a: b\nsops:\n  version: 3.11.0\n  version: 3.11.0\n", "a: b\nsops:\n  k: |+\n    x\n\n",
-            "a: b\nsops:\n  k: |+\n    x\n\n---\nc: d\n", "a: b\nsops:\n  k: [1, 2]\n  l: &a x\n", "a: b\nsops:\n  k: *a\n",
-            "a: b\nsops:\n  k: '\n", "a: b\nsops:\n   k: v\n  l: w\n", "a: b\nsops:\n  version: 3.11.0\nsops:\n  version: 3.11.0\n",
-            "a: b\r\nsops:\r\n  version: 3.11.0\r\n", "a: b\nsops:\n  version: 3.11.0",
+            "'a': b\n",
+            "\"a\": b\n",
+            "a b: c\n",
+            "a: b\na: c\n",
+            "a:\n  b: c\na: d\n",
+            "1: a\n",
+            "true: a\n",
+            "null: a\n",
+            "~: a\n",
+            "<<: a\n",
+            "=: a\n",
+            "a:\n- b\n- c\n",
+            "a:\n  - b\n  -\n  - c\n",
+            "a:\n- b\nc: d\n",
+            "a:\n  - b\n c: d\n",
+            "a:\n  b: c\n   d: e\n",
+            "a:\n   b: c\n  d: e\n",
+            "a:\n b: c\nd:\n  e: f\n",
+            " a: b\n c: d\n",
+            " a: b\nc: d\n",
+            "a: b\n  c\n",
+            "a: b\n\n  c\n",
+            "a: b\n# c\n  d\n",
+            "a: 'b\n  c'\n",
+            "a: \"b\n  c\"\n",
+            "a: \"b\\\"c\"\n",
+            "a: 'it''s'\n",
+            "a: ''''\n",
+            "a: ''\n",
+            "a: \"\"\n",
+            "- a\n",
+            "a\n",
+            "a: b\nc\n",
+            "a: [b]\n",
+            "a: {b: c}\n",
+            "a: &x b\n",
+            "a: *x\n",
+            "a: !!str 1\n",
+            "a: !!binary aGk=\n",
+            "%YAML 1.2\n---\na: b\n",
+            "a: >\n  x\n",
+            "a: |2\n   x\n",
+            "? a\n: b\n",
+            "kind: Secret\napiVersion: v1\n",
+            "kind:\napiVersion:\n",
+            "kind: 'Se''cret'\n",
+            "kind: ~\n",
+            "kind:\n  a: b\n",
+            "a: b\nsops: x\n",
+            "a: b\nsops:\n",
+            "a: b\nsops: ~\n",
+            "a: b\nsops:\n  x\n",
+            "a: b\nsops: {a: 1}\n",
+            "a:\n  sops:\n    b: c\n",
+            "a: b\nsops: # c\n  version: 3.11.0\n",
+            "a: b\nsops:\n  version: 3.11.0 # c\n",
+            "a: b\nsops:\n  # c\n  version: 3.11.0\n",
+            "a: b\nsops:\n  version: 3.11.0\nc: d\n",
+            "a: b\nsops:\n  version: 3.11.0\n# c\n",
+            "a: b\nsops:\n  version: 3.11.0\n...\n",
+            "a: b\nsops:\n  version: 3.11.0\n\n\n---\nc: d\n",
+            "a: b\nsops:\n  version: 3.11.0\n---\nsops:\n  version: 3.11.0\n",
+            "sops:\n  version: 3.11.0\na: b\n",
+            "sops:\n  version: 3.11.0\n",
+            "  a: b\n  sops:\n    version: 3.11.0\n",
+            "a: b\nsops:\n- x\n",
+            "a: b\nsops:\n  - x\n",
+            "a: b\nsops:\n  version: 3.11.0\n  version: 3.11.0\n",
+            "a: b\nsops:\n  k: |+\n    x\n\n",
+            "a: b\nsops:\n  k: |+\n    x\n\n---\nc: d\n",
+            "a: b\nsops:\n  k: [1, 2]\n  l: &a x\n",
+            "a: b\nsops:\n  k: *a\n",
+            "a: b\nsops:\n  k: '\n",
+            "a: b\nsops:\n   k: v\n  l: w\n",
+            "a: b\nsops:\n  version: 3.11.0\nsops:\n  version: 3.11.0\n",
+            "a: b\r\nsops:\r\n  version: 3.11.0\r\n",
+            "a: b\nsops:\n  version: 3.11.0",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -1040,7 +1156,14 @@ mod tests {
     }
 
     fn multi() -> BoxedStrategy<Node> {
-        let cont = prop_oneof!["[a-z][a-z ]{0,8}", Just(String::new()), Just("b\"".to_owned()), Just("c'".to_owned()), Just("- x".to_owned()), Just("k: v".to_owned())];
+        let cont = prop_oneof![
+            "[a-z][a-z ]{0,8}",
+            Just(String::new()),
+            Just("b\"".to_owned()),
+            Just("c'".to_owned()),
+            Just("- x".to_owned()),
+            Just("k: v".to_owned())
+        ];
         (prop_oneof![Just("a"), Just("\"a"), Just("'a"), Just("\"a\\"), Just("[a,"), Just("{a: 1,")], prop::collection::vec(cont, 1..3))
             .prop_map(|(f, c)| Node::Multi(f.to_owned(), c))
             .boxed()
@@ -1118,25 +1241,26 @@ mod tests {
 
     fn node(tame: bool) -> BoxedStrategy<Node> {
         let key = move || if tame { tame_key() } else { key() };
-        leaf(tame).prop_recursive(4, 48, 6, move |inner| {
-            // Sequences of collections are not in the fast path's subset.
-            let item = if tame { leaf(true) } else { inner.clone() };
-            let pair = prop_oneof![
-                8 => (key(), inner.clone(), any::<u8>()).prop_map(|(k, n, f)| MapItem::Pair(k, n, f)),
-                1 => (comment(tame), -2i8..3).prop_map(|(c, o)| MapItem::Comment(c, o)),
-                1 => (0u8..3).prop_map(MapItem::Blank),
-            ];
-            let elem = prop_oneof![
-                8 => (item, any::<u8>()).prop_map(|(n, f)| SeqItem::Elem(n, f)),
-                1 => (comment(tame), -2i8..3).prop_map(|(c, o)| SeqItem::Comment(c, o)),
-                1 => (0u8..3).prop_map(SeqItem::Blank),
-            ];
-            prop_oneof![
-                3 => prop::collection::vec(pair, 1..6).prop_map(Node::Map),
-                1 => prop::collection::vec(elem, 1..5).prop_map(Node::Seq),
-            ]
-        })
-        .boxed()
+        leaf(tame)
+            .prop_recursive(4, 48, 6, move |inner| {
+                // Sequences of collections are not in the fast path's subset.
+                let item = if tame { leaf(true) } else { inner.clone() };
+                let pair = prop_oneof![
+                    8 => (key(), inner.clone(), any::<u8>()).prop_map(|(k, n, f)| MapItem::Pair(k, n, f)),
+                    1 => (comment(tame), -2i8..3).prop_map(|(c, o)| MapItem::Comment(c, o)),
+                    1 => (0u8..3).prop_map(MapItem::Blank),
+                ];
+                let elem = prop_oneof![
+                    8 => (item, any::<u8>()).prop_map(|(n, f)| SeqItem::Elem(n, f)),
+                    1 => (comment(tame), -2i8..3).prop_map(|(c, o)| SeqItem::Comment(c, o)),
+                    1 => (0u8..3).prop_map(SeqItem::Blank),
+                ];
+                prop_oneof![
+                    3 => prop::collection::vec(pair, 1..6).prop_map(Node::Map),
+                    1 => prop::collection::vec(elem, 1..5).prop_map(Node::Seq),
+                ]
+            })
+            .boxed()
     }
 
     #[derive(Debug, Clone)]
@@ -1155,9 +1279,7 @@ mod tests {
             1 => (comment(tame), -1i8..3).prop_map(|(c, o)| MapItem::Comment(c, o)),
             1 => (0u8..3).prop_map(MapItem::Blank),
         ];
-        (prop::collection::vec(pair, 1..8), kind, any::<u8>())
-            .prop_map(|(items, kind, flags)| Doc { items, kind, flags })
-            .boxed()
+        (prop::collection::vec(pair, 1..8), kind, any::<u8>()).prop_map(|(items, kind, flags)| Doc { items, kind, flags }).boxed()
     }
 
     struct Render {
@@ -1316,7 +1438,6 @@ mod tests {
         out
     }
 
-
     fn manifests(tame: bool) -> impl Strategy<Value = String> {
         (prop::collection::vec(doc(tame), 1..4), 1usize..5, any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.8), any::<u8>())
             .prop_map(move |(docs, step, seq_ind, crlf, fin, start)| render_docs(&docs, step, seq_ind, crlf, fin, start, tame))
@@ -1326,13 +1447,77 @@ mod tests {
     /// the fast path must leave to the full parser.
     fn line_soup() -> impl Strategy<Value = String> {
         let frag = prop::sample::select(vec![
-            "a: 1", "b:", "c: d", "- x", "- k: v", "-", "- - y", "# c", "---", "...", "--- x", "e: |", "f: |-", "g: |+", "h: >", "  text",
-            "text", "", "  ", "\t", "i: 'x'", "j: \"y\"", "k: [1, 2]", "l: {a: b}", "? q", ": v", "m: &a x", "n: *a", "o: !!str 3",
-            "kind: Secret", "apiVersion: v1", "sops:", "version: 3.11.0", "  - a", "x #y", "z: a #c", "p: \"a\\nb\"", "q: 'it''s'",
-            "r: ~", "s: null", "t: 2024-01-01", "u:  v", "w: x  ", "u: |2", "%YAML 1.2", "v: \"multi", "line\"", "w: 'multi", "line'",
-            "data:", "stringData:", "token: abc", "a: b: c", "a:b", "'q k': v", "\"q k\": v", "1: num", "y: yes", "metadata:",
-            "name: x", "a: 1 # c", "#", "- # c", "-   z", "key:\tv", "k: v\t", "mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",
-            "age:", "- recipient: r", "enc: |", "lastmodified: \"2024-01-01T00:00:00Z\"",
+            "a: 1",
+            "b:",
+            "c: d",
+            "- x",
+            "- k: v",
+            "-",
+            "- - y",
+            "# c",
+            "---",
+            "...",
+            "--- x",
+            "e: |",
+            "f: |-",
+            "g: |+",
+            "h: >",
+            "  text",
+            "text",
+            "",
+            "  ",
+            "\t",
+            "i: 'x'",
+            "j: \"y\"",
+            "k: [1, 2]",
+            "l: {a: b}",
+            "? q",
+            ": v",
+            "m: &a x",
+            "n: *a",
+            "o: !!str 3",
+            "kind: Secret",
+            "apiVersion: v1",
+            "sops:",
+            "version: 3.11.0",
+            "  - a",
+            "x #y",
+            "z: a #c",
+            "p: \"a\\nb\"",
+            "q: 'it''s'",
+            "r: ~",
+            "s: null",
+            "t: 2024-01-01",
+            "u:  v",
+            "w: x  ",
+            "u: |2",
+            "%YAML 1.2",
+            "v: \"multi",
+            "line\"",
+            "w: 'multi",
+            "line'",
+            "data:",
+            "stringData:",
+            "token: abc",
+            "a: b: c",
+            "a:b",
+            "'q k': v",
+            "\"q k\": v",
+            "1: num",
+            "y: yes",
+            "metadata:",
+            "name: x",
+            "a: 1 # c",
+            "#",
+            "- # c",
+            "-   z",
+            "key:\tv",
+            "k: v\t",
+            "mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]",
+            "age:",
+            "- recipient: r",
+            "enc: |",
+            "lastmodified: \"2024-01-01T00:00:00Z\"",
         ]);
         (prop::collection::vec((0usize..7, frag), 1..16), any::<bool>(), any::<bool>()).prop_map(|(lines, crlf, fin)| {
             let nl = if crlf { "\r\n" } else { "\n" };

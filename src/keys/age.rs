@@ -113,8 +113,7 @@ impl Identities {
     pub fn add_text(&mut self, source_name: &str, text: &str) -> Result<usize, KeyError> {
         let bad = |reason: &str| KeyError::BadIdentity { source_name: source_name.to_owned(), reason: reason.to_owned() };
         if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source_name.to_owned()))
-                .map_err(|_| bad("not a readable SSH private key"))?;
+            let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source_name.to_owned())).map_err(|_| bad("not a readable SSH private key"))?;
             match id {
                 age::ssh::Identity::Unencrypted(_) => {}
                 age::ssh::Identity::Encrypted(_) => return Err(bad("passphrase-protected SSH keys are not supported")),

@@ -61,8 +61,7 @@ fn add_file(ids: &mut Identities, path: &Path, required: bool) -> Result<(), Key
     match std::fs::read(path) {
         Ok(bytes) => {
             let bytes = zeroize::Zeroizing::new(bytes);
-            let text = std::str::from_utf8(&bytes)
-                .map_err(|_| KeyError::BadIdentity { source_name: name.clone(), reason: "not UTF-8 text".into() })?;
+            let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::BadIdentity { source_name: name.clone(), reason: "not UTF-8 text".into() })?;
             ids.add_text(&name, text)?;
             Ok(())
         }

@@ -118,8 +118,7 @@ impl Recipients {
         }
         let parts = self.key_groups.len();
         let threshold = self.shamir_threshold.unwrap_or(parts as u64) as usize;
-        let shares = shamir::split(key.as_bytes(), parts, threshold)
-            .map_err(|e| KeyError::Wrap { recipient: "key groups".into(), reason: e.to_string() })?;
+        let shares = shamir::split(key.as_bytes(), parts, threshold).map_err(|e| KeyError::Wrap { recipient: "key groups".into(), reason: e.to_string() })?;
         let mut groups = Vec::with_capacity(parts);
         for (g, share) in self.key_groups.iter().zip(&shares) {
             groups.push(g.wrap(share)?);
@@ -144,11 +143,9 @@ impl Recipients {
             Ok(RecipientGroup { age, hc_vault })
         };
         Ok(match &meta.key_groups {
-            Some(groups) => Recipients {
-                key_groups: groups.iter().map(parse).collect::<Result<_, _>>()?,
-                shamir_threshold: meta.shamir_threshold,
-                ..Recipients::default()
-            },
+            Some(groups) => {
+                Recipients { key_groups: groups.iter().map(parse).collect::<Result<_, _>>()?, shamir_threshold: meta.shamir_threshold, ..Recipients::default() }
+            }
             None => {
                 let g = parse(&meta.keys)?;
                 Recipients { age: g.age, hc_vault: g.hc_vault, ..Recipients::default() }

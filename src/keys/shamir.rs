@@ -349,10 +349,7 @@ mod tests {
     fn combine_rejects_bad_shares() {
         let shares = split(&[9u8; 32], 3, 2).unwrap();
         assert!(matches!(combine(&[&[1], &[2]]), Err(ShamirError::ShareTooShort(1))));
-        assert!(matches!(
-            combine(&[&shares[0], &shares[1][..32]]),
-            Err(ShamirError::ShareLengthMismatch { index: 1, expected: 33, found: 32 })
-        ));
+        assert!(matches!(combine(&[&shares[0], &shares[1][..32]]), Err(ShamirError::ShareLengthMismatch { index: 1, expected: 33, found: 32 })));
         assert!(matches!(combine(&[&shares[1], &shares[2], &shares[1]]), Err(ShamirError::DuplicateShare { x: 2 })));
     }
 
@@ -456,8 +453,7 @@ mod tests {
 
         // Take sops's shares apart with our combine, then re-split with ours.
         let block = regex::Regex::new(r"(?s)-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----").unwrap();
-        let armored: Vec<String> =
-            block.find_iter(&text).map(|m| m.as_str().lines().map(|l| format!("{}\n", l.trim())).collect()).collect();
+        let armored: Vec<String> = block.find_iter(&text).map(|m| m.as_str().lines().map(|l| format!("{}\n", l.trim())).collect()).collect();
         assert_eq!(armored.len(), 3);
         let decrypt = |enc: &str, id: &age::x25519::Identity| -> Vec<u8> {
             let reader = age::armor::ArmoredReader::new(enc.as_bytes());

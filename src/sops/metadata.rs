@@ -131,24 +131,13 @@ impl Metadata {
             None => None,
         };
         let key_groups = match t.get("key_groups") {
-            Some(Tree::List(groups)) if !groups.is_empty() => {
-                Some(groups.iter().map(parse_group).collect::<Result<Vec<_>, _>>()?)
-            }
+            Some(Tree::List(groups)) if !groups.is_empty() => Some(groups.iter().map(parse_group).collect::<Result<Vec<_>, _>>()?),
             _ => None,
         };
         let keys = parse_group(t)?;
         let selection = Selection::from_fields(FIELDS.map(|f| str_field(t, f))).map_err(bad)?;
         let mac_only_encrypted = matches!(t.get("mac_only_encrypted").and_then(Tree::as_str), Some("true" | "True"));
-        Ok(Metadata {
-            shamir_threshold,
-            key_groups,
-            keys,
-            lastmodified,
-            mac,
-            selection,
-            mac_only_encrypted,
-            version,
-        })
+        Ok(Metadata { shamir_threshold, key_groups, keys, lastmodified, mac, selection, mac_only_encrypted, version })
     }
 
     /// The key groups, whichever form the file uses.
@@ -233,12 +222,7 @@ fn group_entries(g: &KeyGroup, in_group: bool) -> Vec<(String, Tree)> {
         let items = g
             .age
             .iter()
-            .map(|a| {
-                Tree::Map(vec![
-                    ("recipient".into(), Tree::Scalar(a.recipient.clone())),
-                    ("enc".into(), Tree::Scalar(a.enc.clone())),
-                ])
-            })
+            .map(|a| Tree::Map(vec![("recipient".into(), Tree::Scalar(a.recipient.clone())), ("enc".into(), Tree::Scalar(a.enc.clone()))]))
             .collect();
         m.push(("age".into(), Tree::List(items)));
     }
@@ -252,10 +236,7 @@ fn group_entries(g: &KeyGroup, in_group: bool) -> Vec<(String, Tree)> {
 
 /// The current time as sops writes `lastmodified`: UTC, RFC 3339, whole seconds.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     format_rfc3339(secs)
 }
 

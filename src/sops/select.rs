@@ -25,14 +25,8 @@ pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
 
 /// The selection fields, in the order [`Selection::from_fields`] takes them.
-pub const FIELDS: [&str; 6] = [
-    "unencrypted_suffix",
-    "encrypted_suffix",
-    "unencrypted_regex",
-    "encrypted_regex",
-    "unencrypted_comment_regex",
-    "encrypted_comment_regex",
-];
+pub const FIELDS: [&str; 6] =
+    ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"];
 
 /// sops's wording when more than one selection field is set.
 pub const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
@@ -50,11 +44,8 @@ impl Selection {
     /// most one may be set (an empty value counts as unset, as in sops). None set gives
     /// sops's default. The error names the fields that are set.
     pub fn from_fields(fields: [Option<String>; 6]) -> Result<Self, String> {
-        let set: Vec<Selection> = fields
-            .into_iter()
-            .zip(FIELDS)
-            .filter_map(|(v, name)| v.filter(|v| !v.is_empty()).map(|v| Selection::of_field(name, v)))
-            .collect();
+        let set: Vec<Selection> =
+            fields.into_iter().zip(FIELDS).filter_map(|(v, name)| v.filter(|v| !v.is_empty()).map(|v| Selection::of_field(name, v))).collect();
         match set.len() {
             0 => Ok(Selection::default_sops()),
             1 => Ok(set.into_iter().next().unwrap()),
@@ -159,21 +150,14 @@ impl Selector {
     pub fn select(&self, doc: &Document, src: &str) -> Vec<bool> {
         let Some(re) = self.comment_regex() else {
             let paths: Vec<bool> = doc.paths.iter().map(|p| p.keys.iter().any(|k| self.key_matches(k))).collect();
-            return doc
-                .leaves
-                .iter()
-                .map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k))))
-                .collect();
+            return doc.leaves.iter().map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k)))).collect();
         };
         // The YAML fast path leaves the walk to the event parser (only these rules need
         // it): read the file again with it and take the same document's walk.
         let reparsed;
         let walk: &[WalkStep] = if doc.walk.is_empty() && is_yaml_with_comments(doc) {
             reparsed = crate::document::yaml::parse_events(src).ok();
-            reparsed
-                .as_ref()
-                .and_then(|p| p.docs.iter().find(|d| d.line == doc.line && d.leaves.len() == doc.leaves.len()))
-                .map_or(&[][..], |d| &d.walk[..])
+            reparsed.as_ref().and_then(|p| p.docs.iter().find(|d| d.line == doc.line && d.leaves.len() == doc.leaves.len())).map_or(&[][..], |d| &d.walk[..])
         } else {
             &doc.walk
         };
@@ -227,7 +211,8 @@ impl Selector {
 /// and JSON documents are flat, and their walk is their leaves in order).
 fn is_yaml_with_comments(doc: &Document) -> bool {
     use crate::document::Style;
-    doc.leaves.iter().any(|l| l.ty == ValueType::Comment) && !doc.leaves.iter().any(|l| matches!(l.style, Style::DotenvValue | Style::JsonString | Style::JsonBare))
+    doc.leaves.iter().any(|l| l.ty == ValueType::Comment)
+        && !doc.leaves.iter().any(|l| matches!(l.style, Style::DotenvValue | Style::JsonString | Style::JsonBare))
 }
 
 #[cfg(test)]

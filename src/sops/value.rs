@@ -73,9 +73,7 @@ impl EncValue {
     /// `^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]`, which tolerates text after
     /// the closing bracket (a block scalar's newline, for one).
     pub fn parse(s: &str) -> Result<Self, EncError> {
-        let rest = s
-            .strip_prefix("ENC[AES256_GCM,")
-            .ok_or(EncError::Malformed("expected ENC[AES256_GCM,"))?;
+        let rest = s.strip_prefix("ENC[AES256_GCM,").ok_or(EncError::Malformed("expected ENC[AES256_GCM,"))?;
         let close = rest.rfind(']').ok_or(EncError::Malformed("missing closing ]"))?;
         if !rest[close + 1..].trim().is_empty() {
             return Err(EncError::Malformed("text after closing ]"));

@@ -28,10 +28,7 @@ impl LazyVault {
 
     /// The pool, created from the environment the first time.
     pub fn pool(&self) -> Result<&VaultPool, String> {
-        self.pool
-            .get_or_init(|| VaultConfig::from_env().map(VaultPool::new).map_err(|e| format!("Vault settings: {e}")))
-            .as_ref()
-            .map_err(Clone::clone)
+        self.pool.get_or_init(|| VaultConfig::from_env().map(VaultPool::new).map_err(|e| format!("Vault settings: {e}"))).as_ref().map_err(Clone::clone)
     }
 
     fn client(&self, key: &TransitKey) -> Result<Arc<super::VaultClient>, String> {

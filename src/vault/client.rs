@@ -112,7 +112,8 @@ impl VaultClient {
             .timeout(Some(cfg.timeout))
             .namespace(None);
         let settings = settings.build().map_err(|e| VaultError::Config(format!("invalid Vault client settings: {e}")))?;
-        let vaultrs_client = vaultrs::client::VaultClient::new(settings).map_err(|e| VaultError::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))?;
+        let vaultrs_client =
+            vaultrs::client::VaultClient::new(settings).map_err(|e| VaultError::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))?;
         let http = vaultrs_client.http.http.clone();
 
         let namespace = match cfg.namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -122,7 +123,8 @@ impl VaultClient {
         let token = match &cfg.auth {
             VaultAuth::Token(t) => {
                 // Rejected here rather than at the first request, with no echo of the value.
-                HeaderValue::from_str(t.expose_secret()).map_err(|_| VaultError::Config("the Vault token contains characters not allowed in an HTTP header".into()))?;
+                HeaderValue::from_str(t.expose_secret())
+                    .map_err(|_| VaultError::Config("the Vault token contains characters not allowed in an HTTP header".into()))?;
                 Some(CachedToken { token: t.clone(), renew_at: None })
             }
             _ => None,
@@ -133,15 +135,7 @@ impl VaultClient {
             .build()
             .map_err(|e| VaultError::Config(format!("cannot start the HTTP runtime: {e}")))?;
 
-        Ok(VaultClient {
-            runtime,
-            http,
-            address,
-            namespace,
-            auth: cfg.auth.clone(),
-            max_retries: cfg.max_retries,
-            token: Mutex::new(token),
-        })
+        Ok(VaultClient { runtime, http, address, namespace, auth: cfg.auth.clone(), max_retries: cfg.max_retries, token: Mutex::new(token) })
     }
 
     /// The server address this client talks to (no trailing slash).
@@ -168,13 +162,13 @@ impl VaultClient {
         *cached = Some(login);
         Ok(Some(token))
     }
-
 }
 
 impl CachedToken {
     /// A token a login returned, to be replaced shortly before its lease ends.
     pub(crate) fn from_login(token: SecretString, lease_seconds: u64) -> Result<Self, VaultError> {
-        HeaderValue::from_str(token.expose_secret()).map_err(|_| VaultError::Config("the token returned by the Vault login contains characters not allowed in an HTTP header".into()))?;
+        HeaderValue::from_str(token.expose_secret())
+            .map_err(|_| VaultError::Config("the token returned by the Vault login contains characters not allowed in an HTTP header".into()))?;
         let renew_at = (lease_seconds > 0).then(|| {
             let lease = Duration::from_secs(lease_seconds);
             Instant::now() + lease.saturating_sub(LOGIN_EXPIRY_MARGIN.min(lease / 2))
@@ -187,7 +181,15 @@ impl VaultClient {
     /// Sends `method /v1/{path}[?query]` with the client token (unless `authenticated` is
     /// false, as for logins), retrying as configured. 2xx answers are returned; so is 404
     /// when `accept_404`; any other status becomes [`VaultError::Api`] with Vault's errors.
-    pub(crate) fn send(&self, method: Method, path: &str, query: Option<&str>, body: Option<Bytes>, authenticated: bool, accept_404: bool) -> Result<RawResponse, VaultError> {
+    pub(crate) fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: Option<&str>,
+        body: Option<Bytes>,
+        authenticated: bool,
+        accept_404: bool,
+    ) -> Result<RawResponse, VaultError> {
         let token = if authenticated { self.current_token()? } else { None };
         let url = self.url(path, query);
         let mut attempt: u32 = 0;
@@ -198,13 +200,24 @@ impl VaultClient {
                 Ok((resp, _)) if (200..300).contains(&resp.status) || (accept_404 && resp.status == 404) => return Ok(resp),
                 Ok((resp, retry_after)) => {
                     if !is_retryable_status(resp.status) || attempt > self.max_retries {
-                        return Err(VaultError::Api { method: method.to_string(), path: path.to_owned(), status: resp.status, errors: vault_errors(&resp.body), attempts: attempt });
+                        return Err(VaultError::Api {
+                            method: method.to_string(),
+                            path: path.to_owned(),
+                            status: resp.status,
+                            errors: vault_errors(&resp.body),
+                            attempts: attempt,
+                        });
                     }
                     retry_after
                 }
                 Err(e) => {
                     if attempt > self.max_retries || e.is_builder() {
-                        return Err(VaultError::Transport { method: method.to_string(), path: path.to_owned(), message: transport_message(&e), attempts: attempt });
+                        return Err(VaultError::Transport {
+                            method: method.to_string(),
+                            path: path.to_owned(),
+                            message: transport_message(&e),
+                            attempts: attempt,
+                        });
                     }
                     None
                 }
@@ -213,7 +226,13 @@ impl VaultClient {
         }
     }
 
-    async fn send_once(&self, method: &Method, url: &str, token: Option<&SecretString>, body: Option<Bytes>) -> Result<(RawResponse, Option<Duration>), reqwest::Error> {
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        token: Option<&SecretString>,
+        body: Option<Bytes>,
+    ) -> Result<(RawResponse, Option<Duration>), reqwest::Error> {
         let mut req = self.http.request(method.clone(), url).header("X-Vault-Request", "true");
         if let Some(token) = token {
             // Checked to be a valid header value when the token was stored.

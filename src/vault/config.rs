@@ -69,18 +69,12 @@ impl fmt::Debug for VaultAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VaultAuth::Token(_) => f.write_str("Token([REDACTED])"),
-            VaultAuth::AppRole { mount, role_id: _, secret_id: _ } => f
-                .debug_struct("AppRole")
-                .field("mount", mount)
-                .field("role_id", &"[REDACTED]")
-                .field("secret_id", &"[REDACTED]")
-                .finish(),
-            VaultAuth::Kubernetes { mount, role, jwt_path } => f
-                .debug_struct("Kubernetes")
-                .field("mount", mount)
-                .field("role", role)
-                .field("jwt_path", jwt_path)
-                .finish(),
+            VaultAuth::AppRole { mount, role_id: _, secret_id: _ } => {
+                f.debug_struct("AppRole").field("mount", mount).field("role_id", &"[REDACTED]").field("secret_id", &"[REDACTED]").finish()
+            }
+            VaultAuth::Kubernetes { mount, role, jwt_path } => {
+                f.debug_struct("Kubernetes").field("mount", mount).field("role", role).field("jwt_path", jwt_path).finish()
+            }
             VaultAuth::None => f.write_str("None"),
         }
     }
@@ -115,11 +109,14 @@ impl VaultConfig {
         let var = |name: &str| get(name).filter(|v| !v.is_empty());
 
         let skip_verify = match var("VAULT_SKIP_VERIFY") {
-            Some(v) => parse_go_bool(v.trim()).ok_or_else(|| VaultError::Config(format!("could not parse VAULT_SKIP_VERIFY={v:?} (expected true/false/1/0/t/f)")))?,
+            Some(v) => {
+                parse_go_bool(v.trim()).ok_or_else(|| VaultError::Config(format!("could not parse VAULT_SKIP_VERIFY={v:?} (expected true/false/1/0/t/f)")))?
+            }
             None => false,
         };
         let timeout = match var("VAULT_CLIENT_TIMEOUT") {
-            Some(v) => parse_duration_second(&v).ok_or_else(|| VaultError::Config(format!("could not parse VAULT_CLIENT_TIMEOUT={v:?} (expected seconds or a duration like \"30s\")")))?,
+            Some(v) => parse_duration_second(&v)
+                .ok_or_else(|| VaultError::Config(format!("could not parse VAULT_CLIENT_TIMEOUT={v:?} (expected seconds or a duration like \"30s\")")))?,
             None => DEFAULT_TIMEOUT,
         };
         let max_retries = match var("VAULT_MAX_RETRIES") {

@@ -48,7 +48,10 @@ impl VaultClient {
     pub fn kv_read(&self, path: &str, version: Option<u64>) -> Result<KvSecret, VaultError> {
         let clean = path.trim().trim_matches('/');
         if clean.is_empty() || clean.split('/').count() < 2 {
-            return Err(VaultError::InvalidPath { path: path.to_owned(), reason: "expected MOUNT/PATH (e.g. secret/data/app for KV v2, kv/app for KV v1)".into() });
+            return Err(VaultError::InvalidPath {
+                path: path.to_owned(),
+                reason: "expected MOUNT/PATH (e.g. secret/data/app for KV v2, kv/app for KV v1)".into(),
+            });
         }
         if clean.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
             return Err(VaultError::InvalidPath { path: path.to_owned(), reason: "empty, '.' or '..' path segment".into() });
@@ -70,7 +73,8 @@ fn interpret(path: &str, version: Option<u64>, status: u16, json: &mut serde_jso
     let invalid = |reason: &str| VaultError::InvalidResponse { method: "GET".into(), path: path.to_owned(), reason: reason.to_owned() };
 
     let data = json.get_mut("data");
-    let v2 = data.as_ref().and_then(|d| d.get("metadata")).is_some_and(|m| m.is_object()) && data.as_ref().and_then(|d| d.get("data")).is_some_and(|d| d.is_object() || d.is_null());
+    let v2 = data.as_ref().and_then(|d| d.get("metadata")).is_some_and(|m| m.is_object())
+        && data.as_ref().and_then(|d| d.get("data")).is_some_and(|d| d.is_object() || d.is_null());
 
     if v2 {
         let envelope = data.expect("checked above");
@@ -94,7 +98,12 @@ fn interpret(path: &str, version: Option<u64>, status: u16, json: &mut serde_jso
     match data {
         Some(serde_json::Value::Object(values)) => {
             if let Some(v) = version {
-                return Err(VaultError::InvalidPath { path: path.to_owned(), reason: format!("version {v} requested, but this is a KV v1 secret (KV v1 keeps no versions; KV v2 paths have a data/ segment after the mount)") });
+                return Err(VaultError::InvalidPath {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "version {v} requested, but this is a KV v1 secret (KV v1 keeps no versions; KV v2 paths have a data/ segment after the mount)"
+                    ),
+                });
             }
             Ok(KvSecret { data: take_values(values), version: None })
         }
@@ -129,7 +138,8 @@ mod tests {
 
     #[test]
     fn v2_envelope() {
-        let mut j = json!({"data": {"data": {"a": "1", "n": 5, "o": {"x": true}, "z": null}, "metadata": {"version": 3, "deletion_time": "", "destroyed": false}}});
+        let mut j =
+            json!({"data": {"data": {"a": "1", "n": 5, "o": {"x": true}, "z": null}, "metadata": {"version": 3, "deletion_time": "", "destroyed": false}}});
         let s = interpret("secret/data/app", None, 200, &mut j).unwrap();
         assert_eq!(s.version, Some(3));
         assert_eq!(s.get("a"), Some("1"));

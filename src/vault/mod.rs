@@ -12,12 +12,12 @@
 //! `secrecy`/`zeroize` types and never appear in `Debug`, `Display` or error messages.
 
 pub mod auth;
+pub mod backend;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod kv;
 pub mod transit;
-pub mod backend;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

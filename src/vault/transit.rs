@@ -59,7 +59,10 @@ impl VaultClient {
 fn transit_path(engine_path: &str, op: &str, key_name: &str) -> Result<String, VaultError> {
     let engine = clean_join(&[engine_path]);
     if key_name.is_empty() || key_name.contains('/') {
-        return Err(VaultError::InvalidPath { path: format!("{engine}/{op}/{key_name}"), reason: "the Transit key name must be one non-empty path segment".into() });
+        return Err(VaultError::InvalidPath {
+            path: format!("{engine}/{op}/{key_name}"),
+            reason: "the Transit key name must be one non-empty path segment".into(),
+        });
     }
     if engine.is_empty() || engine == "." {
         return Err(VaultError::InvalidPath { path: format!("{engine_path}/{op}/{key_name}"), reason: "empty Transit engine path".into() });
@@ -105,7 +108,9 @@ impl TransitUri {
         let prefixed = regex::Regex::new(r"/[^/]+/v[0-9]+/[^/]+/[^/]+/[^/]+").expect("valid regex");
         let shape = regex::Regex::new(r"/v[0-9]+/[^/]+/[^/]+/[^/]+").expect("valid regex");
         if prefixed.is_match(&request_uri) {
-            return Err(err("running Vault with a prefixed URL is not supported! (Format has to be like https://vault.example.com:8200/v1/transit/keys/keyName)"));
+            return Err(err(
+                "running Vault with a prefixed URL is not supported! (Format has to be like https://vault.example.com:8200/v1/transit/keys/keyName)",
+            ));
         }
         if !shape.is_match(&request_uri) {
             return Err(err("vault path does not seem to be formatted correctly: (eg. https://vault.example.com:8200/v1/transit/keys/keyName)"));
@@ -188,7 +193,15 @@ impl GoUrl {
             unescape_check(f)?;
         }
         let (scheme, rest) = go_scheme(rest)?;
-        let mut u = GoUrl { scheme: scheme.to_ascii_lowercase(), opaque: String::new(), authority: None, raw_path: String::new(), force_query: false, raw_query: String::new(), fragment };
+        let mut u = GoUrl {
+            scheme: scheme.to_ascii_lowercase(),
+            opaque: String::new(),
+            authority: None,
+            raw_path: String::new(),
+            force_query: false,
+            raw_query: String::new(),
+            fragment,
+        };
         let rest = if rest.ends_with('?') && rest.matches('?').count() == 1 {
             u.force_query = true;
             &rest[..rest.len() - 1]
@@ -420,11 +433,11 @@ mod tests {
     fn rejects_what_sops_rejects() {
         for bad in [
             "",
-            "vault.example.com/v1/transit/keys/k",      // no scheme
-            "https://vault.example.com:8200/transit/keys/k", // no /v1
-            "https://vault.example.com/v1/transit/k",   // too short
+            "vault.example.com/v1/transit/keys/k",               // no scheme
+            "https://vault.example.com:8200/transit/keys/k",     // no /v1
+            "https://vault.example.com/v1/transit/k",            // too short
             "https://vault.example.com/vault/v1/transit/keys/k", // prefixed
-            "https://vault.example.com:port/v1/transit/keys/k", // bad port
+            "https://vault.example.com:port/v1/transit/keys/k",  // bad port
             "https://vault.example.com/v1/transit/keys/%zz",
             "https://vault example.com/v1/transit/keys/k",
             ":foo",

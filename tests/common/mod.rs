@@ -174,9 +174,7 @@ impl CorpusFile {
 }
 
 pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
 }
 
 /// The files directly inside `tests/corpus/<sub>` (`""` for the corpus root) whose name
@@ -193,15 +191,8 @@ pub fn corpus(sub: &str, exts: &[&str]) -> Vec<CorpusFile> {
         })
         .map(|(name, p)| {
             let bytes = std::fs::read(&p).unwrap();
-            let kubernetes = is_kubernetes(
-                &name,
-                std::str::from_utf8(&bytes).expect("corpus files are UTF-8"),
-            );
-            CorpusFile {
-                name,
-                bytes,
-                kubernetes,
-            }
+            let kubernetes = is_kubernetes(&name, std::str::from_utf8(&bytes).expect("corpus files are UTF-8"));
+            CorpusFile { name, bytes, kubernetes }
         })
         .collect();
     files.sort_by(|a, b| a.name.cmp(&b.name));
@@ -225,18 +216,8 @@ pub fn is_kubernetes(name: &str, text: &str) -> bool {
             docs.last_mut().unwrap().push(line);
         }
     }
-    let docs: Vec<_> = docs
-        .into_iter()
-        .filter(|d| {
-            d.iter()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect();
-    !docs.is_empty()
-        && docs.iter().all(|d| {
-            d.iter().any(|l| l.starts_with("apiVersion:"))
-                && d.iter().any(|l| l.starts_with("kind:"))
-        })
+    let docs: Vec<_> = docs.into_iter().filter(|d| d.iter().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))).collect();
+    !docs.is_empty() && docs.iter().all(|d| d.iter().any(|l| l.starts_with("apiVersion:")) && d.iter().any(|l| l.starts_with("kind:")))
 }
 
 /// The `(type, plaintext length)` of every `ENC[AES256_GCM,...]` value of an encrypted
@@ -256,16 +237,10 @@ pub fn enc_signature(text: &str) -> Vec<(String, usize)> {
             let data = &after[..after.find(",iv:").expect("iv")];
             let ty_at = after.find(",type:").expect("type") + ",type:".len();
             let ty = &after[ty_at..ty_at + after[ty_at..].find(']').expect("]")];
-            let is_mac = before.ends_with("mac:")
-                || before.ends_with("\"mac\":")
-                || before.ends_with("sops_mac=");
+            let is_mac = before.ends_with("mac:") || before.ends_with("\"mac\":") || before.ends_with("sops_mac=");
             if !is_mac {
                 let pad = data.bytes().rev().take_while(|&b| b == b'=').count();
-                let len = if ty == "str" || ty == "comment" {
-                    data.len() / 4 * 3 - pad
-                } else {
-                    0
-                };
+                let len = if ty == "str" || ty == "comment" { data.len() / 4 * 3 - pad } else { 0 };
                 sig.push((ty.to_owned(), len));
             }
             rest = &after[ty_at..];
@@ -300,12 +275,7 @@ pub fn check_layout_kept(encrypted: &str, decrypted: &str) -> Result<(), String>
         });
         match found {
             Some(i) => at += i + 1,
-            None => {
-                return Err(format!(
-                    "line {w:?} of the sops file is not kept (searched from line {})",
-                    at + 1
-                ))
-            }
+            None => return Err(format!("line {w:?} of the sops file is not kept (searched from line {})", at + 1)),
         }
     }
     Ok(())
@@ -369,30 +339,18 @@ pub fn try_run(what: &str, cmd: &mut Command) -> Result<Vec<u8>, String> {
     if out.status.success() {
         Ok(out.stdout)
     } else {
-        Err(format!(
-            "{what} failed ({:?}): {}",
-            out.status.code(),
-            stderr(&out).trim()
-        ))
+        Err(format!("{what} failed ({:?}): {}", out.status.code(), stderr(&out).trim()))
     }
 }
 
 /// Fails with one message listing every corpus file that failed.
 pub fn report_failures(failures: Vec<String>) {
-    assert!(
-        failures.is_empty(),
-        "{} corpus file(s) failed:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} corpus file(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 /// A short line-by-line diff for failure messages.
 pub fn diff(expected: &str, got: &str) -> String {
-    let (e, g): (Vec<_>, Vec<_>) = (
-        expected.split_inclusive('\n').collect(),
-        got.split_inclusive('\n').collect(),
-    );
+    let (e, g): (Vec<_>, Vec<_>) = (expected.split_inclusive('\n').collect(), got.split_inclusive('\n').collect());
     let mut out = String::new();
     for i in 0..e.len().max(g.len()) {
         let (a, b) = (e.get(i), g.get(i));
@@ -405,10 +363,7 @@ pub fn diff(expected: &str, got: &str) -> String {
 
 /// Lines of `text`, with their line ends.
 pub fn lines(text: &[u8]) -> Vec<String> {
-    utf8(text)
-        .split_inclusive('\n')
-        .map(str::to_owned)
-        .collect()
+    utf8(text).split_inclusive('\n').map(str::to_owned).collect()
 }
 
 /// The two metadata lines that change whenever the data does: `lastmodified` and `mac`

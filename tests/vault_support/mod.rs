@@ -178,8 +178,18 @@ impl VaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let mut st = State { login_lease_seconds: 3600, ..State::default() };
-        st.tokens.insert(ROOT_TOKEN.into(), TokenInfo { policy: None, policies: vec!["root".into()], namespace: String::new(), expires: None, path: "auth/token/root".into() });
-        for (m, k) in [("transit", MountKind::Transit), ("sops", MountKind::Transit), ("secret", MountKind::Kv2), ("kv", MountKind::Kv1), ("auth/approle", MountKind::AppRole), ("auth/kubernetes", MountKind::Kubernetes)] {
+        st.tokens.insert(
+            ROOT_TOKEN.into(),
+            TokenInfo { policy: None, policies: vec!["root".into()], namespace: String::new(), expires: None, path: "auth/token/root".into() },
+        );
+        for (m, k) in [
+            ("transit", MountKind::Transit),
+            ("sops", MountKind::Transit),
+            ("secret", MountKind::Kv2),
+            ("kv", MountKind::Kv1),
+            ("auth/approle", MountKind::AppRole),
+            ("auth/kubernetes", MountKind::Kubernetes),
+        ] {
             st.mounts.insert(m.into(), k);
         }
         let state = Arc::new(Mutex::new(st));
@@ -235,7 +245,13 @@ impl VaultServer {
 
     /// Registers a token created in namespace `ns` (valid there and in its children).
     pub fn add_token_in_namespace(&self, token: &str, ns: &str, policy: Policy) {
-        let info = TokenInfo { policy: Some(policy), policies: vec!["default".into(), "test".into()], namespace: ns.trim_matches('/').into(), expires: None, path: "auth/token/create".into() };
+        let info = TokenInfo {
+            policy: Some(policy),
+            policies: vec!["default".into(), "test".into()],
+            namespace: ns.trim_matches('/').into(),
+            expires: None,
+            path: "auth/token/create".into(),
+        };
         self.state().tokens.insert(token.into(), info);
     }
 
@@ -276,7 +292,12 @@ impl VaultServer {
     pub fn kv2_put(&self, mount: &str, path: &str, data: Value) -> u64 {
         let mut st = self.state();
         let versions = st.kv2.entry((mount.trim_matches('/').into(), path.trim_matches('/').into())).or_default();
-        versions.push(Kv2Version { data: Some(data.as_object().expect("object").clone()), created: rfc3339_now(), deletion_time: String::new(), destroyed: false });
+        versions.push(Kv2Version {
+            data: Some(data.as_object().expect("object").clone()),
+            created: rfc3339_now(),
+            deletion_time: String::new(),
+            destroyed: false,
+        });
         versions.len() as u64
     }
 
@@ -393,7 +414,14 @@ fn serve_connection(conn: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicB
                 Some(st.faults.remove(0))
             }
         };
-        let mut logged = LoggedRequest { method: req.method.clone(), path: path.clone(), query: query.clone(), headers: req.headers.clone(), body: req.body.clone(), status: None };
+        let mut logged = LoggedRequest {
+            method: req.method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            headers: req.headers.clone(),
+            body: req.body.clone(),
+            status: None,
+        };
         let response = match fault {
             Some(Fault::Drop) => {
                 state.lock().unwrap_or_else(|p| p.into_inner()).log.push(logged);
@@ -504,7 +532,10 @@ fn unsupported() -> Answer {
 }
 
 fn envelope(data: Value) -> Answer {
-    (200, json!({ "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0, "data": data, "wrap_info": null, "warnings": null, "auth": null }))
+    (
+        200,
+        json!({ "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0, "data": data, "wrap_info": null, "warnings": null, "auth": null }),
+    )
 }
 
 fn percent_decode(s: &str) -> String {
@@ -532,7 +563,12 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest, raw_path: &str, query: O
     let rel = percent_decode(rel);
     let namespace = req.header("x-vault-namespace").unwrap_or("").trim_matches('/').to_owned();
     let full = if namespace.is_empty() { rel.trim_matches('/').to_owned() } else { format!("{namespace}/{}", rel.trim_matches('/')) };
-    let params: HashMap<String, String> = query.unwrap_or("").split('&').filter(|p| !p.is_empty()).map(|p| p.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).unwrap_or((p.to_owned(), String::new()))).collect();
+    let params: HashMap<String, String> = query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).unwrap_or((p.to_owned(), String::new())))
+        .collect();
     let method = if req.method == "GET" && params.get("list").is_some_and(|v| v == "true") { "LIST".to_owned() } else { req.method.clone() };
     let body: Value = if req.body.iter().all(|b| b.is_ascii_whitespace()) {
         Value::Object(Map::new())
@@ -619,7 +655,8 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest, raw_path: &str, query: O
     }
 
     // Longest mount that prefixes the full path.
-    let mount = st.mounts.iter().filter(|(m, _)| full == **m || full.starts_with(&format!("{m}/"))).max_by_key(|(m, _)| m.len()).map(|(m, k)| (m.clone(), k.clone()));
+    let mount =
+        st.mounts.iter().filter(|(m, _)| full == **m || full.starts_with(&format!("{m}/"))).max_by_key(|(m, _)| m.len()).map(|(m, k)| (m.clone(), k.clone()));
     let Some((mount, kind)) = mount else {
         return err(404, &format!("no handler for route \"{full}\". route entry not found."));
     };
@@ -654,7 +691,9 @@ fn login(st: &mut State, kind: &MountKind, mount: &str, namespace: &str, body: &
                 return err(400, "missing jwt");
             }
             match st.k8s_roles.get(&(mount.to_owned(), role.clone())) {
-                Some((want, policy)) if *want == jwt => (policy.clone(), json!({ "role": role, "service_account_name": "default", "service_account_namespace": "default" }), role.clone()),
+                Some((want, policy)) if *want == jwt => {
+                    (policy.clone(), json!({ "role": role, "service_account_name": "default", "service_account_namespace": "default" }), role.clone())
+                }
                 Some(_) => return denied(),
                 None => return err(400, &format!("invalid role name \"{role}\"")),
             }
@@ -664,16 +703,28 @@ fn login(st: &mut State, kind: &MountKind, mount: &str, namespace: &str, body: &
     st.issued += 1;
     let token = format!("hvs.login-{}-{}", st.issued, request_id());
     let lease = st.login_lease_seconds;
-    st.tokens.insert(token.clone(), TokenInfo { policy: Some(policy), policies: vec!["default".into(), role_name.clone()], namespace: namespace.to_owned(), expires: (lease > 0).then(|| Instant::now() + Duration::from_secs(lease)), path: format!("{mount}/login") });
-    (200, json!({
-        "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0, "data": null, "wrap_info": null, "warnings": null,
-        "auth": {
-            "client_token": token, "accessor": format!("accessor-{}", st.issued), "policies": ["default", role_name], "token_policies": ["default", role_name],
-            "metadata": metadata, "lease_duration": lease, "renewable": true, "entity_id": format!("entity-{}", st.issued), "token_type": "service",
-            "orphan": true, "mfa_requirement": null, "num_uses": 0,
+    st.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            policy: Some(policy),
+            policies: vec!["default".into(), role_name.clone()],
+            namespace: namespace.to_owned(),
+            expires: (lease > 0).then(|| Instant::now() + Duration::from_secs(lease)),
+            path: format!("{mount}/login"),
         },
-        "mount_type": if *kind == MountKind::AppRole { "approle" } else { "kubernetes" },
-    }))
+    );
+    (
+        200,
+        json!({
+            "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0, "data": null, "wrap_info": null, "warnings": null,
+            "auth": {
+                "client_token": token, "accessor": format!("accessor-{}", st.issued), "policies": ["default", role_name], "token_policies": ["default", role_name],
+                "metadata": metadata, "lease_duration": lease, "renewable": true, "entity_id": format!("entity-{}", st.issued), "token_type": "service",
+                "orphan": true, "mfa_requirement": null, "num_uses": 0,
+            },
+            "mount_type": if *kind == MountKind::AppRole { "approle" } else { "kubernetes" },
+        }),
+    )
 }
 
 fn key_info(name: &str, k: &TransitKey) -> Value {
@@ -820,7 +871,9 @@ fn open(k: &TransitKey, ciphertext: &str) -> Result<Vec<u8>, String> {
         return Err("invalid ciphertext: too short".into());
     }
     let (nonce, ct) = raw.split_at(12);
-    Aes256Gcm::new((&k.versions[version as usize - 1].0).into()).decrypt(Nonce::from_slice(nonce), ct).map_err(|_| "cipher: message authentication failed".to_owned())
+    Aes256Gcm::new((&k.versions[version as usize - 1].0).into())
+        .decrypt(Nonce::from_slice(nonce), ct)
+        .map_err(|_| "cipher: message authentication failed".to_owned())
 }
 
 fn kv2_meta(v: &Kv2Version, n: usize) -> Value {
@@ -922,7 +975,11 @@ fn kv2(st: &mut State, mount: &str, sub: &str, method: &str, params: &HashMap<St
             let Some(versions) = st.kv2.get(&key) else {
                 return err(404, "");
             };
-            let vs: Map<String, Value> = versions.iter().enumerate().map(|(i, v)| ((i + 1).to_string(), json!({ "created_time": v.created, "deletion_time": v.deletion_time, "destroyed": v.destroyed }))).collect();
+            let vs: Map<String, Value> = versions
+                .iter()
+                .enumerate()
+                .map(|(i, v)| ((i + 1).to_string(), json!({ "created_time": v.created, "deletion_time": v.deletion_time, "destroyed": v.destroyed })))
+                .collect();
             envelope(json!({
                 "cas_required": false, "created_time": versions[0].created, "current_version": versions.len(), "custom_metadata": null,
                 "delete_version_after": "0s", "max_versions": 0, "oldest_version": 0, "updated_time": versions[versions.len() - 1].created, "versions": vs,
