@@ -183,8 +183,8 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Opt
     let sel = meta.selection.compile().ok()?;
     let mut table = HashMap::new();
     let mut seen = Occurrences::default();
-    for doc in &parsed.docs {
-        for (leaf, chosen) in doc.leaves.iter().zip(sel.select(doc, text)) {
+    for (doc, chosen) in parsed.docs.iter().zip(sel.select_all(&parsed, text)) {
+        for (leaf, chosen) in doc.leaves.iter().zip(chosen) {
             let value = leaf.text(text);
             if !chosen || !looks_encrypted(value) {
                 continue;
@@ -380,8 +380,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     let mut to_seal = 0usize;
     let mut selected: Vec<Vec<bool>> = Vec::with_capacity(parsed.docs.len());
     let mut actions: Vec<Vec<LeafAction>> = Vec::with_capacity(parsed.docs.len());
-    for d in &parsed.docs {
-        let sel_flags = sel.select(d, text);
+    for (d, sel_flags) in parsed.docs.iter().zip(sel.select_all(&parsed, text)) {
         let mut acts = Vec::with_capacity(d.leaves.len());
         for (l, &chosen) in d.leaves.iter().zip(&sel_flags) {
             let value = l.text(text);
@@ -547,12 +546,10 @@ fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newli
     };
     // The `sops` key must line up with the document's other top-level keys, or the
     // result is not YAML (and neither gitseal nor sops could read the file back).
-    let block = match root_mapping_indent(format, src, doc) {
-        0 => block,
-        n => {
-            let pad = " ".repeat(n);
-            block.split_inclusive('\n').map(|line| if line.trim().is_empty() { line.to_owned() } else { format!("{pad}{line}") }).collect()
-        }
+    let block = if format == Format::Yaml && !doc.member_indent.is_empty() {
+        block.split_inclusive('\n').map(|line| if line.trim().is_empty() { line.to_owned() } else { format!("{}{line}", doc.member_indent) }).collect()
+    } else {
+        block
     };
     let at_open_end = format == Format::Yaml && span.end == src.len() && !src.is_empty() && !src.ends_with('\n');
     let text = match (at_open_end, span.is_empty()) {
@@ -561,22 +558,6 @@ fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newli
         (false, _) => block,
     };
     (span, text)
-}
-
-/// The column of a YAML document's top-level mapping keys: the indentation of its first
-/// line that is not blank, a comment, a directive or a `---`/`...` marker.
-fn root_mapping_indent(format: Format, src: &str, doc: &Document) -> usize {
-    if format != Format::Yaml {
-        return 0;
-    }
-    let first = src.lines().skip(doc.line.saturating_sub(1) as usize).map(|l| l.trim_end_matches('\r')).find(|l| {
-        let t = l.trim_start();
-        !(t.is_empty() || t.starts_with('#') || t.starts_with('%') || t.starts_with("---") || t.starts_with("..."))
-    });
-    match first {
-        Some(line) if !line.trim_start().starts_with(['-', '[', '{']) => line.len() - line.trim_start_matches(' ').len(),
-        _ => 0,
-    }
 }
 
 /// Decrypts a file after checking its MAC.
@@ -595,8 +576,8 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
 
     let mut mac = MacBuilder::new(meta.mac_only_encrypted);
     let mut edits = Vec::new();
-    for doc in &parsed.docs {
-        for (leaf, encrypted) in doc.leaves.iter().zip(sel.select(doc, text)) {
+    for (doc, encrypted) in parsed.docs.iter().zip(sel.select_all(&parsed, text)) {
+        for (leaf, encrypted) in doc.leaves.iter().zip(encrypted) {
             let is_comment = leaf.ty == ValueType::Comment;
             let value = leaf.text(text);
             if !encrypted {

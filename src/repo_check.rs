@@ -194,15 +194,6 @@ fn mac_message() -> &'static str {
     "MAC mismatch: the file was changed after it was encrypted (values edited, moved or removed by hand, or a document lost)"
 }
 
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Yaml => "yaml",
-        Format::Json => "json",
-        Format::Dotenv => "dotenv",
-        Format::Binary => "binary",
-    }
-}
-
 /// Checks one file. Findings come in the order they were found; see [`sort_findings`].
 pub fn check_file(f: &FileToCheck<'_>, identities: &Identities, opts: CheckOptions) -> Vec<Finding> {
     let format = Format::from_path(f.path);
@@ -238,7 +229,7 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
             }
             let valid = String::from_utf8_lossy(&f.bytes[..e.valid_up_to()]);
             let (line, _) = document::line_col(&valid, valid.len());
-            report.push(line, FindingKind::Unparseable, format!("cannot check this file: it is not valid UTF-8 text ({})", format_name(format)));
+            report.push(line, FindingKind::Unparseable, format!("cannot check this file: it is not valid UTF-8 text ({})", format.name()));
             return;
         }
     };
@@ -254,7 +245,7 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
                 }
                 return;
             }
-            report.push(e.line, FindingKind::Unparseable, format!("cannot parse as {}: {} (column {})", format_name(format), e.msg, e.col));
+            report.push(e.line, FindingKind::Unparseable, format!("cannot parse as {}: {} (column {})", format.name(), e.msg, e.col));
             return;
         }
     };
@@ -344,10 +335,11 @@ fn rule_encrypts_something(rule: &CreationRule, parsed: &ParsedFile, src: &str) 
         None => Selection::default_sops(),
     };
     let Ok(sel) = selection.compile() else { return true };
-    parsed.docs.iter().any(|doc| {
-        let selected = sel.select(doc, src);
-        doc.leaves.iter().zip(&selected).any(|(l, &selected)| l.ty != ValueType::Comment && !l.text(src).is_empty() && selected)
-    })
+    parsed
+        .docs
+        .iter()
+        .zip(sel.select_all(parsed, src))
+        .any(|(doc, selected)| doc.leaves.iter().zip(&selected).any(|(l, &selected)| l.ty != ValueType::Comment && !l.text(src).is_empty() && selected))
 }
 
 /// The line where the file's first metadata block starts (`sops:`, `"sops":`, `sops_...=`).
@@ -393,8 +385,7 @@ fn check_encrypted(
     };
     let binary = format == Format::Binary;
     let mut plaintext = false;
-    for doc in &parsed.docs {
-        let selection = sel.select(doc, src);
+    for (doc, selection) in parsed.docs.iter().zip(sel.select_all(parsed, src)) {
         let secret = !binary && k8s::is_secret(doc);
         let mut label = None;
         for (leaf, &selected) in doc.leaves.iter().zip(&selection) {

@@ -17,15 +17,6 @@ pub struct FileStatus {
     pub metadata: Option<Metadata>,
 }
 
-fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Yaml => "yaml",
-        Format::Json => "json",
-        Format::Dotenv => "dotenv",
-        Format::Binary => "binary",
-    }
-}
-
 /// Reads the status of a file. YAML, JSON and dotenv files must parse (the error names
 /// the line); a binary file is encrypted when it is sops's JSON form.
 pub fn file_status(file: &str, format: Format, src: &[u8]) -> Result<FileStatus> {
@@ -79,11 +70,8 @@ impl FileStatus {
     /// `recipients` (each with its `type` and its key group index `group`),
     /// `key_groups`, `shamir_threshold`, `selection` and `version`.
     pub fn to_json_line(&self) -> String {
-        let mut fields: Vec<(&str, String)> = vec![
-            ("file", json!(self.file).to_string()),
-            ("encrypted", json!(self.encrypted()).to_string()),
-            ("format", json!(format_name(self.format)).to_string()),
-        ];
+        let mut fields: Vec<(&str, String)> =
+            vec![("file", json!(self.file).to_string()), ("encrypted", json!(self.encrypted()).to_string()), ("format", json!(self.format.name()).to_string())];
         if let Some(m) = &self.metadata {
             let mut recipients = Vec::new();
             for (i, g) in m.groups().iter().enumerate() {

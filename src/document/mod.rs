@@ -43,6 +43,16 @@ impl Format {
         }
     }
 
+    /// The name `--input-type` takes for this format (the inverse of [`Format::parse_name`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+            Format::Dotenv => "dotenv",
+            Format::Binary => "binary",
+        }
+    }
+
     pub fn parse_name(s: &str) -> Option<Format> {
         Some(match s {
             "yaml" => Format::Yaml,
@@ -222,8 +232,9 @@ pub struct Document {
     /// Top-level `apiVersion` and `kind` when both are plain strings.
     pub k8s_kind: Option<String>,
     pub has_api_version: bool,
-    /// JSON: the indentation of top-level members (e.g. `"\t"`), used when adding the
-    /// `"sops"` member; whether a `,` must precede it.
+    /// The indentation of top-level members (JSON, e.g. `"\t"`) or keys (an indented
+    /// YAML mapping), which the added `sops` member must share; whether a `,` must
+    /// precede it (JSON).
     pub member_indent: String,
     pub needs_separator: bool,
     /// 1-based line where the document starts.

@@ -337,6 +337,10 @@ impl<'a> Parse<'a> {
         if is_map && !flow && self.stack.len() == 1 && col > 0 && (self.indent_step == 0 || col < self.indent_step) {
             self.indent_step = col;
         }
+        if parent.is_none() && is_map && !flow && col > 0 {
+            // An indented top-level mapping: the `sops` key must line up with its keys.
+            self.docs[doc].member_indent = " ".repeat(col);
+        }
         self.colls.push(Collection { doc, region_start, end: usize::MAX, indent, path, flow, parent, first: start });
         let coll = self.colls.len() - 1;
         if let Some(p) = parent {
@@ -519,42 +523,10 @@ impl<'a> Parse<'a> {
             return;
         }
         let comments = std::mem::take(&mut self.comments);
-        let src = self.src;
-        let bytes = src.as_bytes();
-        let mut line = 1u32;
-        let mut line_pos = 0usize;
-        for (doc, h, text_end, col) in comments {
-            line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
-            line_pos = h;
-            let doc = doc.min(self.docs.len() - 1);
-            let ls = line_start_of(src, h);
-            let trailing = bytes[ls..h].iter().any(|b| !b.is_ascii_whitespace());
-            let owner = self
-                .colls
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
-                .filter(|(_, c)| !trailing || c.first < h)
-                .max_by_key(|(_, c)| c.region_start)
-                .map(|(i, _)| i)
-                .or_else(|| self.colls.iter().position(|c| c.doc == doc && c.parent.is_none()));
-            if let Some(coll) = owner {
-                let at = if trailing { ls.max(self.colls[coll].first.min(h)) } else { h };
-                self.entries.push(Entry { coll, at, rank: 0, kind: EntryKind::Leaf(h + 1) });
-            }
-            self.docs[doc].leaves.push(Leaf {
-                parent: owner.map_or(0, |c| self.colls[c].path),
-                line,
-                ty: ValueType::Comment,
-                key: None,
-                text: Text::Source((h + 1) as u32, text_end as u32),
-                span: h + 1..text_end,
-                style: Style::Comment,
-            });
-        }
-        for d in &mut self.docs {
-            d.leaves.sort_by_key(|l| l.span.start);
-        }
+        let entries = &mut self.entries;
+        attach_comments(self.src, &mut self.docs, &self.colls, comments, |coll, at, leaf_start| {
+            entries.push(Entry { coll, at, rank: 0, kind: EntryKind::Leaf(leaf_start) });
+        });
         self.build_walks();
     }
 
@@ -731,6 +703,56 @@ pub(super) fn line_end_after(src: &str, pos: usize) -> usize {
         i += 1;
     }
     (i + 1).min(b.len())
+}
+
+/// Adds comments as leaves of the collection each sits in (see `Parse::attach_comments`
+/// for the rule), then sorts each document's leaves. `placed(collection, at, start)`
+/// hears where each comment stands among its collection's entries (`at`) and where its
+/// leaf starts, for sops's walk order.
+pub(super) fn attach_comments(
+    src: &str,
+    docs: &mut [Document],
+    colls: &[Collection],
+    comments: Vec<FoundComment>,
+    mut placed: impl FnMut(usize, usize, usize),
+) {
+    if docs.is_empty() || comments.is_empty() {
+        return;
+    }
+    let bytes = src.as_bytes();
+    let mut line = 1u32;
+    let mut line_pos = 0usize;
+    for (doc, h, text_end, col) in comments {
+        line += bytes[line_pos..h].iter().filter(|&&b| b == b'\n').count() as u32;
+        line_pos = h;
+        let doc = doc.min(docs.len() - 1);
+        let ls = line_start_of(src, h);
+        let trailing = bytes[ls..h].iter().any(|b| !b.is_ascii_whitespace());
+        let owner = colls
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.doc == doc && c.region_start <= h && h <= c.end && (c.flow || c.indent <= col))
+            .filter(|(_, c)| !trailing || c.first < h)
+            .max_by_key(|(_, c)| c.region_start)
+            .map(|(i, _)| i)
+            .or_else(|| colls.iter().position(|c| c.doc == doc && c.parent.is_none()));
+        if let Some(coll) = owner {
+            let at = if trailing { ls.max(colls[coll].first.min(h)) } else { h };
+            placed(coll, at, h + 1);
+        }
+        docs[doc].leaves.push(Leaf {
+            parent: owner.map_or(0, |c| colls[c].path),
+            line,
+            ty: ValueType::Comment,
+            key: None,
+            text: Text::Source((h + 1) as u32, text_end as u32),
+            span: h + 1..text_end,
+            style: Style::Comment,
+        });
+    }
+    for d in docs.iter_mut() {
+        d.leaves.sort_by_key(|l| l.span.start);
+    }
 }
 
 pub(super) fn line_start_of(src: &str, pos: usize) -> usize {

@@ -4,7 +4,7 @@
 
 use regex::Regex;
 
-use crate::document::{Document, WalkStep};
+use crate::document::{Document, Format, ParsedFile, WalkStep};
 use crate::sops::value::ValueType;
 
 /// The one selection field a file carries.
@@ -136,7 +136,28 @@ impl Selector {
         }
     }
 
-    /// For each leaf of `doc` (comments included), whether it is encrypted.
+    /// For each document of `parsed` and each of its leaves (comments included), whether
+    /// it is encrypted.
+    pub fn select_all(&self, parsed: &ParsedFile, src: &str) -> Vec<Vec<bool>> {
+        // The YAML fast path leaves sops's walk order to the event parser, and only the
+        // comment rules need it: then the file is read once more, by the event parser.
+        let needs_walks = self.comment_regex().is_some()
+            && parsed.format == Format::Yaml
+            && parsed.docs.iter().any(|d| d.walk.is_empty() && d.leaves.iter().any(|l| l.ty == ValueType::Comment));
+        let reparsed = if needs_walks { crate::document::yaml::parse_events(src).ok() } else { None };
+        parsed
+            .docs
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                let walk = reparsed.as_ref().and_then(|p| p.docs.get(i)).filter(|d| d.leaves.len() == doc.leaves.len()).map_or(&doc.walk[..], |d| &d.walk[..]);
+                self.select(doc, walk, src)
+            })
+            .collect()
+    }
+
+    /// For each leaf of `doc` (comments included), whether it is encrypted; `walk` is the
+    /// document's walk order (empty: its leaves in order).
     ///
     /// The comment rules follow sops's walk: each collection keeps the comments seen
     /// since its last entry, and an entry (a value, or a whole nested collection) clears
@@ -147,19 +168,10 @@ impl Selector {
     /// when a comment in scope matches, except that a matching comment does not count for
     /// itself, so it stays readable. Comments are matched as they stand in `src`: the
     /// plaintext when encrypting, the ciphertext when decrypting, as sops does.
-    pub fn select(&self, doc: &Document, src: &str) -> Vec<bool> {
+    pub fn select(&self, doc: &Document, walk: &[WalkStep], src: &str) -> Vec<bool> {
         let Some(re) = self.comment_regex() else {
             let paths: Vec<bool> = doc.paths.iter().map(|p| p.keys.iter().any(|k| self.key_matches(k))).collect();
             return doc.leaves.iter().map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k)))).collect();
-        };
-        // The YAML fast path leaves the walk to the event parser (only these rules need
-        // it): read the file again with it and take the same document's walk.
-        let reparsed;
-        let walk: &[WalkStep] = if doc.walk.is_empty() && is_yaml_with_comments(doc) {
-            reparsed = crate::document::yaml::parse_events(src).ok();
-            reparsed.as_ref().and_then(|p| p.docs.iter().find(|d| d.line == doc.line && d.leaves.len() == doc.leaves.len())).map_or(&[][..], |d| &d.walk[..])
-        } else {
-            &doc.walk
         };
         let mut out = vec![false; doc.leaves.len()];
         // Per open collection: does each comment kept since its last entry match?
@@ -205,14 +217,6 @@ impl Selector {
         }
         out
     }
-}
-
-/// A YAML document with comments: its walk is not the plain order of its leaves (dotenv
-/// and JSON documents are flat, and their walk is their leaves in order).
-fn is_yaml_with_comments(doc: &Document) -> bool {
-    use crate::document::Style;
-    doc.leaves.iter().any(|l| l.ty == ValueType::Comment)
-        && !doc.leaves.iter().any(|l| matches!(l.style, Style::DotenvValue | Style::JsonString | Style::JsonBare))
 }
 
 #[cfg(test)]

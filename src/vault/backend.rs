@@ -19,13 +19,6 @@ impl LazyVault {
         Self::default()
     }
 
-    /// A backend over an already configured pool (tests, the in-cluster decryptor).
-    pub fn with_pool(pool: VaultPool) -> Self {
-        let lazy = Self::default();
-        let _ = lazy.pool.set(Ok(pool));
-        lazy
-    }
-
     /// The pool, created from the environment the first time.
     pub fn pool(&self) -> Result<&VaultPool, String> {
         self.pool.get_or_init(|| VaultConfig::from_env().map(VaultPool::new).map_err(|e| format!("Vault settings: {e}"))).as_ref().map_err(Clone::clone)

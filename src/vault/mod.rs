@@ -47,11 +47,6 @@ impl VaultPool {
         VaultPool { cfg, clients: Mutex::new(HashMap::new()) }
     }
 
-    /// The configuration every client of the pool is built from.
-    pub fn config(&self) -> &VaultConfig {
-        &self.cfg
-    }
-
     /// The client for `addr` (trailing slashes ignored), created on first use.
     pub fn client(&self, addr: &str) -> Result<Arc<VaultClient>, VaultError> {
         let key = addr.trim().trim_end_matches('/').to_owned();
