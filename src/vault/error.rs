@@ -24,10 +24,6 @@ pub enum VaultError {
         source: std::io::Error,
     },
 
-    /// A `https://vault:8200/v1/<engine>/keys/<name>` URI that sops would not accept.
-    #[error("invalid Vault transit URI {uri:?}: {reason}")]
-    InvalidUri { uri: String, reason: String },
-
     /// A secret path (or version) that cannot be requested as written.
     #[error("invalid Vault path {path:?}: {reason}")]
     InvalidPath { path: String, reason: String },

@@ -6,7 +6,7 @@
 //!   login variables (AppRole, Kubernetes); see [`config`] for the precedence.
 //! - [`VaultClient`] talks to one server; [`VaultPool`] keeps one client per address, as
 //!   files can name several Vault servers.
-//! - [`TransitUri`] parses the key URIs sops writes (`https://vault:8200/v1/transit/keys/k`).
+//! - Transit key URIs are parsed by [`crate::keys::TransitKey`].
 //!
 //! Secrets (tokens, secret ids, JWTs, plaintexts, secret values) are held in
 //! `secrecy`/`zeroize` types and never appear in `Debug`, `Display` or error messages.
@@ -26,7 +26,6 @@ pub use client::VaultClient;
 pub use config::{VaultAuth, VaultConfig};
 pub use error::VaultError;
 pub use kv::KvSecret;
-pub use transit::TransitUri;
 
 /// One [`VaultClient`] per server address, created on first use and shared after that
 /// (so each server sees one login and one connection pool).
