@@ -134,3 +134,96 @@ fn in_place_write_keeps_file_mode() {
         std::fs::read_dir(fx.dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".gitseal-")).collect();
     assert!(leftovers.is_empty());
 }
+
+#[test]
+fn raw_nul_byte_in_yaml_is_refused_naming_the_line() {
+    let fx = Fixture::new();
+    // sops refuses it too ("control characters are not allowed"); it must never produce a
+    // file with the metadata inserted at the NUL and later values left in plaintext.
+    let content = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: x\0y\n  b: later-secret\n";
+    let (code, err) = encrypt_in_place_fails(&fx, "nul.yaml", content);
+    assert_eq!(code, 3);
+    assert!(err.contains("nul.yaml:6:"), "{err}");
+    assert!(err.contains("NUL"), "{err}");
+    let sops = fx.sops().args(["encrypt", "--age", &fx.recipient]).arg(fx.path("nul.yaml")).output().unwrap();
+    assert!(!sops.status.success(), "sops accepted a NUL byte");
+}
+
+#[test]
+fn control_characters_and_yaml11_line_separators_are_refused_naming_the_line() {
+    let fx = Fixture::new();
+    for (i, c) in ["\u{1}", "\u{7f}", "\u{9b}", "\u{85}", "\u{2028}", "\u{fffe}"].iter().enumerate() {
+        let name = format!("ctl{i}.yaml");
+        let (code, err) = encrypt_in_place_fails(&fx, &name, &format!("a: b\nc: x{c}y\n"));
+        assert_eq!(code, 3, "{c:?}: {err}");
+        assert!(err.contains(&format!("{name}:2:")), "{c:?}: {err}");
+    }
+    // Escaped in double quotes they are fine.
+    let p = fx.write("escaped.yaml", "a: \"x\\0y\\u2028\"\n");
+    let enc = fx.write("escaped.enc.yaml", fx.encrypt(&p));
+    assert_eq!(fx.decrypt(&enc), std::fs::read(&p).unwrap());
+}
+
+#[test]
+fn yaml_tags_that_sops_cannot_read_on_ciphertext_are_refused_naming_the_line() {
+    let fx = Fixture::new();
+    for (name, content, line) in [
+        ("int.yaml", "a: b\nc: !!int \"forty-two\"\n", 2),
+        ("ts.yaml", "a: !!timestamp 2026-01-01\n", 1),
+        ("seq.yaml", "a: b\nc: !!seq x\n", 2),
+        ("block.yaml", "a: !!int |\n  42\n", 1),
+    ] {
+        let (code, err) = encrypt_in_place_fails(&fx, name, content);
+        assert_eq!(code, 3, "{name}: {err}");
+        assert!(err.contains(&format!("{name}:{line}:")), "{name}: {err}");
+        assert!(err.contains("tag"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn yaml_directive_other_than_1_1_is_refused_as_sops_cannot_read_it() {
+    let fx = Fixture::new();
+    let content = "%YAML 1.2\n---\na: b\n";
+    let (code, err) = encrypt_in_place_fails(&fx, "dir.yaml", content);
+    assert_eq!(code, 3);
+    assert!(err.contains("dir.yaml:1:") && err.contains("%YAML 1.2"), "{err}");
+    let sops = fx.sops().args(["encrypt", "--age", &fx.recipient]).arg(fx.path("dir.yaml")).output().unwrap();
+    assert!(!sops.status.success(), "sops now reads %YAML 1.2: the refusal can go");
+}
+
+#[test]
+fn json_number_beyond_float_range_is_refused_naming_the_line() {
+    let fx = Fixture::new();
+    let content = "{\n  \"a\": 1,\n  \"b\": 1e400\n}\n";
+    let (code, err) = encrypt_in_place_fails(&fx, "big.json", content);
+    assert_eq!(code, 3);
+    assert!(err.contains("big.json:3:"), "{err}");
+    let sops = fx.sops().args(["encrypt", "--age", &fx.recipient]).arg(fx.path("big.json")).output().unwrap();
+    assert!(!sops.status.success(), "sops now reads 1e400: the refusal can go");
+}
+
+/// A block mapping nested `levels` collections deep (the root counts as one).
+fn nested_yaml(levels: usize) -> String {
+    let mut content = String::new();
+    for i in 0..levels - 1 {
+        content.push_str(&" ".repeat(i));
+        content.push_str("k:\n");
+    }
+    content.push_str(&" ".repeat(levels - 1));
+    content.push_str("k: v\n");
+    content
+}
+
+#[test]
+fn yaml_nested_beyond_the_depth_limit_is_refused_naming_the_line() {
+    let fx = Fixture::new();
+    let max = gitseal::document::yaml::MAX_DEPTH;
+    let (code, err) = encrypt_in_place_fails(&fx, "deep.yaml", &nested_yaml(max + 1));
+    assert_eq!(code, 3);
+    assert!(err.contains(&format!("deep.yaml:{}:", max + 1)), "{err}");
+    assert!(err.contains("nested more than"), "{err}");
+    let ok = nested_yaml(max);
+    let p = fx.write("deep-ok.yaml", &ok);
+    let enc = fx.write("deep-ok.enc.yaml", fx.encrypt(&p));
+    assert_eq!(fx.decrypt(&enc), ok.as_bytes());
+}

@@ -101,3 +101,62 @@ fn indented_top_level_mapping_got_an_unreadable_sops_block_at_column_0() {
     assert_success("set on an indented file", &fx.gitseal().args(["set"]).arg(&again).args(["[\"a\"]", "\"w\""]).output().unwrap());
     assert!(String::from_utf8(fx.decrypt(&again)).unwrap().starts_with("---\n a: w\n"));
 }
+
+/// `sops decrypt` of `file` as JSON (the values as sops reads them, for comparing).
+fn sops_values(fx: &Fixture, file: &std::path::Path) -> serde_json::Value {
+    let out = fx.sops().args(["decrypt", "--output-type", "json"]).arg(file).output().unwrap();
+    assert_success("sops decrypt", &out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn utf8_bom_became_part_of_the_first_key_and_hid_the_kubernetes_object() {
+    let fx = Fixture::new();
+    let content = "\u{feff}apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: hunter2\n";
+    let p = fx.write("bom.yaml", content);
+    let enc = fx.encrypt(&p);
+    let enc_text = String::from_utf8(enc.clone()).unwrap();
+    assert!(enc_text.starts_with("\u{feff}apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n"), "{enc_text}");
+    assert!(enc_text.contains("encrypted_regex: ^(data|stringData)$"), "{enc_text}");
+    assert!(!enc_text.contains("hunter2"), "{enc_text}");
+    let enc_path = fx.write("bom.enc.yaml", &enc);
+    assert_eq!(String::from_utf8(fx.decrypt(&enc_path)).unwrap(), content);
+    // sops reads the mark as it reads it in its own input: not part of the document.
+    let values = sops_values(&fx, &enc_path);
+    assert_eq!(values["apiVersion"], "v1");
+    assert_eq!(values["stringData"]["token"], "hunter2");
+    let mine = fx.write("bom-sops.yaml", fx.sops_encrypt(&p, &["--encrypted-regex", "^(data|stringData)$"]));
+    assert_eq!(sops_values(&fx, &mine), values);
+}
+
+#[test]
+fn yaml_tags_were_left_on_ciphertext_that_neither_tool_could_read() {
+    let fx = Fixture::new();
+    let content = "a: !!int \"42\"\nb: !!str 42\nc: !custom hello\nd: !!float \"1.5\"\ne: !!bool \"true\"\nf: !!str \"x\"\ng: [!!int \"7\", !local y]\n";
+    let p = fx.write("tags.yaml", content);
+    let enc = fx.write("tags.enc.yaml", fx.encrypt(&p));
+    // Both tools read gitseal's file as sops reads the original.
+    let by_sops = fx.write("tags.sops.yaml", fx.sops_encrypt(&p, &[]));
+    assert_eq!(sops_values(&fx, &enc), sops_values(&fx, &by_sops));
+    // A tag naming a type is carried by the ciphertext's type; other tags stay.
+    let back = String::from_utf8(fx.decrypt(&enc)).unwrap();
+    assert_eq!(back, "a: 42\nb: !!str \"42\"\nc: !custom hello\nd: 1.5\ne: true\nf: !!str \"x\"\ng: [7, !local y]\n");
+}
+
+#[test]
+fn trailing_document_marker_was_refused_where_sops_accepts_it() {
+    let fx = Fixture::new();
+    let enc = round_trip(&fx, "trail.yaml", "a: b\n---\n");
+    assert_eq!(sops_values(&fx, &enc)["a"], "b");
+    round_trip(&fx, "trail2.yaml", "a: b\n---\nc: d\n---\n");
+    round_trip(&fx, "dir11.yaml", "%YAML 1.1\n---\na: b\n");
+}
+
+#[test]
+fn overflowing_yaml_float_was_typed_float_where_sops_reads_a_string() {
+    let fx = Fixture::new();
+    let enc = round_trip(&fx, "big.yaml", "a: 1e400\nb: 1e-400\n");
+    let values = sops_values(&fx, &enc);
+    assert_eq!(values["a"], "1e400");
+    assert_eq!(values["b"], 0.0);
+}

@@ -488,6 +488,10 @@ impl<'a> Parser<'a> {
             }
             Some(b'-' | b'0'..=b'9') => {
                 let len = number_len(self.b, self.pos).ok_or_else(|| self.err("invalid number"))?;
+                // sops reads numbers as 64-bit floats and stops at one beyond their range.
+                if !src[start..start + len].parse::<f64>().is_ok_and(f64::is_finite) {
+                    return Err(self.err("this number is beyond the range of a 64-bit float (sops cannot read it); write it as a string"));
+                }
                 self.pos += len;
                 let text = Text::from_source(src, start..self.pos, &src[start..self.pos]);
                 self.push_leaf(parent, key, ValueType::Float, text, start..self.pos, Style::JsonBare);

@@ -192,17 +192,82 @@ fn err_at(src: &str, pos: usize, msg: impl Into<String>) -> SyntaxError {
     SyntaxError::new(line, col, msg)
 }
 
+/// Deeper nesting of block collections than this is refused: every level holds the keys
+/// leading to it, so a file nested thousands of levels deep would cost memory quadratic
+/// in its depth. Flow collections stop earlier (255 levels, in the YAML parser) and JSON
+/// at the same depth.
+pub const MAX_DEPTH: usize = 1000;
+
+const BOM: &str = "\u{feff}";
+
 /// Parses a (multi-document) YAML file: the line-based fast path when the file is within
 /// its subset, else the full event-based parser (which also reports every error).
+///
+/// A UTF-8 byte order mark at the start is not part of the document (as in sops, whose
+/// YAML reader skips it): the rest is parsed, and every position still counts from the
+/// start of `src`, so the mark stays where it is in everything written back.
 pub fn parse(src: &str) -> Result<ParsedFile, SyntaxError> {
+    if let Some(rest) = src.strip_prefix(BOM) {
+        let mut parsed = parse_unmarked(rest)?;
+        shift_positions(&mut parsed, BOM.len());
+        return Ok(parsed);
+    }
+    parse_unmarked(src)
+}
+
+fn parse_unmarked(src: &str) -> Result<ParsedFile, SyntaxError> {
     if let Some(parsed) = super::yaml_fast::parse(src) {
         return Ok(parsed);
     }
     parse_events(src)
 }
 
+/// Moves every byte position of `parsed` `by` bytes on (for a prefix cut off before parsing).
+fn shift_positions(parsed: &mut ParsedFile, by: usize) {
+    let shift_text = |t: &mut Text| {
+        if let Text::Source(a, b) = t {
+            *a += by as u32;
+            *b += by as u32;
+        }
+    };
+    for doc in &mut parsed.docs {
+        doc.insert_at += by;
+        if let Some(m) = &mut doc.metadata {
+            m.span = m.span.start + by..m.span.end + by;
+        }
+        for leaf in &mut doc.leaves {
+            leaf.span = leaf.span.start + by..leaf.span.end + by;
+            shift_text(&mut leaf.text);
+            if let Some(k) = &mut leaf.key {
+                shift_text(k);
+            }
+            if let Style::YamlBlock { header, .. } = &mut leaf.style {
+                *header = header.start + by as u32..header.end + by as u32;
+            }
+        }
+    }
+}
+
+/// Refuses characters YAML does not allow in a file (sops's YAML reader stops at them:
+/// "control characters are not allowed"), and the line separators YAML 1.1 readers (sops
+/// among them) break lines at but YAML 1.2 readers do not, so both would read different
+/// documents. Anything gitseal parsed past such a byte would not be what sops reads.
+fn check_characters(src: &str) -> Result<(), SyntaxError> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+    let Some((pos, c)) = src.char_indices().find(|&(_, c)| !allowed(c) || matches!(c, '\u{2028}' | '\u{2029}')) else {
+        return Ok(());
+    };
+    let what = match c {
+        '\0' => "a NUL byte".to_owned(),
+        '\u{85}' | '\u{2028}' | '\u{2029}' => format!("the line separator U+{:04X} (YAML readers disagree on where its lines break)", c as u32),
+        _ => format!("the control character U+{:04X}", c as u32),
+    };
+    Err(err_at(src, pos, format!("{what} is not allowed in YAML; write it escaped inside a double-quoted string (\"\\x..\")")))
+}
+
 /// Parses a (multi-document) YAML file with saphyr's event parser.
 pub fn parse_events(src: &str) -> Result<ParsedFile, SyntaxError> {
+    check_characters(src)?;
     let mut p = Parse {
         src,
         idx: ByteIndex::new(src),
@@ -250,6 +315,7 @@ impl<'a> Parse<'a> {
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
+                self.check_directives(start)?;
                 let line = span.start.line() as u32;
                 let mut doc = Document::new(line);
                 if self.docs.is_empty() {
@@ -275,9 +341,33 @@ impl<'a> Parse<'a> {
                 self.end_collection(end);
             }
             Event::Scalar(value, style, _anchor, tag) => {
-                let tag_suffix = tag.as_ref().map(|t| t.suffix.clone());
+                // A core-schema tag by its name (`int` for `!!int`); any other tag as "",
+                // which reads as a string, as sops reads it.
+                let tag_suffix = tag.as_ref().map(|t| if t.is_yaml_core_schema() { t.suffix.clone() } else { String::new() });
                 self.scalar(value.into_owned(), style, tag_suffix, start, end, span)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Directives stand on lines of their own before a document's `---`. sops's YAML
+    /// reader takes only `%YAML 1.1` and stops at any other version; a file it cannot
+    /// read is refused here rather than written.
+    fn check_directives(&self, doc_start: usize) -> Result<(), SyntaxError> {
+        let from = self.prev_end.min(doc_start);
+        let mut ls = from;
+        for line in self.src[from..doc_start].split_inclusive('\n') {
+            if let Some(rest) = line.strip_prefix("%YAML") {
+                let version = rest.split('#').next().unwrap_or("").trim();
+                if version != "1.1" {
+                    return Err(err_at(
+                        self.src,
+                        ls,
+                        format!("the directive %YAML {version} cannot be read by sops (it reads only %YAML 1.1); remove the line"),
+                    ));
+                }
+            }
+            ls += line.len();
         }
         Ok(())
     }
@@ -288,6 +378,9 @@ impl<'a> Parse<'a> {
             self.scan_comments(start);
         }
         if let Some(cap) = &mut self.capture {
+            if cap.stack.len() >= MAX_DEPTH {
+                return Err(err_at(self.src, start, format!("collections nested more than {MAX_DEPTH} levels deep are not supported")));
+            }
             cap.stack.push(if is_map { TreeFrame::Map(Vec::new(), None) } else { TreeFrame::List(Vec::new()) });
             return Ok(());
         }
@@ -296,6 +389,9 @@ impl<'a> Parse<'a> {
                 return Err(err_at(self.src, start, "the top level of a document must be a mapping"));
             }
             self.doc_empty = false;
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(err_at(self.src, start, format!("collections nested more than {MAX_DEPTH} levels deep are not supported")));
         }
         // A top-level `sops` key starts the metadata block.
         if self.stack.len() == 1 {
@@ -407,8 +503,10 @@ impl<'a> Parse<'a> {
 
         let line = span.start.line() as u32;
         if self.stack.is_empty() {
-            if style == ScalarStyle::Plain && text.is_empty() {
-                return Ok(()); // an empty document
+            // An empty document (the parser reads it as a null of no width), such as the
+            // one a trailing `---` opens: sops reads it as an empty mapping.
+            if style == ScalarStyle::Plain && (text.is_empty() || (text == "~" && start == parser_end)) {
+                return Ok(());
             }
             return Err(err_at(self.src, start, "the top level of a document must be a mapping"));
         }
@@ -445,6 +543,18 @@ impl<'a> Parse<'a> {
         if tag.as_deref() == Some("binary") {
             return Err(err_at(self.src, start, "YAML !!binary values are not supported (sops reads them differently); store base64 text instead"));
         }
+        // Where the value starts in the file: at its tag when the tag names the type (the
+        // `type:` of its ciphertext carries it then, and sops cannot read a tag such as
+        // `!!int` on an `ENC[...]` string). `!!str` and other tags stay where they are:
+        // sops reads `!!str ENC[...]` and `!custom ENC[...]` as the strings they tag.
+        let mut value_start = ext.span.start;
+        if let Some(t) = tag.as_deref().filter(|t| !t.is_empty()) {
+            let at = ext.header.as_ref().map_or(start, |h| h.start);
+            if let Some(tag_start) = self.check_tag(t, &text, style, at, ext.span.start)? {
+                value_start = tag_start;
+            }
+        }
+        let at = if value_start < ext.span.start && matches!(self.stack.last(), Some(Frame::Seq { .. })) { value_start } else { at };
         let ty = match resolve_type(&text, style, tag.as_deref()) {
             Some(ty) => ty,
             None => {
@@ -453,7 +563,7 @@ impl<'a> Parse<'a> {
                 return Ok(());
             }
         };
-        self.entries.push(Entry { coll, at, rank: 1, kind: EntryKind::Leaf(ext.span.start) });
+        self.entries.push(Entry { coll, at, rank: 1, kind: EntryKind::Leaf(value_start) });
         let indent = (key_indent(self.src, ext.span.start) + self.indent_step.max(2)) as u32;
         let style = match style {
             ScalarStyle::Plain => Style::YamlPlain { indent: if flow { u32::MAX } else { indent } },
@@ -467,8 +577,49 @@ impl<'a> Parse<'a> {
             },
         };
         let text = if style_is_plain(&style) { Text::from_source(self.src, ext.span.clone(), &text) } else { Text::owned(text) };
-        self.docs[doc_idx].leaves.push(Leaf { parent: path, line, ty, key, text, span: ext.span, style });
+        self.docs[doc_idx].leaves.push(Leaf { parent: path, line, ty, key, text, span: value_start..ext.span.end, style });
         Ok(())
+    }
+
+    /// Checks a core-schema tag on a value (`tag` is its name: `int` for `!!int`) and
+    /// returns where the tag starts when it names the type (the value's bytes then start
+    /// there: the encrypted value's `type:` carries the type instead); `None` for a tag
+    /// that stays.
+    fn check_tag(&self, tag: &str, text: &str, style: ScalarStyle, start: usize, scalar_start: usize) -> Result<Option<usize>, SyntaxError> {
+        let fits = match tag {
+            "str" | "null" => return Ok(None),
+            "int" => crate::sops::value::parse_go_int(text).is_some(),
+            "float" => plain_type(text) != ValueType::Str && plain_type(text) != ValueType::Bool && finite_or_special(text),
+            "bool" => plain_type(text) == ValueType::Bool,
+            _ => return Err(err_at(self.src, start, format!("the YAML tag !!{tag} is not supported on a value (sops cannot read it); remove the tag"))),
+        };
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+            return Err(err_at(self.src, start, format!("a block scalar tagged !!{tag} is not supported; write the value on the key's line")));
+        }
+        if !fits {
+            return Err(err_at(
+                self.src,
+                start,
+                format!("the value tagged !!{tag} does not read as one (sops cannot read it); fix the value or remove the tag"),
+            ));
+        }
+        // The tag is the token before the scalar (an anchor may stand between them).
+        let b = self.src.as_bytes();
+        let mut p = scalar_start;
+        loop {
+            while p > 0 && b[p - 1].is_ascii_whitespace() {
+                p -= 1;
+            }
+            let token_end = p;
+            while p > 0 && !b[p - 1].is_ascii_whitespace() {
+                p -= 1;
+            }
+            match b.get(p) {
+                Some(b'!') => return Ok(Some(p)),
+                Some(b'&') if p < token_end => continue,
+                _ => return Err(err_at(self.src, start, format!("could not locate the !!{tag} tag of this value; remove the tag"))),
+            }
+        }
     }
 
     fn finish_document(&mut self, end_marker: usize) {
@@ -803,6 +954,13 @@ pub(super) fn resolve_type(text: &str, style: ScalarStyle, tag: Option<&str>) ->
     Some(plain_type(text))
 }
 
+/// Whether a float's spelling reads as a finite number or as one of YAML's infinities
+/// or not-a-number: a decimal that overflows (`1e400`) is not a float to sops.
+fn finite_or_special(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.trim_start_matches(['+', '-']).starts_with('.') && (lower.ends_with("inf") || lower.ends_with("nan")) || text.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
 /// The YAML 1.2 core-schema type of a plain scalar, as go-yaml v3 resolves it.
 pub fn plain_type(text: &str) -> ValueType {
     match text {
@@ -813,15 +971,67 @@ pub fn plain_type(text: &str) -> ValueType {
     if crate::sops::value::parse_go_int(text).is_some() {
         return ValueType::Int;
     }
-    if crate::sops::value::is_decimal_float(text) {
+    // A decimal beyond the range of a float (`1e400`) stays a string, as go-yaml reads it.
+    if crate::sops::value::is_decimal_float(text) && finite_or_special(text) {
         return ValueType::Float;
     }
     ValueType::Str
 }
 
+/// Whether `s` is a YAML 1.1 timestamp (`2026-11-01`, `2026-11-01T10:00:00Z`,
+/// `2001-12-14 21:59:43.10 -5`): YAML 1.1 readers, kubectl among them, take those for
+/// times, and sops types them `time`, so a string that looks like one is quoted.
+fn is_yaml11_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit);
+    if !(digits(0, 4) && b.get(4) == Some(&b'-')) {
+        return false;
+    }
+    // year-month-day, month and day of one or two digits
+    let mut i = 5;
+    for last in [false, true] {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 2 {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        if !last {
+            if b.get(i) != Some(&b'-') {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    // Anything after the date (a time, a zone) is left to the reader: a date followed by
+    // `T` or blanks and a digit is treated as a timestamp.
+    i == b.len() || (matches!(b[i], b'T' | b't' | b' ' | b'\t') && b[i..].iter().any(u8::is_ascii_digit))
+}
+
+/// Whether `s` is an integer literal in one of the radix spellings YAML 1.1 or 1.2
+/// readers know (`0x1F`, `0o17`, `0b101`, with a sign and `_` separators).
+fn is_radix_int(s: &str) -> bool {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (digits, ok): (&str, fn(u8) -> bool) = if let Some(d) = t.strip_prefix("0x") {
+        (d, |c| c.is_ascii_hexdigit())
+    } else if let Some(d) = t.strip_prefix("0o") {
+        (d, |c| matches!(c, b'0'..=b'7'))
+    } else if let Some(d) = t.strip_prefix("0b") {
+        (d, |c| matches!(c, b'0' | b'1'))
+    } else {
+        return false;
+    };
+    !digits.is_empty() && digits.bytes().all(|c| c == b'_' || ok(c))
+}
+
 /// Whether `s` can be written as a plain scalar and read back as the same string.
 fn plain_safe(s: &str, flow: bool) -> bool {
-    if s.is_empty() || s != s.trim() || s.contains('\n') || s.contains('\t') || s.contains('\r') {
+    if s.is_empty() || s != s.trim() || s.contains(needs_escape) {
+        return false;
+    }
+    // A tab inside a plain scalar is content; after `:` or before `#` it would end it.
+    if s.contains(":\t") || s.contains("\t#") {
         return false;
     }
     let first = s.as_bytes()[0];
@@ -844,16 +1054,22 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     if matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off") {
         return false;
     }
-    let numberish = s.trim_start_matches(['+', '-']);
-    if numberish.starts_with("0x") || numberish.starts_with("0o") || numberish.starts_with("0b") {
+    if is_radix_int(s) || is_yaml11_timestamp(s) || s == "<<" || s == "=" {
         return false;
     }
+    let numberish = s.trim_start_matches(['+', '-']);
     if numberish.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'_' | b'.' | b':' | b'e' | b'E' | b'+' | b'-'))
         && numberish.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.')
     {
         return false;
     }
     true
+}
+
+/// Whether `c` can only be written escaped, in a double-quoted string: YAML does not
+/// allow it raw in a file, or YAML 1.1 and 1.2 readers break lines at it differently.
+fn needs_escape(c: char) -> bool {
+    (c < ' ' && c != '\t') || ('\u{7f}'..='\u{9f}').contains(&c) || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}')
 }
 
 fn double_quoted(s: &str) -> String {
@@ -867,8 +1083,9 @@ fn double_quoted(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            '\u{feff}' => out.push_str("\\ufeff"),
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // Characters a YAML file may not hold raw (or that readers disagree on).
+            '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -893,7 +1110,7 @@ fn block_body(text: &str, indent: usize, newline: &str) -> Option<(char, String)
     let lines: Vec<&str> = body.split('\n').collect();
     // A first line starting with a space would need an indentation indicator; tabs and
     // carriage returns inside lines are not representable: use quotes instead.
-    if lines.first().is_some_and(|l| l.starts_with(' ')) || text.contains('\r') || text.contains('\t') {
+    if lines.first().is_some_and(|l| l.starts_with(' ')) || text.contains('\t') || body.contains(|c| c != '\n' && needs_escape(c)) {
         return None;
     }
     let pad = " ".repeat(indent);
@@ -920,9 +1137,14 @@ fn chomp_str(c: char) -> &'static str {
 pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
     let nl = file.newline;
     // sops stores booleans as Go prints them; YAML writes them in lower case.
+    // Floats that Go spells `+Inf`/`NaN` are written as YAML spells them: YAML reads
+    // `+Inf` as a string.
     let text = match (ty, text) {
         (ValueType::Bool, "True") => "true",
         (ValueType::Bool, "False") => "false",
+        (ValueType::Float, "+Inf" | "Inf") => ".inf",
+        (ValueType::Float, "-Inf") => "-.inf",
+        (ValueType::Float, "NaN") => ".nan",
         _ => text,
     };
     let is_str = matches!(ty, ValueType::Str | ValueType::Bytes);
@@ -953,7 +1175,7 @@ pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -
             let flow = *indent == u32::MAX;
             if !is_str || (flow && !text.starts_with("ENC[") && plain_safe(text, true)) {
                 Rendered::plain(text.to_owned())
-            } else if text.contains('\n') || text.contains('\r') || text.contains('\t') {
+            } else if text.contains(needs_escape) || text.contains('\t') {
                 Rendered::plain(double_quoted(text))
             } else {
                 Rendered::plain(single_quoted(text))
@@ -1128,6 +1350,71 @@ mod tests {
         assert_eq!(m.tree.get("version").unwrap().as_str(), Some("3.11.0"));
         assert_eq!(f.docs.len(), 2);
         assert_eq!(f.docs[0].leaves.len(), 1);
+    }
+
+    #[test]
+    fn words_starting_like_radix_numbers_and_interior_tabs_came_back_quoted() {
+        for s in ["0bar-token", "0xygen", "0o", "0b", "a\tb", "v2026-11-01"] {
+            assert!(plain_safe(s, false), "{s:?} should stay plain");
+        }
+        for s in ["0b101", "-0x1F", "0o17", "0x_1f", "a\t#b", "a:\tb", "\tx"] {
+            assert!(!plain_safe(s, false), "{s:?} must be quoted");
+        }
+    }
+
+    #[test]
+    fn yaml11_timestamps_decrypted_from_sops_files_came_back_bare() {
+        for s in ["2026-11-01T10:00:00Z", "2026-11-01", "2001-12-14 21:59:43.10 -5", "2001-1-2t1:00:00"] {
+            assert!(!plain_safe(s, false), "{s:?} must be quoted");
+        }
+        assert!(plain_safe("2026-11-01x", false));
+    }
+
+    #[test]
+    fn infinities_came_back_spelled_as_go_prints_them() {
+        let f = parse("a: 1.5\n").unwrap();
+        let leaf = &f.docs[0].leaves[0];
+        for (go, yaml) in [("+Inf", ".inf"), ("-Inf", "-.inf"), ("NaN", ".nan")] {
+            assert_eq!(render_value(&f, leaf, ValueType::Float, go).value, yaml);
+        }
+    }
+
+    #[test]
+    fn control_characters_in_decrypted_values_are_written_escaped() {
+        let f = parse("a: x\nb: 'y'\n").unwrap();
+        for leaf in &f.docs[0].leaves {
+            for c in ["\u{85}", "\u{2028}", "\u{9b}", "\u{1}", "\u{feff}"] {
+                let out = render_value(&f, leaf, ValueType::Str, &format!("p{c}q")).value;
+                assert!(out.starts_with('"') && out.is_ascii(), "{c:?}: {out}");
+                let again = parse(&format!("k: {out}\n")).unwrap();
+                assert_eq!(again.docs[0].leaves[0].text(&format!("k: {out}\n")), format!("p{c}q"));
+            }
+        }
+    }
+
+    #[test]
+    fn bom_became_part_of_the_first_key() {
+        let src = "\u{feff}apiVersion: v1\nkind: Secret\nstringData:\n  a: |\n    x\n";
+        let f = parse(src).unwrap();
+        assert!(f.docs[0].is_k8s_object());
+        let l = &f.docs[0].leaves;
+        assert_eq!(f.docs[0].aad(&l[0], src), "apiVersion:");
+        assert_eq!(&src[l[0].span.clone()], "v1");
+        assert_eq!(&src[l[2].span.clone()], "    x\n");
+        assert_eq!(f.docs[0].insert_at, src.len());
+    }
+
+    #[test]
+    fn nested_deeper_than_the_limit_is_refused_with_line() {
+        let mut src = String::new();
+        for i in 0..MAX_DEPTH {
+            src.push_str(&format!("{}k:\n", " ".repeat(i)));
+        }
+        src.push_str(&format!("{}k: v\n", " ".repeat(MAX_DEPTH)));
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.line as usize, MAX_DEPTH + 1);
+        let flow = format!("a: {}{}\n", "[".repeat(300), "]".repeat(300));
+        assert!(parse(&flow).is_err());
     }
 
     #[test]

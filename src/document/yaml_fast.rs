@@ -160,6 +160,9 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
         let mut nested = false;
         if let Some(o) = open.take() {
             if indent > o.map_indent || (indent == o.map_indent && is_item) {
+                if p.stack.len() >= super::yaml::MAX_DEPTH {
+                    return None; // the full parser names the line
+                }
                 p.open_collection(o, indent, if is_item { Kind::Seq } else { Kind::Map }, tok);
                 nested = true;
             } else {
@@ -542,13 +545,19 @@ impl Fast<'_> {
 fn plain_text(b: &[u8]) -> bool {
     // Blocks of 64 bytes are screened for any byte that needs a closer look (one vector
     // test each); only a block holding one is read byte by byte.
-    let suspect = |c: u8| ((c < 0x20) & (c != b'\n')) | (c == 0x7f) | (c == 0xEF);
+    // 0xC2, 0xE2 and 0xEF lead the C1 controls (NEL among them), U+2028/U+2029 and
+    // U+FEFF/U+FFFE/U+FFFF, which the full parser refuses or reads with care.
+    let suspect = |c: u8| ((c < 0x20) & (c != b'\n')) | (c == 0x7f) | (c == 0xC2) | (c == 0xE2) | (c == 0xEF);
     let mut start = 0;
     for block in b.chunks(64) {
         if block.iter().fold(false, |any, &c| any | suspect(c)) {
             for i in start..start + block.len() {
                 let c = b[i];
-                if (c < 0x20 && c != b'\n' && !(c == b'\r' && b.get(i + 1) == Some(&b'\n'))) || c == 0x7f || b[i..].starts_with(b"\xEF\xBB\xBF") {
+                let next = b.get(i + 1).copied().unwrap_or(0);
+                let c1_control = c == 0xC2 && (0x80..=0x9F).contains(&next);
+                let separator = c == 0xE2 && next == 0x80 && matches!(b.get(i + 2), Some(0xA8 | 0xA9));
+                let bom_or_nonchar = c == 0xEF && (b[i..].starts_with(b"\xEF\xBB\xBF") || (next == 0xBF && matches!(b.get(i + 2), Some(0xBE | 0xBF))));
+                if (c < 0x20 && c != b'\n' && !(c == b'\r' && next == b'\n')) || c == 0x7f || c1_control || separator || bom_or_nonchar {
                     return false;
                 }
             }
