@@ -38,9 +38,19 @@ status=0
 cargo test "${cargo_flags[@]}" || status=$?
 elapsed=$((SECONDS - start))
 
+# A few seconds of libFuzzer per fuzz target where the toolchain can build them (it says
+# so and goes on where it cannot; tests/fuzz_properties.rs ran the same properties above).
+fuzz_seconds=${GITSEAL_FUZZ_SECONDS:-3}
+step "Fuzz targets (${fuzz_seconds}s each)"
+fuzz_status=0
+bash scripts/fuzz.sh --smoke "$fuzz_seconds" || fuzz_status=$?
+if [[ $status -eq 0 && $fuzz_status -ne 0 ]]; then
+    status=$fuzz_status
+fi
+
 step "Summary"
 echo "peers:   sops $sops_v, age $age_v, rvault (rusty_vault 0.2.1) (GITSEAL_REQUIRE_PEERS=1)"
-echo "command: cargo test ${cargo_flags[*]}"
+echo "command: cargo test ${cargo_flags[*]}; scripts/fuzz.sh --smoke $fuzz_seconds (exit $fuzz_status)"
 if [[ $status -eq 0 ]]; then
     echo "result:  PASSED in ${elapsed}s"
 else
