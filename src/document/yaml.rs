@@ -1256,12 +1256,17 @@ fn emit_map(entries: &[(String, Tree)], indent: usize, key_col: usize, first_pre
             }
             Tree::Scalar(s) => {
                 out.push(' ');
-                if s.contains('\n') {
-                    let (chomp, body) = block_body(s, indent + 4, nl).unwrap_or((' ', String::new()));
+                // A multi-line string a literal block cannot hold (tabs, a first line
+                // starting with a space) is written double-quoted, as go-yaml writes it.
+                let block = if s.contains('\n') { block_body(s, indent + 4, nl) } else { None };
+                if let Some((chomp, body)) = block {
                     out.push('|');
                     out.push_str(chomp_str(chomp));
                     out.push_str(nl);
                     out.push_str(&body);
+                } else if s.contains('\n') {
+                    out.push_str(&double_quoted(s));
+                    out.push_str(nl);
                 } else if is_typed_metadata_key(k) {
                     out.push_str(s);
                     out.push_str(nl);
@@ -1422,6 +1427,16 @@ mod tests {
         let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(e.line, 3);
         assert!(e.msg.contains("duplicate key"));
+    }
+
+    #[test]
+    fn metadata_string_a_literal_block_cannot_hold_was_written_empty() {
+        for value in ["a\tb\nc\n", " lead\nx\n"] {
+            let tree = Tree::Map(vec![("x".into(), Tree::Scalar(value.into()))]);
+            let out = render_metadata(&tree, "\n");
+            let f = parse(&out).unwrap();
+            assert_eq!(f.docs[0].metadata.as_ref().unwrap().tree.get("x").unwrap().as_str(), Some(value), "{out}");
+        }
     }
 
     #[test]
