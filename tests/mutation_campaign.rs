@@ -533,7 +533,14 @@ fn every_mutation_is_refused_or_changes_nothing_the_format_protects() {
             let d = decrypt_bytes(&k, b.name, b.format, &m);
             let o = judge(b.format, b.plain, d.clone(), &rule);
             if std::env::var_os("CAMPAIGN_DEBUG").is_some() && !matches!(o, Outcome::Refused | Outcome::Identical) {
-                eprintln!("DEBUG {} {kind} at {at} {:?} {o:?}: {:?} -> {:?}\n{}", b.name, regions[at], &b.encrypted[at.saturating_sub(20)..(at + 20).min(b.encrypted.len())], String::from_utf8_lossy(&m[at.saturating_sub(20)..(at + 20).min(m.len())]), String::from_utf8_lossy(&d.unwrap()));
+                eprintln!(
+                    "DEBUG {} {kind} at {at} {:?} {o:?}: {:?} -> {:?}\n{}",
+                    b.name,
+                    regions[at],
+                    &b.encrypted[at.saturating_sub(20)..(at + 20).min(b.encrypted.len())],
+                    String::from_utf8_lossy(&m[at.saturating_sub(20)..(at + 20).min(m.len())]),
+                    String::from_utf8_lossy(&d.unwrap())
+                );
             }
             total += 1;
             by_region.add(regions[at].name(), o);

@@ -151,3 +151,71 @@ fn updatekeys_still_works_on_an_intact_file() {
     assert_success("updatekeys", &out);
     assert!(std::fs::read_to_string(&p).unwrap().contains(&other.to_string()));
 }
+
+// Recipients asked for on the command line against those of an existing encrypted file.
+
+/// The age recipients of an encrypted file (every document carries the same block).
+fn recipients_of(path: &std::path::Path) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for r in std::fs::read_to_string(path).unwrap().lines().filter_map(|l| l.trim_start().strip_prefix("- recipient: ")) {
+        if !all.iter().any(|a| a == r) {
+            all.push(r.to_owned());
+        }
+    }
+    all
+}
+
+#[test]
+fn encrypt_onto_an_existing_output_with_other_recipients_says_so_and_follows_the_request() {
+    let fx = Fixture::new();
+    let (s2, r2) = gitseal::keys::age::generate_identity();
+    let k2 = fx.write("k2.txt", format!("{}\n", &*s2));
+    let plain = fx.write("plain.yaml", TWO_DOCS);
+    let out_file = fx.path("out.yaml");
+    let both = format!("{},{r2}", fx.recipient);
+    assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &both, "-o"]).arg(&out_file).arg(&plain).output().unwrap());
+    assert_eq!(recipients_of(&out_file).len(), 2);
+
+    // Asked for the first recipient only: the second must not stay silently.
+    let out = fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-o"]).arg(&out_file).arg(&plain).output().unwrap();
+    assert_success("encrypt -o", &out);
+    assert!(stderr(&out).contains(&format!("- age:{r2}")), "{}", stderr(&out));
+    assert_eq!(recipients_of(&out_file), vec![fx.recipient.clone()]);
+    // A new data key: the removed recipient's identity no longer opens the file.
+    let out = fx.gitseal().env("SOPS_AGE_KEY_FILE", &k2).arg("decrypt").arg(&out_file).output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert_eq!(String::from_utf8(fx.decrypt(&out_file)).unwrap(), TWO_DOCS);
+}
+
+#[test]
+fn encrypt_in_place_with_other_recipients_is_refused_naming_them() {
+    let fx = Fixture::new();
+    let (_, r2) = gitseal::keys::age::generate_identity();
+    let p = fx.write("s.yaml", TWO_DOCS);
+    assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &format!("{},{r2}", fx.recipient), "-i"]).arg(&p).output().unwrap());
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replacen("  token: ENC[", "  added: new-value\n  token: ENC[", 1)).unwrap();
+    let before = std::fs::read_to_string(&p).unwrap();
+    let out = fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-i"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("- age:{r2}")) && stderr(&out).contains("updatekeys"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&p).unwrap(), before);
+    // The same recipients as the file's: encrypted as usual.
+    let out = fx.gitseal().args(["encrypt", "--age", &format!("{r2},{}", fx.recipient), "-i"]).arg(&p).output().unwrap();
+    assert_success("encrypt -i with the file's recipients", &out);
+}
+
+#[test]
+fn encrypt_in_place_notes_recipients_that_differ_from_the_rule() {
+    let fx = Fixture::new();
+    let (_, r2) = gitseal::keys::age::generate_identity();
+    let p = fx.write("s.yaml", TWO_DOCS);
+    assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-i"]).arg(&p).output().unwrap());
+    fx.write(".sops.yaml", format!("creation_rules:\n  - age: {},{r2}\n", fx.recipient));
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, text.replacen("  token: ENC[", "  added: new-value\n  token: ENC[", 1)).unwrap();
+    let out = fx.gitseal().args(["encrypt", "-i"]).arg(&p).output().unwrap();
+    assert_success("encrypt -i", &out);
+    assert!(stderr(&out).contains(&format!("+ age:{r2}")) && stderr(&out).contains("updatekeys"), "{}", stderr(&out));
+    assert_eq!(recipients_of(&p), vec![fx.recipient.clone()]);
+}
