@@ -29,6 +29,11 @@ pub enum Error {
         "{file}:{line}: encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file"
     )]
     Tampered { file: String, line: u32 },
+    /// A ciphertext that authenticates but stands where its kind cannot (an encrypted
+    /// comment in a value's place, a value's ciphertext in a comment, ciphertext in a
+    /// document without sops metadata): moved there by hand.
+    #[error("{file}:{line}: {msg}; the file was tampered with")]
+    Misplaced { file: String, line: u32, msg: &'static str },
     #[error("{file}: {msg}")]
     Config { file: String, msg: String },
     #[error("{file}: {action}: {source}")]
@@ -55,7 +60,7 @@ impl Error {
             Error::NoRecipients { .. } => 7,
             Error::NoRecipientsFor { .. } => 7,
             Error::Key { .. } => 8,
-            Error::Tampered { .. } => 9,
+            Error::Tampered { .. } | Error::Misplaced { .. } => 9,
             Error::Reference { .. } => 11,
             Error::MacMismatch { .. } => 51,
         }
@@ -73,6 +78,7 @@ impl Error {
             | Error::NoRecipientsFor { file, .. }
             | Error::MacMismatch { file }
             | Error::Tampered { file, .. }
+            | Error::Misplaced { file, .. }
             | Error::Reference { file, .. }
             | Error::Config { file, .. }
             | Error::Io { file, .. }

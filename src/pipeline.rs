@@ -174,29 +174,24 @@ impl Occurrences {
     }
 }
 
-/// Decrypts every value of an encrypted file into a reuse table.
-fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Option<(Metadata, DataKey, HashMap<ReuseKey, String>)> {
-    let text = std::str::from_utf8(prev).ok()?;
-    let parsed = document::parse(format, text).ok()?;
-    let meta = file_metadata(file, &parsed).ok()??;
-    let key = keys::unwrap_data_key(&meta, ids).ok()?;
-    let sel = meta.selection.compile().ok()?;
+/// Opens an existing encrypted file that a write is about to build on (its data key,
+/// rule and ciphertexts carry over), verifying it first: every ciphertext and the MAC.
+/// `Ok(None)` when `prev` is not an encrypted file or no identity opens it, so nothing
+/// can be reused; an error when it opens but fails verification, so that a write never
+/// launders tampering into a fresh MAC.
+fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Result<Option<(Metadata, DataKey, HashMap<ReuseKey, String>)>> {
+    let Ok(text) = std::str::from_utf8(prev) else { return Ok(None) };
+    let Ok(parsed) = document::parse(format, text) else { return Ok(None) };
+    let Ok(Some(meta)) = file_metadata(file, &parsed) else { return Ok(None) };
+    let Ok(key) = keys::unwrap_data_key(&meta, ids) else { return Ok(None) };
     let mut table = HashMap::new();
     let mut seen = Occurrences::default();
-    for (doc, chosen) in parsed.docs.iter().zip(sel.select_all(&parsed, text)) {
-        for (leaf, chosen) in doc.leaves.iter().zip(chosen) {
-            let value = leaf.text(text);
-            if !chosen || !looks_encrypted(value) {
-                continue;
-            }
-            let Ok(ev) = EncValue::parse(value.trim_end()) else { continue };
-            let aad = doc.aad(leaf, text);
-            if let Ok(pt) = ev.open_text(&key, aad.as_bytes()) {
-                table.insert(seen.key(aad, ev.ty, pt), value.trim_end().to_owned());
-            }
-        }
-    }
-    Some((meta, key, table))
+    let computed = open_values(file, format, text, &parsed, &meta, &key, NewPlaintext::Refuse, |opened| {
+        let value = opened.leaf.text(text).trim_end().to_owned();
+        table.insert(seen.key(opened.doc.aad(opened.leaf, text), opened.ty, opened.plaintext), value);
+    })?;
+    check_mac(file, &meta, &key, computed, false)?;
+    Ok(Some((meta, key, table)))
 }
 
 /// What happens to one leaf when the file is written.
@@ -360,7 +355,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     // Encrypting onto an existing encrypted output: its key, rule and ciphertexts carry
     // over unless an explicitly different rule is asked for.
     let previous = match (&existing, req.previous) {
-        (None, Some(p)) => reuse_table(file, format, p, req.identities).filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
+        (None, Some(p)) => reuse_table(file, format, p, req.identities)?.filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
         _ => None,
     };
     let selection = match (&existing, &previous, &req.selection) {
@@ -397,7 +392,13 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
     let mut reuse: HashMap<ReuseKey, String> = HashMap::new();
     let (key, base_meta): (DataKey, Option<Metadata>) = match existing {
         Some(meta) => match keys::unwrap_data_key(&meta, req.identities) {
-            Ok(k) => (k, Some(meta)),
+            Ok(k) => {
+                // The file is re-encrypted in place with its own key: what it held before
+                // (everything but the new plaintext) must still match its MAC.
+                let computed = open_values(file, format, text, &parsed, &meta, &k, NewPlaintext::Skip, |_| {})?;
+                check_mac(file, &meta, &k, computed, false)?;
+                (k, Some(meta))
+            }
             Err(e) => {
                 if to_seal == 0 && all_docs_have_metadata {
                     return Ok(EncryptPlan {
@@ -568,61 +569,17 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     let parsed = parse(file, format, text)?;
     let meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
     let key = keys::unwrap_data_key(&meta, req.identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
-    let sel = meta.selection.compile().map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
 
     if req.format == Format::Binary {
         return decrypt_binary(file, text, &parsed, &meta, &key, req.ignore_mac);
     }
 
-    let mut mac = MacBuilder::new(meta.mac_only_encrypted);
     let mut edits = Vec::new();
-    for (doc, encrypted) in parsed.docs.iter().zip(sel.select_all(&parsed, text)) {
-        for (leaf, encrypted) in doc.leaves.iter().zip(encrypted) {
-            let is_comment = leaf.ty == ValueType::Comment;
-            let value = leaf.text(text);
-            if !encrypted {
-                if !is_comment && !meta.mac_only_encrypted {
-                    let t = sops_spelling(leaf.ty, value);
-                    mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
-                }
-                continue;
-            }
-            if value.is_empty() {
-                continue;
-            }
-            if !looks_encrypted(value) || (leaf.ty != ValueType::Str && !is_comment) {
-                if is_comment {
-                    continue; // sops too leaves a plaintext comment in an encrypted area as it is
-                }
-                return Err(Error::InvalidValue {
-                    file: file.into(),
-                    line: leaf.line,
-                    msg: "this value should be encrypted under the file's rules but is plaintext (was it added or changed by hand? run `gitseal encrypt -i` to encrypt it)".into(),
-                });
-            }
-            let ev = EncValue::parse(value.trim_end()).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
-            let aad = doc.aad(leaf, text);
-            let pt = match ev.open_text(&key, aad.as_bytes()) {
-                Ok(pt) => pt,
-                Err(_) if is_comment => continue,
-                Err(_) => return Err(Error::Tampered { file: file.into(), line: leaf.line }),
-            };
-            if ev.ty == ValueType::Comment && !is_comment {
-                // sops (3.11) writes an encrypted comment that sits in a list as a list
-                // item `- ENC[...,type:comment]`, and reads it back as a comment, outside
-                // the MAC.
-                if let Some(dash) = list_item_dash(format, text, leaf) {
-                    edits.push(Edit { span: dash..leaf.span.end, text: format!("#{}", pt.as_str()) });
-                    continue;
-                }
-            }
-            if !is_comment && ev.ty != ValueType::Comment {
-                mac.add(mac_text(file, leaf.line, ev.ty, &pt)?.as_bytes());
-            }
-            push_value_edit(&mut edits, format, &parsed, leaf, ev.ty, &pt, text);
-        }
-    }
-    check_mac(file, &meta, &key, mac.finish(), req.ignore_mac)?;
+    let computed = open_values(file, format, text, &parsed, &meta, &key, NewPlaintext::Refuse, |opened| match opened.as_list_comment {
+        Some(dash) => edits.push(Edit { span: dash..opened.leaf.span.end, text: format!("#{}", opened.plaintext.as_str()) }),
+        None => push_value_edit(&mut edits, format, &parsed, opened.leaf, opened.ty, &opened.plaintext, text),
+    })?;
+    check_mac(file, &meta, &key, computed, req.ignore_mac)?;
     for doc in &parsed.docs {
         if let Some(m) = &doc.metadata {
             edits.push(Edit { span: m.span.clone(), text: String::new() });
@@ -638,6 +595,106 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         out.truncate(keep);
     }
     Ok(Decrypted(out))
+}
+
+/// One ciphertext of a file, opened and found in its right place.
+struct Opened<'p> {
+    doc: &'p Document,
+    leaf: &'p Leaf,
+    /// The type the ciphertext declares.
+    ty: ValueType,
+    plaintext: Zeroizing<String>,
+    /// An encrypted comment that sops wrote as a YAML list item: where its `- ` starts.
+    as_list_comment: Option<usize>,
+}
+
+/// What [`open_values`] does with a plaintext value where the file's rule wants ciphertext.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NewPlaintext {
+    /// Reading a file: such a value was added by hand, and the file is refused.
+    Refuse,
+    /// Re-encrypting a file in place: such values (and documents without a `sops` block)
+    /// are new and about to be encrypted; they were not part of the stored MAC.
+    Skip,
+}
+
+/// Walks every value of an encrypted file as sops does: opens each ciphertext (so each
+/// is authenticated against its path), checks that each stands where its type may
+/// stand, and hands it to `visit`. Returns the MAC of the file's content, for the caller
+/// to compare with the stored one. Every path that reads or rewrites an encrypted file
+/// goes through here.
+fn open_values<'p>(
+    file: &str,
+    format: Format,
+    text: &str,
+    parsed: &'p ParsedFile,
+    meta: &Metadata,
+    key: &DataKey,
+    new_plaintext: NewPlaintext,
+    mut visit: impl FnMut(Opened<'p>),
+) -> Result<String> {
+    let sel = meta.selection.compile().map_err(|e| Error::Metadata { file: file.into(), line: 1, msg: format!("invalid selection regex: {e}") })?;
+    let misplaced = |leaf: &Leaf, msg| Error::Misplaced { file: file.into(), line: leaf.line, msg };
+    let mut mac = MacBuilder::new(meta.mac_only_encrypted);
+    for (doc, encrypted) in parsed.docs.iter().zip(sel.select_all(parsed, text)) {
+        let new_doc = new_plaintext == NewPlaintext::Skip && doc.metadata.is_none();
+        for (leaf, encrypted) in doc.leaves.iter().zip(encrypted) {
+            let is_comment = leaf.ty == ValueType::Comment;
+            let value = leaf.text(text);
+            if new_doc {
+                // A document added since the file was encrypted holds only plaintext: a
+                // ciphertext there was copied from elsewhere (it would authenticate, its
+                // path being the same, and escape the MAC).
+                if encrypted && looks_encrypted(value) {
+                    return Err(misplaced(leaf, "an encrypted value in a document that has no sops metadata (copied from another document?)"));
+                }
+                continue;
+            }
+            if !encrypted {
+                if !is_comment && !meta.mac_only_encrypted {
+                    let t = sops_spelling(leaf.ty, value);
+                    mac.add(mac_text(file, leaf.line, leaf.ty, &t)?.as_bytes());
+                }
+                continue;
+            }
+            if value.is_empty() {
+                continue; // sops never encrypts empty strings or comments; "" adds nothing to the MAC
+            }
+            if !looks_encrypted(value) || (leaf.ty != ValueType::Str && !is_comment) {
+                if is_comment || new_plaintext == NewPlaintext::Skip {
+                    continue; // sops too leaves a plaintext comment in an encrypted area as it is
+                }
+                return Err(Error::InvalidValue {
+                    file: file.into(),
+                    line: leaf.line,
+                    msg: "this value should be encrypted under the file's rules but is plaintext (was it added or changed by hand? run `gitseal encrypt -i` to encrypt it)".into(),
+                });
+            }
+            let ev = EncValue::parse(value.trim_end()).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+            let aad = doc.aad(leaf, text);
+            // An encrypted comment that does not open was edited or moved from another
+            // path: refused like a value (sops only warns).
+            let plaintext = ev.open_text(key, aad.as_bytes()).map_err(|_| Error::Tampered { file: file.into(), line: leaf.line })?;
+            let as_list_comment = match (is_comment, ev.ty == ValueType::Comment) {
+                (true, true) => None,
+                (true, false) => return Err(misplaced(leaf, "a value's ciphertext stands in a comment")),
+                (false, true) => {
+                    // sops (3.11) writes an encrypted comment that sits in a list as a list
+                    // item `- ENC[...,type:comment]`, and reads it back as a comment. Anywhere
+                    // else a comment-typed ciphertext would be read as a value the MAC does
+                    // not cover.
+                    let dash = list_item_dash(format, text, leaf).ok_or_else(|| misplaced(leaf, "an encrypted comment stands in a value's place"))?;
+                    Some(dash)
+                }
+                (false, false) => {
+                    mac.add(mac_text(file, leaf.line, ev.ty, &plaintext)?.as_bytes());
+                    None
+                }
+            };
+            visit(Opened { doc, leaf, ty: ev.ty, plaintext, as_list_comment });
+        }
+    }
+    Ok(mac.finish())
 }
 
 /// Where the `- ` of a YAML block-list item that is just `leaf` starts.
@@ -684,13 +741,12 @@ fn is_sops_json(src: &[u8]) -> bool {
 
 fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
     let file = req.file;
-    let previous = req.previous.and_then(|p| reuse_table(file, Format::Json, p, req.identities));
+    let previous = match req.previous {
+        Some(p) => binary_previous(file, p, req.identities, req.src)?,
+        None => None,
+    };
     let (key, meta, enc) = match previous {
-        Some((meta, key, table)) => {
-            let pt = String::from_utf8(req.src.to_vec()).ok().map(Zeroizing::new);
-            let reused = pt.and_then(|pt| table.get(&("data:".to_owned(), ValueType::Str, PlainKey(pt), 0)).cloned());
-            (key, Some(meta), reused)
-        }
+        Some((meta, key, reused)) => (key, Some(meta), reused),
         None => {
             if req.recipients.is_empty() {
                 return Err(Error::NoRecipients { file: file.into() });
@@ -719,6 +775,22 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
     let out = binary::render(&enc, &meta.to_tree());
     let changed = req.previous.is_none_or(|p| p != out.as_bytes());
     Ok(EncryptOutcome { output: Encrypted(out), changed, unverified: false, sealed })
+}
+
+/// The previous version of an encrypted binary output, verified like any file a write
+/// builds on (see [`reuse_table`]): its metadata, data key, and its ciphertext when it
+/// holds `plaintext` already.
+fn binary_previous(file: &str, prev: &[u8], ids: &Identities, plaintext: &[u8]) -> Result<Option<(Metadata, DataKey, Option<String>)>> {
+    let Ok(text) = std::str::from_utf8(prev) else { return Ok(None) };
+    let Ok(parsed) = document::parse(Format::Json, text) else { return Ok(None) };
+    let Ok(Some(meta)) = file_metadata(file, &parsed) else { return Ok(None) };
+    let Ok(key) = keys::unwrap_data_key(&meta, ids) else { return Ok(None) };
+    let old = decrypt_binary(file, text, &parsed, &meta, &key, false)?;
+    let reused = (old.as_bytes() == plaintext).then(|| {
+        let leaf = parsed.docs[0].leaves.iter().find(|l| l.key(text) == Some("data") && l.parent == 0).expect("decrypt_binary found it");
+        leaf.text(text).to_owned()
+    });
+    Ok(Some((meta, key, reused)))
 }
 
 fn decrypt_binary(file: &str, src: &str, parsed: &ParsedFile, meta: &Metadata, key: &DataKey, ignore_mac: bool) -> Result<Decrypted> {
@@ -754,20 +826,27 @@ pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], 
     Ok(out)
 }
 
-/// The metadata and data key of an encrypted file, opened.
-fn open_metadata(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<(Metadata, DataKey)> {
+/// The metadata and data key of an encrypted file, opened and verified (every ciphertext
+/// and the MAC), for the writes that keep the data key or build on the file's content.
+fn open_verified(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<(Metadata, DataKey)> {
     let text = as_text(file, src)?;
-    let format = if format == Format::Binary { Format::Json } else { format };
-    let parsed = parse(file, format, text)?;
+    let parse_format = if format == Format::Binary { Format::Json } else { format };
+    let parsed = parse(file, parse_format, text)?;
     let meta = file_metadata(file, &parsed)?.ok_or_else(|| Error::NotEncrypted { file: file.into() })?;
     let key = keys::unwrap_data_key(&meta, identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
+    if format == Format::Binary {
+        decrypt_binary(file, text, &parsed, &meta, &key, false)?;
+    } else {
+        let computed = open_values(file, parse_format, text, &parsed, &meta, &key, NewPlaintext::Refuse, |_| {})?;
+        check_mac(file, &meta, &key, computed, false)?;
+    }
     Ok((meta, key))
 }
 
 /// Gives a file a new data key: every value is re-encrypted for the same recipients
 /// (key groups and threshold included). The MAC is checked first.
 pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<Encrypted> {
-    let (meta, _) = open_metadata(file, format, src, identities)?;
+    let (meta, _) = open_verified(file, format, src, identities)?;
     if meta.groups().iter().any(|g| !g.foreign.is_empty()) {
         return Err(Error::Metadata {
             file: file.into(),
@@ -813,7 +892,7 @@ pub fn rewrap(file: &str, format: Format, src: &[u8], identities: &Identities, r
     let text = as_text(file, src)?;
     let parse_format = if format == Format::Binary { Format::Json } else { format };
     let parsed = parse(file, parse_format, text)?;
-    let (mut meta, key) = open_metadata(file, format, src, identities)?;
+    let (mut meta, key) = open_verified(file, format, src, identities)?;
     let before: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:") || k.starts_with("hc_vault:")).collect();
     let after = recipients.describe();
     let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).cloned().collect();
@@ -878,6 +957,9 @@ pub fn transit_rewrap(file: &str, format: Format, src: &[u8], identities: &Ident
     if stanzas.is_empty() {
         return Ok((Encrypted(text.to_owned()), 0));
     }
+    // The data key itself is not needed to re-wrap, but the file is verified before it is
+    // rewritten, as every write that keeps the data key does.
+    open_verified(file, format, src, identities)?;
     let backend = identities.transit().ok_or_else(|| Error::Usage(format!("{file}: the file has Vault Transit keys but no Vault connection is configured")))?;
     let mut changed = 0;
     for stanza in stanzas {

@@ -178,6 +178,7 @@ fn error_parts(e: &Error) -> (u32, FindingKind, String) {
             FindingKind::Tampered,
             "encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file".into(),
         ),
+        Error::Misplaced { line, msg, .. } => (*line, FindingKind::Tampered, format!("{msg}; the file was tampered with")),
         Error::MacMismatch { .. } => (1, FindingKind::MacMismatch, mac_message().into()),
         other => {
             let text = other.to_string();
@@ -562,7 +563,7 @@ pub fn textconv(name: &str, path: &Path, bytes: &[u8], identities: &Identities) 
     let req = DecryptRequest { file: name, format: Format::from_path(path), src: bytes, identities, ignore_mac: false };
     match pipeline::decrypt(&req) {
         Ok(d) => Textconv::Decrypted(d),
-        Err(e @ (Error::MacMismatch { .. } | Error::Tampered { .. })) => Textconv::Unverified(e),
+        Err(e @ (Error::MacMismatch { .. } | Error::Tampered { .. } | Error::Misplaced { .. })) => Textconv::Unverified(e),
         Err(_) => Textconv::AsIs,
     }
 }

@@ -106,13 +106,39 @@ impl Job<'_> {
         let src = fsio::read(path)?;
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let name = path.display().to_string();
-        let previous = match target {
+        let mut previous = match target {
             Target::File(o) if o.exists() => Some(fsio::read(o)?),
             _ => None,
         };
+        let format = format_of(&self.args.fmt, path);
+        // The recipients asked for against those of the file being built on: never keep
+        // one the user did not ask for without saying so.
+        let explicit = !self.flags.age.is_empty() || !self.flags.hc_vault.is_empty();
+        let (built_on, on_name) = match (&previous, &target) {
+            (Some(p), Target::File(o)) => (p.as_slice(), o.display().to_string()),
+            _ => (src.as_slice(), name.clone()),
+        };
+        if let Some((added, removed)) = recipient_changes(&on_name, format, built_on, &plan.recipients) {
+            let diff = added.iter().map(|r| format!("+ {r}")).chain(removed.iter().map(|r| format!("- {r}"))).collect::<Vec<_>>().join(", ");
+            match target {
+                Target::File(_) => {
+                    // As sops does: the output gets a new data key for exactly the
+                    // recipients asked for (a recipient removed must not keep the key).
+                    eprintln!("gitseal: {on_name}: recipients differ from the file's ({diff}); writing it with a new data key for the recipients asked for");
+                    previous = None;
+                }
+                _ if explicit => {
+                    return Err(Error::Usage(format!(
+                        "{on_name}: already encrypted to other recipients ({diff}); encrypt keeps a file's data key and recipients: change them with `gitseal updatekeys` (after updating .sops.yaml), and run `gitseal rotate -i` after removing one"
+                    ))
+                    .into())
+                }
+                _ => eprintln!("gitseal: {on_name}: note: the file's recipients differ from its creation rule ({diff}); they are kept: run `gitseal updatekeys {on_name}`"),
+            }
+        }
         let req = EncryptRequest {
             file: &name,
-            format: format_of(&self.args.fmt, path),
+            format,
             src: &src,
             recipients: &plan.recipients,
             selection: plan.selection,
@@ -146,6 +172,21 @@ impl Job<'_> {
         }
         Ok(Done { changed, unverified: plan.unverified() })
     }
+}
+
+/// The recipients `wanted` adds to and removes from those of the encrypted file `bytes`
+/// (age and Vault Transit; master keys gitseal cannot write are left out). `None` when
+/// the file is not encrypted, or nothing is asked for, or nothing differs.
+fn recipient_changes(file: &str, format: Format, bytes: &[u8], wanted: &gitseal::keys::Recipients) -> Option<(Vec<String>, Vec<String>)> {
+    if wanted.is_empty() {
+        return None;
+    }
+    let meta = gitseal::status::file_status(file, format, bytes).ok()?.metadata?;
+    let have: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:") || k.starts_with("hc_vault:")).collect();
+    let want = wanted.describe();
+    let added: Vec<String> = want.iter().filter(|r| !have.contains(r)).cloned().collect();
+    let removed: Vec<String> = have.iter().filter(|r| !want.contains(r)).cloned().collect();
+    (!added.is_empty() || !removed.is_empty()).then_some((added, removed))
 }
 
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {

@@ -109,8 +109,12 @@ fn isolate(c: &mut Command, dir: &Path) {
         .stdin(Stdio::null());
 }
 
+/// The gitseal binary under test: cargo's, unless `GITSEAL_TEST_BIN` names another (for
+/// a build directory that several checkouts share, where the uplifted binary may be
+/// another checkout's).
 pub fn gitseal_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_gitseal")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("GITSEAL_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_gitseal").to_owned()))
 }
 
 /// Path of an interop peer. Missing peers fail the test: CI installs them, and a skipped
