@@ -32,6 +32,9 @@ fi
 step "cargo fmt --check"
 cargo fmt --check
 
+step "cargo deny (offline, ../shared/advisory-db)"
+bash scripts/deny.sh
+
 step "cargo test ${cargo_flags[*]}"
 start=$SECONDS
 status=0

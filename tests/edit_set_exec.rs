@@ -61,12 +61,21 @@ fn script(fx: &Fixture, name: &str, body: &str) -> PathBuf {
     p
 }
 
-/// A runtime directory owned by the test, where gitseal must put (and remove) its copy.
-fn runtime_dir(fx: &Fixture) -> PathBuf {
-    let d = fx.path("runtime");
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
-    d
+/// A runtime directory owned by the test, where gitseal must put (and remove) its copy. On
+/// tmpfs (/dev/shm): gitseal takes `$XDG_RUNTIME_DIR` only when it is memory-backed.
+struct RuntimeDir(tempfile::TempDir);
+
+impl std::ops::Deref for RuntimeDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+fn runtime_dir() -> RuntimeDir {
+    let d = tempfile::Builder::new().prefix("gitseal-test-runtime-").tempdir_in("/dev/shm").expect("/dev/shm is a tmpfs");
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    RuntimeDir(d)
 }
 
 fn assert_empty(dir: &Path) {
@@ -105,7 +114,7 @@ fn code(out: &Output) -> Option<i32> {
 #[test]
 fn edit_reencrypts_the_changed_value_only_and_leaves_no_plaintext() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = read(&p);
     let log = fx.path("editor.log");
@@ -143,7 +152,7 @@ fn edit_reencrypts_the_changed_value_only_and_leaves_no_plaintext() {
 #[test]
 fn edit_splits_the_editor_variable_like_a_shell() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let ed = script(&fx, "my editor.sh", &format!("echo \"$1\" > {}\nsed -i 's/p w/q r/' \"$2\"", fx.path("args").display()));
     // SOPS_EDITOR wins over EDITOR.
@@ -158,7 +167,7 @@ fn edit_splits_the_editor_variable_like_a_shell() {
 #[test]
 fn edit_with_invalid_yaml_and_no_terminal_exits_3_and_keeps_the_file() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     let ed = script(&fx, "ed.sh", "printf 'broken: [\\n' >> \"$1\"");
@@ -174,7 +183,7 @@ fn edit_with_invalid_yaml_and_no_terminal_exits_3_and_keeps_the_file() {
 #[test]
 fn edit_with_invalid_yaml_on_a_terminal_offers_to_reopen_the_editor() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let runs = fx.path("runs");
     // First run: break the YAML. Second run (after "y"): repair it and change a value.
@@ -212,7 +221,7 @@ fn edit_with_invalid_yaml_on_a_terminal_offers_to_reopen_the_editor() {
 #[test]
 fn edit_with_bad_base64_in_data_is_refused() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     let ed = script(&fx, "ed.sh", "sed -i 's/aGVsbG8=/not*base64/' \"$1\"");
@@ -227,7 +236,7 @@ fn edit_with_bad_base64_in_data_is_refused() {
 #[test]
 fn edit_when_the_editor_fails_changes_nothing() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     let ed = script(&fx, "ed.sh", "sed -i 's/t0k3n/changed/' \"$1\"\nexit 4");
@@ -247,7 +256,7 @@ fn edit_when_the_editor_fails_changes_nothing() {
 #[test]
 fn edit_when_the_editor_is_killed_by_a_signal_changes_nothing() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     let ed = script(&fx, "ed.sh", "sed -i 's/t0k3n/changed/' \"$1\"\nkill -KILL $$");
@@ -262,7 +271,7 @@ fn edit_when_the_editor_is_killed_by_a_signal_changes_nothing() {
 fn edit_interrupted_by_ctrl_c_removes_the_plaintext() {
     use std::os::unix::process::CommandExt;
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     // A terminal's Ctrl-C signals the whole foreground process group: gitseal and the
@@ -280,7 +289,7 @@ fn edit_interrupted_by_ctrl_c_removes_the_plaintext() {
 #[test]
 fn edit_terminated_by_sigterm_removes_the_plaintext() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     // The editor changes the copy, then has gitseal (its parent) terminated.
@@ -298,7 +307,7 @@ fn edit_terminated_by_sigterm_removes_the_plaintext() {
 #[test]
 fn edit_without_changes_leaves_the_file_byte_identical() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = encrypted(&fx, "app.yaml", SECRET);
     let before = std::fs::read(&p).unwrap();
     let out = edit_cmd(&fx, "true", &runtime).arg(&p).output().unwrap();
@@ -318,7 +327,7 @@ fn expected_new_file_mode() -> u32 {
 #[test]
 fn edit_of_a_new_file_starts_from_a_secret_template() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     let p = fx.path("db-credentials.yaml");
     let ed = script(&fx, "ed.sh", &format!("cp \"$1\" {}\nsed -i 's/example-value/s3cr3t/' \"$1\"", fx.path("template").display()));
     let out = edit_cmd(&fx, ed.to_str().unwrap(), &runtime).args(["--age", &fx.recipient]).arg(&p).output().unwrap();
@@ -338,7 +347,7 @@ fn edit_of_a_new_file_starts_from_a_secret_template() {
 #[test]
 fn edit_of_a_new_file_uses_the_creation_rule_and_an_unchanged_template_creates_nothing() {
     let fx = Fixture::new();
-    let runtime = runtime_dir(&fx);
+    let runtime = runtime_dir();
     fx.write(".sops.yaml", format!("creation_rules:\n  - path_regex: secrets/.*\\.yaml$\n    age: {}\n", fx.recipient));
     std::fs::create_dir_all(fx.path("secrets")).unwrap();
     let p = fx.path("secrets/new.yaml");

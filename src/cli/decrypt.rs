@@ -73,7 +73,9 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
     let results: Vec<(PathBuf, anyhow::Result<()>)> = files
         .par_iter()
         .map(|path| {
-            let r = decrypt_one(path).and_then(|p| Ok(fsio::write_decrypted(path, &p)?));
+            let r = super::lock_for_update(path)
+                .map_err(anyhow::Error::from)
+                .and_then(|_lock| decrypt_one(path).and_then(|p| Ok(fsio::write_decrypted(path, &p)?)));
             if let Some(pb) = &pb {
                 pb.inc(1);
             }

@@ -7,8 +7,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use clap::Args;
 use gitseal::document::Format;
@@ -16,7 +16,7 @@ use gitseal::pipeline::reencrypt;
 use gitseal::{fsio, plaintext_edit, shell_words, DecryptRequest, EncryptRequest, Error};
 
 use super::recipients::{load_config, plan_for, FlagRecipients};
-use super::signals::{self, SIGINT, SIGTERM};
+use super::signals::{self, SIGINT, SIGKILL};
 use super::{format_of, FormatArgs, IdentityArgs};
 
 #[derive(Args, Debug)]
@@ -46,9 +46,16 @@ struct Session {
     editor: Option<u32>,
     /// The encrypted result has been written.
     saving: bool,
+    /// SIGTERM or SIGHUP came while the editor ran: the editor was told to stop, and the
+    /// main thread ends gitseal (without saving) once it has exited.
+    interrupted: Option<i32>,
 }
 
-static SESSION: Mutex<Session> = Mutex::new(Session { scratch_dir: None, editor: None, saving: false });
+static SESSION: Mutex<Session> = Mutex::new(Session { scratch_dir: None, editor: None, saving: false, interrupted: None });
+
+/// How long an editor told to stop by a passed-on signal may take before it is killed, so
+/// that gitseal never ends while its editor lives on without it.
+const EDITOR_GRACE: Duration = Duration::from_secs(3);
 
 fn session() -> MutexGuard<'static, Session> {
     // A panic while holding the lock must not stop the cleanup.
@@ -62,17 +69,25 @@ fn on_signal(signo: i32) {
         // use it as a key). If it quits, the main thread cleans up.
         return;
     }
+    // The plaintext goes first, whatever happens next.
+    let removed = s.scratch_dir.take().map(|dir| fsio::wipe_dir(&dir)).is_some();
     if let Some(pid) = s.editor {
-        signals::send(pid, SIGTERM);
+        // Pass the signal on and let the main thread finish once the editor has exited:
+        // ending now would orphan it.
+        s.interrupted.get_or_insert(signo);
+        signals::send(pid, signo);
+        drop(s);
+        std::thread::spawn(move || {
+            std::thread::sleep(EDITOR_GRACE);
+            let s = session();
+            if s.editor == Some(pid) {
+                signals::send(pid, SIGKILL);
+            }
+        });
+        return;
     }
-    let removed = match s.scratch_dir.take() {
-        Some(dir) => {
-            fsio::wipe_dir(&dir);
-            ", the plaintext copy is removed"
-        }
-        None => "",
-    };
     let what = if s.saving { "the edit was saved" } else { "the file is unchanged" };
+    let removed = if removed { ", the plaintext copy is removed" } else { "" };
     eprintln!("gitseal: interrupted by signal {signo}; {what}{removed}");
     std::process::exit(128 + signo);
 }
@@ -116,17 +131,19 @@ enum EditorOutcome {
     Saved,
     /// The exit code gitseal should return.
     Failed(i32),
+    /// Stopped by this signal, passed on to the editor.
+    Interrupted(i32),
 }
 
 fn run_editor(cmd: &[String], file: &Path) -> EditorOutcome {
-    let mut c = Command::new(&cmd[0]);
-    c.args(&cmd[1..]).arg(file);
-    let mut child = {
+    let mut argv: Vec<std::ffi::OsString> = cmd.iter().map(std::ffi::OsString::from).collect();
+    argv.push(file.as_os_str().to_owned());
+    let child = {
         let mut s = session();
-        match c.spawn() {
-            Ok(child) => {
-                s.editor = Some(child.id());
-                child
+        match signals::spawn_clean(&argv, &[], false) {
+            Ok(pid) => {
+                s.editor = Some(pid);
+                pid
             }
             Err(e) => {
                 eprintln!("gitseal: error: cannot start the editor {:?}: {e} (set $SOPS_EDITOR or $EDITOR)", cmd[0]);
@@ -134,8 +151,15 @@ fn run_editor(cmd: &[String], file: &Path) -> EditorOutcome {
             }
         }
     };
-    let status = child.wait();
-    session().editor = None;
+    let status = signals::wait(child);
+    {
+        let mut s = session();
+        s.editor = None;
+        if let Some(signo) = s.interrupted {
+            // Whatever the editor wrote on its way out is not saved.
+            return EditorOutcome::Interrupted(signo);
+        }
+    }
     match status {
         Ok(s) if s.success() => EditorOutcome::Saved,
         Ok(s) => {
@@ -177,6 +201,9 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
     let exists = path.exists();
     let ids = super::load_identities(&args.ids)?;
     let editor = editor_command()?;
+    // Held for the whole edit, until the new version is in place: a `set` or another
+    // `edit` of the file meanwhile would otherwise be overwritten by this one.
+    let _lock = if exists { Some(super::lock_for_update(path)?) } else { None };
 
     // What the editor starts from, and how the result gets encrypted.
     let original: Option<Vec<u8>>;
@@ -218,9 +245,18 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
         );
     }
     loop {
-        if let EditorOutcome::Failed(code) = run_editor(&editor, scratch.0.path()) {
-            eprintln!("gitseal: {name}: {}", if exists { "left unchanged" } else { "not created" });
-            return Ok(code);
+        match run_editor(&editor, scratch.0.path()) {
+            EditorOutcome::Saved => {}
+            EditorOutcome::Failed(code) => {
+                eprintln!("gitseal: {name}: {}", if exists { "left unchanged" } else { "not created" });
+                return Ok(code);
+            }
+            EditorOutcome::Interrupted(signo) => {
+                drop(scratch);
+                let what = if exists { "left unchanged" } else { "not created" };
+                eprintln!("gitseal: interrupted by signal {signo}; the editor has ended, {name} is {what}, the plaintext copy is removed");
+                return Ok(128 + signo);
+            }
         }
         let edited = scratch.0.read()?;
         if edited[..] == start[..] {

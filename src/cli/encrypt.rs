@@ -103,6 +103,11 @@ struct Done {
 
 impl Job<'_> {
     fn run_one(&self, path: &Path, target: Target<'_>) -> anyhow::Result<Done> {
+        let _lock = match target {
+            Target::InPlace => Some(super::lock_for_update(path)?),
+            Target::File(o) => Some(super::lock_for_update(o)?),
+            Target::Stdout => None,
+        };
         let src = fsio::read(path)?;
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let name = path.display().to_string();

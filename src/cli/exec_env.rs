@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 
 use clap::Args;
@@ -57,20 +56,13 @@ pub fn run(args: ExecEnvArgs) -> anyhow::Result<i32> {
         eprintln!("gitseal: {name}: warning: key {:?} skipped: {}", s.key, s.reason);
     }
 
-    let mut cmd = Command::new(&args.command[0]);
-    cmd.args(&args.command[1..]);
-    if args.pristine {
-        cmd.env_clear();
-    }
-    for v in &vars.vars {
-        cmd.env(&v.name, os_value(&v.value));
-    }
-    let mut child = {
+    let overrides: Vec<(&std::ffi::OsStr, &[u8])> = vars.vars.iter().map(|v| (std::ffi::OsStr::new(&v.name), &v.value[..])).collect();
+    let pid = {
         let mut running = CHILD.lock().unwrap_or_else(|e| e.into_inner());
-        match cmd.spawn() {
-            Ok(c) => {
-                *running = Some(c.id());
-                c
+        match signals::spawn_clean(&args.command, &overrides, args.pristine) {
+            Ok(pid) => {
+                *running = Some(pid);
+                pid
             }
             Err(e) => {
                 eprintln!("gitseal: error: cannot run {:?}: {e}", args.command[0]);
@@ -79,21 +71,10 @@ pub fn run(args: ExecEnvArgs) -> anyhow::Result<i32> {
         }
     };
     // The values live on in the child's environment only.
-    drop(cmd);
+    drop(overrides);
     drop(vars);
     // The command's own end decides gitseal's exit code, whatever signals come meanwhile.
-    let status = child.wait()?;
+    let status = signals::wait(pid)?;
     *CHILD.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(signals::exit_code_of(status))
-}
-
-#[cfg(unix)]
-fn os_value(bytes: &[u8]) -> OsString {
-    use std::os::unix::ffi::OsStrExt;
-    std::ffi::OsStr::from_bytes(bytes).to_owned()
-}
-
-#[cfg(not(unix))]
-fn os_value(bytes: &[u8]) -> OsString {
-    OsString::from(String::from_utf8_lossy(bytes).into_owned())
 }

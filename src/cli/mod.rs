@@ -180,6 +180,12 @@ pub fn report(e: &anyhow::Error) -> i32 {
     }
 }
 
+/// Takes the update lock of a file about to be rewritten (see [`gitseal::fsio::UpdateLock`]),
+/// saying so when another gitseal holds it and this one waits.
+pub fn lock_for_update(path: &std::path::Path) -> gitseal::Result<gitseal::fsio::UpdateLock> {
+    gitseal::fsio::UpdateLock::acquire(path, || eprintln!("gitseal: {}: waiting for another gitseal that is rewriting it", path.display()))
+}
+
 /// A progress bar on a terminal, for batches.
 pub fn progress(len: usize, verb: &str) -> Option<indicatif::ProgressBar> {
     if len < 2 || !std::io::stderr().is_terminal() {

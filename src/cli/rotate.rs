@@ -48,6 +48,7 @@ pub fn run_rotate(args: RotateArgs) -> anyhow::Result<i32> {
     }
     let ids = super::load_identities(&args.ids)?;
     Ok(super::each_file(&files, |path| {
+        let _lock = if args.in_place { Some(super::lock_for_update(path)?) } else { None };
         let src = fsio::read(path)?;
         let name = path.display().to_string();
         let out = rotate(&name, format_of(&args.fmt, path), &src, &ids)?;
@@ -80,6 +81,7 @@ pub fn run_rewrap(args: RewrapArgs) -> anyhow::Result<i32> {
     let files = fsio::expand_paths(&args.files)?;
     let ids = super::load_identities(&args.ids)?;
     Ok(super::each_file(&files, |path| {
+        let _lock = super::lock_for_update(path)?;
         let src = fsio::read(path)?;
         let name = path.display().to_string();
         let (out, changed) = transit_rewrap(&name, format_of(&args.fmt, path), &src, &ids)?;
@@ -107,6 +109,7 @@ pub fn run_updatekeys(args: UpdatekeysArgs) -> anyhow::Result<i32> {
             .rule_for(path)
             .ok_or_else(|| Error::Config { file: cfg.path.display().to_string(), msg: format!("no creation rule matches {}", path.display()) })?;
         let recipients = rule_recipients(rule)?;
+        let _lock = super::lock_for_update(path)?;
         let src = fsio::read(path)?;
         let name = path.display().to_string();
         let out = rewrap(&name, format_of(&args.fmt, path), &src, &ids, &recipients)?;

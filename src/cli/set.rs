@@ -112,6 +112,9 @@ fn change_file(
     let name = path.display().to_string();
     let format = format_of(fmt, path);
     let ids = super::load_identities(ids)?;
+    // Held until the new version is in place: a concurrent set/unset waits instead of
+    // writing a version without this change.
+    let _lock = super::lock_for_update(path)?;
     let src = fsio::read(path)?;
     let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
     let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| Error::Syntax {

@@ -4,11 +4,17 @@
 //! thread with `sigwait`, so the action can depend on which signal came: a terminal's
 //! Ctrl-C reaches the whole foreground process group, the child included, and the child
 //! decides what it means (an editor may use it as a key), while SIGTERM and SIGHUP are
-//! meant for gitseal. Children start with an empty signal mask (the standard library
-//! resets it when spawning), so they see the signals as usual.
+//! meant for gitseal, which passes them on.
+//!
+//! Children must start as if gitseal were not there: an empty signal mask and default
+//! dispositions. The standard library hands the spawning thread's mask down to children,
+//! which here would be the three blocked signals, and a signal gitseal inherited as
+//! ignored (`nohup`, a shell's background job, a service manager) stays ignored across
+//! `exec`. So children are started with `posix_spawn`, asking for an empty mask and the
+//! default action for these signals (and SIGPIPE, which the standard library ignores).
 
 pub const SIGINT: i32 = 2;
-pub const SIGTERM: i32 = 15;
+pub const SIGKILL: i32 = 9;
 
 /// Runs `on_signal(signal number)` on a dedicated thread for each SIGINT, SIGTERM or
 /// SIGHUP. Call it before starting any other thread, so that every thread inherits the
@@ -69,5 +75,68 @@ pub fn spawn_failure_code(e: &std::io::Error) -> i32 {
         127
     } else {
         126
+    }
+}
+
+/// Starts `argv[0]` (searched in `PATH`) with `argv` as its arguments, gitseal's
+/// environment (or none, with `clear_env`) plus `overrides`, its standard streams, an
+/// empty signal mask and the default action for SIGHUP, SIGINT, SIGTERM, SIGQUIT and
+/// SIGPIPE. The copies of the environment made for the child are zeroed once it runs (the
+/// values may be secrets). Returns its pid, for [`wait`].
+#[cfg(unix)]
+pub fn spawn_clean(argv: &[std::ffi::OsString], overrides: &[(&std::ffi::OsStr, &[u8])], clear_env: bool) -> std::io::Result<u32> {
+    use nix::spawn::{posix_spawnp, PosixSpawnAttr, PosixSpawnFileActions, PosixSpawnFlags};
+    use nix::sys::signal::{SigSet, Signal};
+    use std::ffi::CString;
+    use std::io;
+    use std::os::unix::ffi::OsStrExt;
+    use zeroize::Zeroize;
+
+    let cstring = |bytes: Vec<u8>| CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in an argument or variable"));
+    let args: Vec<CString> = argv.iter().map(|a| cstring(a.as_bytes().to_vec())).collect::<io::Result<_>>()?;
+    let program = args.first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command"))?;
+    let mut env: Vec<CString> = Vec::new();
+    if !clear_env {
+        for (k, v) in std::env::vars_os() {
+            if !overrides.iter().any(|(name, _)| *name == k.as_os_str()) {
+                env.push(cstring([k.as_bytes(), b"=", v.as_bytes()].concat())?);
+            }
+        }
+    }
+    for (k, v) in overrides {
+        env.push(cstring([k.as_bytes(), b"=", v].concat())?);
+    }
+
+    let mut attr = PosixSpawnAttr::init()?;
+    attr.set_sigmask(&SigSet::empty())?;
+    let mut defaults = SigSet::empty();
+    for s in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGTERM, Signal::SIGQUIT, Signal::SIGPIPE] {
+        defaults.add(s);
+    }
+    attr.set_sigdefault(&defaults)?;
+    attr.set_flags(PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF)?;
+    let actions = PosixSpawnFileActions::init()?;
+    let spawned = posix_spawnp(program, &actions, &attr, &args, &env);
+    for e in env {
+        e.into_bytes_with_nul().zeroize();
+    }
+    let pid = spawned.map_err(io::Error::from)?;
+    Ok(pid.as_raw() as u32)
+}
+
+/// Waits for a child started by [`spawn_clean`] to end.
+#[cfg(unix)]
+pub fn wait(pid: u32) -> std::io::Result<std::process::ExitStatus> {
+    use nix::errno::Errno;
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use std::os::unix::process::ExitStatusExt;
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    loop {
+        match waitpid(pid, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(std::process::ExitStatus::from_raw((code & 0xff) << 8)),
+            Ok(WaitStatus::Signaled(_, sig, core)) => return Ok(std::process::ExitStatus::from_raw(sig as i32 | if core { 0x80 } else { 0 })),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
 }
