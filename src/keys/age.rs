@@ -185,13 +185,14 @@ impl Identities {
         if self.keys.is_empty() {
             return None;
         }
-        self.open_age_file(enc.trim_start().as_bytes()).ok()
+        self.open_age_file(enc.as_bytes()).ok()
     }
 
     /// Decrypts a whole age file (binary or ASCII-armored) with these identities: the
     /// header is parsed and its MAC checked, and the payload read to its end.
     pub fn open_age_file(&self, file: &[u8]) -> Result<Zeroizing<Vec<u8>>, AgeOpenError> {
-        let reader = ArmoredReader::new(file);
+        // Whitespace around the armor is allowed (sops's stanzas start with a newline).
+        let reader = ArmoredReader::new(file.trim_ascii_start());
         let decryptor = age::Decryptor::new_buffered(reader).map_err(AgeOpenError::from_header)?;
         let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).map_err(AgeOpenError::from_header)?;
         let mut buf = Zeroizing::new(Vec::with_capacity(33));
