@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gitseal::keys::age::generate_identity;
+use gitseal::keys::age::{generate_hybrid_identity, generate_identity};
 use gitseal::sops::metadata::now_rfc3339;
 
 #[derive(Args, Debug)]
@@ -10,10 +10,14 @@ pub struct KeygenArgs {
     /// only the recipient on stdout. Without it, the identity goes to stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// A post-quantum hybrid identity (ML-KEM-768 + X25519, `AGE-SECRET-KEY-PQ-1...`,
+    /// recipient `age1pq1...`), as `age-keygen -pq` makes.
+    #[arg(long = "pq")]
+    pq: bool,
 }
 
 pub fn run(args: KeygenArgs) -> anyhow::Result<i32> {
-    let (secret, recipient) = generate_identity();
+    let (secret, recipient) = if args.pq { generate_hybrid_identity() } else { generate_identity() };
     let text = zeroize::Zeroizing::new(format!("# created: {}\n# public key: {recipient}\n{}\n", now_rfc3339(), &*secret));
     match args.output {
         Some(path) => {

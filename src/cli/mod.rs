@@ -52,7 +52,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Generate an age X25519 identity (file mode 0600) and print its recipient.
+    /// Generate an age identity (X25519, or post-quantum with --pq; file mode 0600) and print its recipient.
     Keygen(keygen::KeygenArgs),
     /// Encrypt the secret values of files, in place or to stdout.
     Encrypt(encrypt::EncryptArgs),

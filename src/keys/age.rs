@@ -1,10 +1,11 @@
-//! age recipients (X25519 and SSH) and identities.
+//! age recipients (X25519, the post-quantum hybrid type, SSH) and identities.
 
 use std::io::{Read, Write};
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format as ArmorFormat};
 use zeroize::Zeroizing;
 
+use super::age_pq::{HybridIdentity, HybridRecipient};
 use super::KeyError;
 use crate::crypto::DataKey;
 use crate::sops::metadata::AgeStanza;
@@ -19,7 +20,17 @@ pub struct AgeRecipient {
 #[derive(Clone)]
 enum RecipientKind {
     X25519(age::x25519::Recipient),
+    Hybrid(Box<HybridRecipient>),
     Ssh(age::ssh::Recipient),
+}
+
+/// A recipient for messages: hybrid recipients are about 2,000 characters, so they are
+/// shortened to their start and end.
+pub(crate) fn short(text: &str) -> String {
+    if text.len() <= 80 || !text.is_ascii() {
+        return text.to_owned();
+    }
+    format!("{}...{}", &text[..40], &text[text.len() - 12..])
 }
 
 impl std::fmt::Debug for AgeRecipient {
@@ -31,6 +42,10 @@ impl std::fmt::Debug for AgeRecipient {
 impl AgeRecipient {
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let text = text.trim();
+        if text.starts_with("age1pq1") {
+            let r = text.parse::<HybridRecipient>().map_err(|_| KeyError::BadRecipient(short(text)))?;
+            return Ok(AgeRecipient { text: text.to_owned(), kind: RecipientKind::Hybrid(Box::new(r)) });
+        }
         if text.starts_with("age1") {
             let r = text.parse::<age::x25519::Recipient>().map_err(|_| KeyError::BadRecipient(text.to_owned()))?;
             return Ok(AgeRecipient { text: text.to_owned(), kind: RecipientKind::X25519(r) });
@@ -46,9 +61,15 @@ impl AgeRecipient {
         &self.text
     }
 
+    /// Whether this is a post-quantum hybrid (`age1pq1...`) recipient.
+    pub fn is_post_quantum(&self) -> bool {
+        matches!(self.kind, RecipientKind::Hybrid(_))
+    }
+
     fn as_dyn(&self) -> &dyn age::Recipient {
         match &self.kind {
             RecipientKind::X25519(r) => r,
+            RecipientKind::Hybrid(r) => r.as_ref(),
             RecipientKind::Ssh(r) => r,
         }
     }
@@ -79,6 +100,10 @@ pub struct Identities {
     keys: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// Where each batch of keys came from (file names, variable names), for messages.
     pub sources: Vec<String>,
+    /// Lines skipped while reading identity sources (`file:line: reason`), for warnings.
+    pub warnings: Vec<String>,
+    /// Every place searched for identities and what it held, for messages.
+    pub searched: Vec<String>,
     /// The Vault connection used to open `hc_vault` entries, when there is one.
     pub(crate) transit: Option<std::sync::Arc<dyn super::transit::TransitBackend>>,
 }
@@ -108,45 +133,46 @@ impl Identities {
         self.transit.as_ref()
     }
 
-    /// Adds the identities in an age identity file's text (`AGE-SECRET-KEY-1...` lines,
-    /// `#` comments), or an unencrypted OpenSSH private key.
+    /// Adds the identities in an age identity file's text (`AGE-SECRET-KEY-1...` and
+    /// `AGE-SECRET-KEY-PQ-1...` lines, `#` comments), or an unencrypted OpenSSH private key.
+    ///
+    /// Lines of other kinds (age plugin identities, typos) are skipped with a warning in
+    /// [`Identities::warnings`], naming `source_name` and the line; but a source in which
+    /// no line at all is an identity is refused, naming its first such line. Returns the
+    /// number of identities added.
     pub fn add_text(&mut self, source_name: &str, text: &str) -> Result<usize, KeyError> {
-        let bad = |reason: &str| KeyError::BadIdentity { source_name: source_name.to_owned(), reason: reason.to_owned() };
-        if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source_name.to_owned())).map_err(|_| bad("not a readable SSH private key"))?;
-            match id {
-                age::ssh::Identity::Unencrypted(_) => {}
-                age::ssh::Identity::Encrypted(_) => return Err(bad("passphrase-protected SSH keys are not supported")),
-                age::ssh::Identity::Unsupported(_) => return Err(bad("unsupported SSH key type")),
-            }
-            self.keys.push(Box::new(id));
-            self.sources.push(source_name.to_owned());
-            return Ok(1);
-        }
-        let mut n = 0;
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let line = Zeroizing::new(line.to_owned());
-            match line.parse::<age::x25519::Identity>() {
-                Ok(id) => {
-                    self.keys.push(Box::new(id));
-                    n += 1;
-                }
-                Err(_) => {
-                    return Err(KeyError::BadIdentity {
-                        source_name: source_name.to_owned(),
-                        reason: format!("line {} is not an age identity (AGE-SECRET-KEY-1...)", i + 1),
-                    })
-                }
+        let parsed = parse_identity_text(source_name, text)?;
+        if parsed.keys.is_empty() {
+            if let Some(first) = parsed.skipped.first() {
+                return Err(KeyError::MalformedIdentity { source_name: source_name.to_owned(), line: first.line, reason: first.reason.to_owned() });
             }
         }
+        Ok(self.add_parsed(source_name, parsed))
+    }
+
+    /// As [`Identities::add_text`], but a source without any identity line is only
+    /// warned about (for places that are searched rather than named).
+    pub fn add_text_lenient(&mut self, source_name: &str, text: &str) -> Result<usize, KeyError> {
+        let parsed = parse_identity_text(source_name, text)?;
+        Ok(self.add_parsed(source_name, parsed))
+    }
+
+    fn add_parsed(&mut self, source_name: &str, parsed: ParsedIdentityText) -> usize {
+        for skipped in &parsed.skipped {
+            self.warnings.push(format!("{source_name}:{}: line skipped: {}", skipped.line, skipped.reason));
+        }
+        let n = parsed.keys.len();
+        self.keys.extend(parsed.keys);
         if n > 0 {
             self.sources.push(source_name.to_owned());
         }
-        Ok(n)
+        n
+    }
+
+    /// Records that a place was searched for identities, and what was found there, for
+    /// the message when no identity opens a file.
+    pub fn note_searched(&mut self, place: impl Into<String>) {
+        self.searched.push(place.into());
     }
 
     /// Decrypts an armored age stanza to a data key, if one of our identities can.
@@ -159,13 +185,118 @@ impl Identities {
         if self.keys.is_empty() {
             return None;
         }
-        let reader = ArmoredReader::new(enc.trim_start().as_bytes());
-        let decryptor = age::Decryptor::new(reader).ok()?;
-        let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).ok()?;
-        let mut buf = Zeroizing::new(Vec::with_capacity(33));
-        r.read_to_end(&mut buf).ok()?;
-        Some(buf)
+        self.open_age_file(enc.as_bytes()).ok()
     }
+
+    /// Decrypts a whole age file (binary or ASCII-armored) with these identities: the
+    /// header is parsed and its MAC checked, and the payload read to its end.
+    pub fn open_age_file(&self, file: &[u8]) -> Result<Zeroizing<Vec<u8>>, AgeOpenError> {
+        // Whitespace around the armor is allowed (sops's stanzas start with a newline).
+        let reader = ArmoredReader::new(file.trim_ascii_start());
+        let decryptor = age::Decryptor::new_buffered(reader).map_err(AgeOpenError::from_header)?;
+        let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).map_err(AgeOpenError::from_header)?;
+        let mut buf = Zeroizing::new(Vec::with_capacity(33));
+        r.read_to_end(&mut buf).map_err(|_| AgeOpenError::Payload)?;
+        Ok(buf)
+    }
+}
+
+/// Why an age file did not open, in the categories of the age specification's test
+/// vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AgeOpenError {
+    #[error("the ASCII armor is malformed")]
+    Armor,
+    #[error("the age header is malformed")]
+    Header,
+    #[error("no identity matches a recipient stanza")]
+    NoMatch,
+    #[error("the header MAC does not match")]
+    HeaderMac,
+    #[error("the payload does not decrypt")]
+    Payload,
+}
+
+impl AgeOpenError {
+    fn from_header(e: age::DecryptError) -> Self {
+        match e {
+            age::DecryptError::NoMatchingKeys => AgeOpenError::NoMatch,
+            age::DecryptError::InvalidMac => AgeOpenError::HeaderMac,
+            // The armor reader reports its errors as I/O errors while the header is read.
+            age::DecryptError::Io(_) => AgeOpenError::Armor,
+            _ => AgeOpenError::Header,
+        }
+    }
+}
+
+/// One line of an identity source that holds no identity gitseal reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedLine {
+    /// 1-based.
+    pub line: usize,
+    pub reason: &'static str,
+}
+
+/// The identities of one source's text, and the lines skipped.
+pub struct ParsedIdentityText {
+    keys: Vec<Box<dyn age::Identity + Send + Sync>>,
+    /// The recipients of the identities, in order (SSH keys: none).
+    pub recipients: Vec<String>,
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// Reads an identity source's text: an unencrypted OpenSSH (or PEM RSA) private key, or
+/// age identity lines. Lines gitseal does not read are listed in `skipped`, never an
+/// error; messages name the line, never its content.
+pub fn parse_identity_text(source_name: &str, text: &str) -> Result<ParsedIdentityText, KeyError> {
+    let bad = |reason: &str| KeyError::BadIdentity { source_name: source_name.to_owned(), reason: reason.to_owned() };
+    let mut out = ParsedIdentityText { keys: Vec::new(), recipients: Vec::new(), skipped: Vec::new() };
+    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {
+        let id = age::ssh::Identity::from_buffer(text.as_bytes(), Some(source_name.to_owned())).map_err(|_| bad("not a readable SSH private key"))?;
+        match id {
+            age::ssh::Identity::Unencrypted(_) => {}
+            age::ssh::Identity::Encrypted(_) => return Err(bad("passphrase-protected SSH keys are not supported")),
+            age::ssh::Identity::Unsupported(_) => return Err(bad("unsupported SSH key type")),
+        }
+        out.keys.push(Box::new(id));
+        return Ok(out);
+    }
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = Zeroizing::new(line.to_owned());
+        let skip = |reason| SkippedLine { line: i + 1, reason };
+        if line.starts_with("AGE-SECRET-KEY-PQ-1") {
+            match line.parse::<HybridIdentity>() {
+                Ok(id) => {
+                    out.recipients.push(id.to_public().to_string());
+                    out.keys.push(Box::new(id));
+                }
+                Err(_) => out.skipped.push(skip("malformed post-quantum age identity (AGE-SECRET-KEY-PQ-1...)")),
+            }
+        } else if line.starts_with("AGE-SECRET-KEY-1") {
+            match line.parse::<age::x25519::Identity>() {
+                Ok(id) => {
+                    out.recipients.push(id.to_public().to_string());
+                    out.keys.push(Box::new(id));
+                }
+                Err(_) => out.skipped.push(skip("malformed age identity (AGE-SECRET-KEY-1...)")),
+            }
+        } else if line.starts_with("AGE-PLUGIN-") {
+            out.skipped.push(skip("age plugin identities are not supported"));
+        } else {
+            out.skipped.push(skip("not an age identity (AGE-SECRET-KEY-1... or AGE-SECRET-KEY-PQ-1...)"));
+        }
+    }
+    Ok(out)
+}
+
+/// A new post-quantum hybrid identity: the secret line and its recipient.
+pub fn generate_hybrid_identity() -> (Zeroizing<String>, String) {
+    let id = HybridIdentity::generate();
+    (id.to_secret_line(), id.to_public().to_string())
 }
 
 /// A new X25519 identity: the secret line and its recipient.
@@ -176,9 +307,13 @@ pub fn generate_identity() -> (Zeroizing<String>, String) {
     (Zeroizing::new(id.to_string().expose_secret().to_owned()), recipient)
 }
 
-/// The recipient of an identity line.
+/// The recipient of an identity line (X25519 or hybrid).
 pub fn recipient_of(identity_line: &str) -> Option<String> {
-    identity_line.trim().parse::<age::x25519::Identity>().ok().map(|id| id.to_public().to_string())
+    let line = identity_line.trim();
+    if line.starts_with("AGE-SECRET-KEY-PQ-1") {
+        return line.parse::<HybridIdentity>().ok().map(|id| id.to_public().to_string());
+    }
+    line.parse::<age::x25519::Identity>().ok().map(|id| id.to_public().to_string())
 }
 
 #[cfg(test)]
@@ -205,7 +340,20 @@ mod tests {
     fn bad_identity_line_names_line_not_content() {
         let mut ids = Identities::default();
         let e = ids.add_text("keys.txt", "# c\nAGE-SECRET-KEY-1NOTAKEY\n").unwrap_err().to_string();
-        assert!(e.contains("line 2"));
+        assert!(e.contains("keys.txt:2"), "{e}");
         assert!(!e.contains("NOTAKEY"));
+    }
+
+    #[test]
+    fn keys_file_with_pq_line_no_longer_refuses_the_whole_file() {
+        let (x25519, _) = generate_identity();
+        let (pq, pq_recipient) = generate_hybrid_identity();
+        let text = format!("# keys\n{}\n{}\nAGE-PLUGIN-YUBIKEY-1QQQQQQ\n", &*x25519, &*pq);
+        let mut ids = Identities::default();
+        assert_eq!(ids.add_text("keys.txt", &text).unwrap(), 2);
+        assert_eq!(ids.warnings.len(), 1);
+        assert!(ids.warnings[0].starts_with("keys.txt:4: line skipped"), "{:?}", ids.warnings);
+        let stanza = AgeRecipient::parse(&pq_recipient).unwrap().wrap(DataKey::generate().as_bytes()).unwrap();
+        assert!(ids.unwrap(&stanza.enc).is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! Master keys: wrapping the data key for recipients and unwrapping it with identities.
 
 pub mod age;
+pub mod age_pq;
 pub mod discovery;
 pub mod shamir;
 pub mod transit;
@@ -21,12 +22,28 @@ pub enum KeyError {
     BadRecipient(String),
     #[error("{source_name}: {reason}")]
     BadIdentity { source_name: String, reason: String },
-    #[error("no identity can decrypt the data key; the file is encrypted to: {}{}", .recipients.join(", "), vault_reasons(.vault_errors))]
-    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<String> },
+    /// An identity source in which no line is an identity.
+    #[error("{source_name}:{line}: identity file: {reason}")]
+    MalformedIdentity { source_name: String, line: usize, reason: String },
+    #[error("no identity can decrypt the data key; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
+    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<String>, searched: Vec<String> },
     #[error("cannot wrap the data key for {recipient}: {reason}")]
     Wrap { recipient: String, reason: String },
-    #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}{}", .recipients.join(", "), vault_reasons(.vault_errors))]
-    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<String> },
+    #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
+    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<String>, searched: Vec<String> },
+}
+
+/// Recipients for a message; post-quantum ones (about 2,000 characters) shortened.
+fn recipient_list(recipients: &[String]) -> String {
+    recipients.iter().map(|r| age::short(r)).collect::<Vec<_>>().join(", ")
+}
+
+fn searched_places(places: &[String]) -> String {
+    if places.is_empty() {
+        String::new()
+    } else {
+        format!("; identities searched in: {}", places.join(", "))
+    }
 }
 
 fn vault_reasons(errors: &[String]) -> String {
@@ -165,7 +182,14 @@ pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, Key
             if shares.is_empty() {
                 None
             } else if shares.len() < needed {
-                return Err(KeyError::NotEnoughGroups { needed, found: shares.len(), total: groups.len(), recipients: meta.describe_keys(), vault_errors });
+                return Err(KeyError::NotEnoughGroups {
+                    needed,
+                    found: shares.len(),
+                    total: groups.len(),
+                    recipients: meta.describe_keys(),
+                    vault_errors,
+                    searched: ids.searched.clone(),
+                });
             } else {
                 let refs: Vec<&[u8]> = shares.iter().map(|s| s.as_slice()).collect();
                 shamir::combine(&refs).ok().and_then(|key| DataKey::from_bytes(&key))
@@ -176,7 +200,7 @@ pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, Key
             unwrap_group(&group, ids, &mut vault_errors).and_then(|k| DataKey::from_bytes(&k))
         }
     };
-    result.ok_or_else(|| KeyError::NoMatchingIdentity { recipients: meta.describe_keys(), vault_errors })
+    result.ok_or_else(|| KeyError::NoMatchingIdentity { recipients: meta.describe_keys(), vault_errors, searched: ids.searched.clone() })
 }
 
 /// Opens one group's copy of the data key (or share): age entries first, since they need
