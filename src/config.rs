@@ -133,6 +133,30 @@ impl Config {
         let rel = rel.to_string_lossy();
         self.rules.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
     }
+
+    /// The text `path_regex` is matched against for `file`: its path relative to the
+    /// config's directory (or as given, when it lies outside it).
+    pub fn match_text(&self, file: &Path) -> String {
+        let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        abs.strip_prefix(&self.dir).unwrap_or(&abs).to_string_lossy().into_owned()
+    }
+
+    /// Why no rule applies to `file`: the config read, the text matched, and the rules'
+    /// `path_regex`es.
+    pub fn no_rule_message(&self, file: &Path) -> String {
+        let regexes: Vec<String> = self.rules.iter().filter_map(|r| r.path_regex.as_ref().map(|re| format!("[{}] {:?}", r.index, re.as_str()))).collect();
+        let rules = match (self.rules.len(), regexes.is_empty()) {
+            (0, _) => "it has no creation_rules".to_owned(),
+            (_, true) => "its rules have no path_regex".to_owned(),
+            (_, false) => format!("its path_regex: {}", regexes.join(", ")),
+        };
+        format!(
+            "no creation rule of {} matches {:?} (the path relative to {}; {rules}); give --age, or add a rule that matches",
+            self.path.display(),
+            self.match_text(file),
+            self.dir.display()
+        )
+    }
 }
 
 /// A recipient list written either as a YAML list or as one comma-separated string.
