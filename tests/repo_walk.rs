@@ -503,24 +503,23 @@ fn explicit_kustomization_file_is_refused() {
 }
 
 #[test]
-fn explicit_file_with_nothing_selected_is_refused_not_given_an_empty_sops_block() {
+fn explicit_file_with_nothing_selected_is_encrypted_as_sops_does_with_a_warning() {
     let f = Fixture::new();
     let d = f.write("deployment.yaml", DEPLOYMENT);
-    for target in [vec!["-i"], vec![]] {
-        let out = f.gitseal().args(["encrypt", "--age", &f.recipient]).args(&target).arg(&d).output().unwrap();
-        assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-        let e = stderr(&out);
-        assert!(e.contains("nothing to encrypt") && e.contains("^(data|stringData)$") && e.contains("deployment.yaml"), "{e}");
-        assert!(out.stdout.is_empty());
-    }
-    assert_eq!(f.read("deployment.yaml"), DEPLOYMENT.as_bytes());
+    let out = f.gitseal().args(["encrypt", "--age", &f.recipient]).arg(&d).output().unwrap();
+    assert_success("encrypt deployment.yaml", &out);
+    let e = stderr(&out);
+    assert!(e.contains("warning:") && e.contains("deployment.yaml") && e.contains("picks no non-empty value") && e.contains("^(data|stringData)$"), "{e}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\nsops:\n"));
+    let enc = f.write("deployment.enc.yaml", &out.stdout);
+    f.sops_decrypt(&enc);
+    assert_eq!(f.decrypt(&enc), DEPLOYMENT.as_bytes());
     // The rule is named when it comes from .sops.yaml.
     f.write(".sops.yaml", format!("creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^stringData$\n    age: {}\n", f.recipient));
     let c = f.write("configmap.yaml", CONFIGMAP);
     let out = f.gitseal().args(["encrypt", "-i"]).arg(&c).output().unwrap();
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_success("encrypt -i configmap.yaml", &out);
     assert!(stderr(&out).contains("creation_rules[0]") && stderr(&out).contains(".sops.yaml"), "{}", stderr(&out));
-    assert_eq!(f.read("configmap.yaml"), CONFIGMAP.as_bytes());
 }
 
 #[test]

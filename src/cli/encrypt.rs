@@ -206,7 +206,12 @@ impl Job<'_> {
             Ok(Some(p)) => p,
             Ok(None) if input.walked => return Ok(Done::Skipped(if no_rule { Skip::NoRule } else { Skip::NothingSelected })),
             Ok(None) if no_rule => return Err(self.explain(Error::NoRecipients { file: input.name.clone() }, input, no_rule).into()),
-            Ok(None) => return Err(nothing_selected(input, selection_used.as_ref(), self.cfg, src).into()),
+            Ok(None) => {
+                // Named explicitly: encrypted as sops encrypts it (a sops block whose MAC
+                // covers the plaintext values), but never silently.
+                eprintln!("gitseal: warning: {}", nothing_selected(input, selection_used.as_ref(), self.cfg, src));
+                gitseal::pipeline::plan_encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?
+            }
             Err(Error::NoRecipients { .. }) if input.walked && no_rule => return Ok(Done::Skipped(Skip::NoRule)),
             Err(e) => return Err(self.explain(e, input, no_rule).into()),
         };
@@ -248,8 +253,8 @@ impl Job<'_> {
     }
 }
 
-/// The refusal for a file named on the command line in which nothing would be encrypted.
-fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Option<&gitseal::config::Config>, src: &[u8]) -> Error {
+/// The warning for a file named on the command line in which nothing is encrypted.
+fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Option<&gitseal::config::Config>, src: &[u8]) -> String {
     let rule = match (selection, cfg.and_then(|c| c.rule_for(input.rule_path).map(|r| (c, r)))) {
         (Some(s), Some((c, r))) if r.selection.as_ref() == Some(s) => {
             format!("{} {:?} of creation_rules[{}] in {}", s.field().0, s.field().1, r.index, c.path.display())
@@ -264,12 +269,10 @@ fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Optio
             }
         }
     };
-    Error::Config {
-        file: input.name.clone(),
-        msg: format!(
-            "nothing to encrypt: the selection ({rule}) picks no non-empty value in this file; it is left unchanged (a directory walk skips such files)"
-        ),
-    }
+    format!(
+        "{}: the selection ({rule}) picks no non-empty value: no value is encrypted, the sops block only adds a MAC (as sops does; a directory walk skips such files)",
+        input.name
+    )
 }
 
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
