@@ -21,6 +21,9 @@ pub struct Config {
     /// The directory paths are matched relative to.
     pub dir: PathBuf,
     pub rules: Vec<CreationRule>,
+    /// Keys sops does not know (`creation_rule:`, `path_regx:`), as `FILE:LINE: message`:
+    /// sops ignores them silently, which drops or widens a rule.
+    pub warnings: Vec<String>,
 }
 
 /// One entry of `creation_rules`.
@@ -121,7 +124,114 @@ pub fn load(path: &Path) -> Result<Config> {
             mac_only_encrypted: matches!(s("mac_only_encrypted").as_deref(), Some("true" | "True")),
         });
     }
-    Ok(Config { path: path.to_path_buf(), dir, rules })
+    let warnings = unknown_keys(&text).into_iter().map(|(line, msg)| format!("{}:{line}: {msg}", path.display())).collect();
+    Ok(Config { path: path.to_path_buf(), dir, rules, warnings })
+}
+
+/// The keys of a sops config, by level, as sops 3.11 reads them.
+const TOP_KEYS: [&str; 3] = ["creation_rules", "destination_rules", "stores"];
+const RULE_KEYS: [&str; 18] = [
+    "path_regex",
+    "kms",
+    "aws_profile",
+    "age",
+    "pgp",
+    "gcp_kms",
+    "hckms",
+    "azure_keyvault",
+    "hc_vault_transit_uri",
+    "key_groups",
+    "shamir_threshold",
+    "unencrypted_suffix",
+    "encrypted_suffix",
+    "unencrypted_regex",
+    "encrypted_regex",
+    "unencrypted_comment_regex",
+    "encrypted_comment_regex",
+    "mac_only_encrypted",
+];
+const KEY_GROUP_KEYS: [&str; 8] = ["merge", "kms", "gcp_kms", "hckms", "azure_keyvault", "hc_vault", "age", "pgp"];
+
+/// Which keys a mapping of the config may hold.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Rule,
+    KeyGroup,
+    /// Not checked (the values of keys, `stores`, `destination_rules`).
+    Free,
+}
+
+impl Level {
+    fn known(self) -> &'static [&'static str] {
+        match self {
+            Level::Top => &TOP_KEYS,
+            Level::Rule => &RULE_KEYS,
+            Level::KeyGroup => &KEY_GROUP_KEYS,
+            Level::Free => &[],
+        }
+    }
+
+    /// The level of the items of the list under `key` in a mapping of this level.
+    fn list_items(self, key: &str) -> Level {
+        match (self, key) {
+            (Level::Top, "creation_rules") => Level::Rule,
+            (Level::Rule, "key_groups") | (Level::KeyGroup, "merge") => Level::KeyGroup,
+            _ => Level::Free,
+        }
+    }
+}
+
+/// Mapping keys of a config that sops does not know, with their line and a message
+/// suggesting the nearest known key: at the top level, in each creation rule, and in
+/// each of a rule's key groups.
+fn unknown_keys(src: &str) -> Vec<(usize, String)> {
+    enum Frame {
+        /// A mapping: its level, whether a key comes next, and the last key read.
+        Map { level: Level, expect_key: bool, key: String },
+        /// A list: the level of its mapping items.
+        List { items: Level },
+    }
+    let mut out = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut parser = Parser::new_from_str(src);
+    while let Some(Ok((ev, span))) = parser.next_event() {
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                // The level of the new collection, from where it sits.
+                let (map_level, list_level) = match stack.last_mut() {
+                    None => (Level::Top, Level::Free),
+                    Some(Frame::Map { level, expect_key, key }) => {
+                        *expect_key = true;
+                        (Level::Free, level.list_items(key))
+                    }
+                    Some(Frame::List { items }) => (*items, Level::Free),
+                };
+                stack.push(if is_map { Frame::Map { level: map_level, expect_key: true, key: String::new() } } else { Frame::List { items: list_level } });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            Event::Scalar(v, ..) => {
+                if let Some(Frame::Map { level, expect_key, key }) = stack.last_mut() {
+                    if *expect_key {
+                        let known = level.known();
+                        if *level != Level::Free && !known.contains(&&*v) {
+                            let near = crate::tree_path::nearest(&v, known.iter().copied(), 1, false);
+                            let hint = near.first().map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                            out.push((span.start.line(), format!("warning: unknown key `{v}`{hint}; sops ignores it")));
+                        }
+                        *key = v.into_owned();
+                    }
+                    *expect_key = !*expect_key;
+                }
+            }
+            Event::DocumentEnd => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 impl Config {
@@ -132,6 +242,30 @@ impl Config {
         let rel = abs.strip_prefix(&self.dir).unwrap_or(&abs);
         let rel = rel.to_string_lossy();
         self.rules.iter().find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&rel)))
+    }
+
+    /// The text `path_regex` is matched against for `file`: its path relative to the
+    /// config's directory (or as given, when it lies outside it).
+    pub fn match_text(&self, file: &Path) -> String {
+        let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+        abs.strip_prefix(&self.dir).unwrap_or(&abs).to_string_lossy().into_owned()
+    }
+
+    /// Why no rule applies to `file`: the config read, the text matched, and the rules'
+    /// `path_regex`es.
+    pub fn no_rule_message(&self, file: &Path) -> String {
+        let regexes: Vec<String> = self.rules.iter().filter_map(|r| r.path_regex.as_ref().map(|re| format!("[{}] {:?}", r.index, re.as_str()))).collect();
+        let rules = match (self.rules.len(), regexes.is_empty()) {
+            (0, _) => "it has no creation_rules".to_owned(),
+            (_, true) => "its rules have no path_regex".to_owned(),
+            (_, false) => format!("its path_regex: {}", regexes.join(", ")),
+        };
+        format!(
+            "no creation rule of {} matches {:?} (the path relative to {}; {rules}); give --age, or add a rule that matches",
+            self.path.display(),
+            self.match_text(file),
+            self.dir.display()
+        )
     }
 }
 
@@ -199,4 +333,28 @@ pub fn parse_tree(src: &str) -> std::result::Result<Tree, (usize, String)> {
         }
     }
     Ok(Tree::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line_and_the_nearest_known_key() {
+        let src = "creation_rule:\n  - path_regex: x\ncreation_rules:\n  - path_regx: \\.yaml$\n    age: age1x\n    key_groups:\n      - agee: [a]\n        hc_vault: [b]\n    kms:\n      whatever: 1\nstores:\n  yaml:\n    indent: 4\n";
+        let w = unknown_keys(src);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert_eq!(w[0].0, 1);
+        assert!(w[0].1.contains("`creation_rule`") && w[0].1.contains("did you mean `creation_rules`"), "{w:?}");
+        assert_eq!(w[1].0, 4);
+        assert!(w[1].1.contains("`path_regx`") && w[1].1.contains("`path_regex`"), "{w:?}");
+        assert_eq!(w[2].0, 7);
+        assert!(w[2].1.contains("`agee`") && w[2].1.contains("`age`"), "{w:?}");
+    }
+
+    #[test]
+    fn a_config_of_known_keys_has_no_warnings() {
+        let src = "creation_rules:\n  - path_regex: a\n    encrypted_regex: ^data$\n    age: >-\n      age1x,\n      age1y\n    mac_only_encrypted: true\n  - key_groups:\n      - age: [a]\n        merge:\n          - pgp: [c]\n    shamir_threshold: 1\ndestination_rules:\n  - s3_bucket: b\n";
+        assert!(unknown_keys(src).is_empty(), "{:?}", unknown_keys(src));
+    }
 }

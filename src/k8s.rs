@@ -42,3 +42,23 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
     }
     Ok(())
 }
+
+/// File names kustomize reads as its own configuration.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether a file is kustomize's own configuration: named as kustomize looks for it, or
+/// holding a document of `apiVersion: kustomize.config.k8s.io/...` (a `Kustomization` or
+/// `Component`). kustomize rejects the fields it does not know, a `sops` block included,
+/// so such a file is never encrypted. Flux's `Kustomization` (`kustomize.toolkit.fluxcd.io`)
+/// is an ordinary object and is not meant here.
+pub fn is_kustomize_config(path: &std::path::Path, bytes: &[u8]) -> bool {
+    static API_VERSION: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+    let named = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| KUSTOMIZATION_FILE_NAMES.contains(&n));
+    named
+        || API_VERSION
+            .get_or_init(|| {
+                regex::bytes::Regex::new(r#"(?m)^(?:["']?apiVersion["']?|[ \t]*"apiVersion")[ \t]*:[ \t]*["']?kustomize\.config\.k8s\.io/"#)
+                    .expect("valid regex")
+            })
+            .is_match(bytes)
+}

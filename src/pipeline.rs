@@ -343,6 +343,17 @@ impl<'a, 'w> Splicer<'a, 'w> {
 /// Plans the encryption of a file: parses it, picks the rule, checks every existing
 /// ciphertext, computes the MAC and decides whether anything changes.
 pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
+    plan_encrypt_inner(req, false).map(|p| p.expect("a plan is always made when files selecting nothing are not left out"))
+}
+
+/// As [`plan_encrypt`], but `None` for a file without sops metadata in which the
+/// selection picks no value: such a file (a Deployment, a `values.yaml`) is left as it
+/// is rather than given a `sops` block, and no key is wrapped for it.
+pub fn plan_encrypt_if_selected<'a>(req: &EncryptRequest<'a>) -> Result<Option<EncryptPlan<'a>>> {
+    plan_encrypt_inner(req, true)
+}
+
+fn plan_encrypt_inner<'a>(req: &EncryptRequest<'a>, skip_unselected: bool) -> Result<Option<EncryptPlan<'a>>> {
     let file = req.file;
     let format = if req.format == Format::Binary { Format::Json } else { req.format };
     let text = as_text(file, req.src)?;
@@ -386,6 +397,9 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
         selected.push(sel_flags);
         actions.push(acts);
     }
+    if skip_unselected && to_seal == 0 && existing.is_none() && previous.is_none() {
+        return Ok(None);
+    }
     let all_docs_have_metadata = parsed.docs.iter().all(|d| d.metadata.is_some());
 
     // The data key, the metadata to start from, and ciphertexts to reuse.
@@ -401,7 +415,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
             }
             Err(e) => {
                 if to_seal == 0 && all_docs_have_metadata {
-                    return Ok(EncryptPlan {
+                    return Ok(Some(EncryptPlan {
                         file,
                         format,
                         src: text,
@@ -414,7 +428,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
                         unchanged: true,
                         unverified: true,
                         to_seal: 0,
-                    });
+                    }));
                 }
                 return Err(Error::Key { file: file.into(), source: e });
             }
@@ -484,7 +498,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
             new_metadata(group, selection, mac_only, &key, &mac_hex)
         }
     };
-    Ok(EncryptPlan {
+    Ok(Some(EncryptPlan {
         file,
         format,
         src: text,
@@ -500,7 +514,7 @@ pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
         unchanged,
         unverified: false,
         to_seal,
-    })
+    }))
 }
 
 fn new_metadata(wrapped: keys::WrappedKeys, selection: Selection, mac_only: bool, key: &DataKey, mac_hex: &str) -> Metadata {

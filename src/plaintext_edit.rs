@@ -234,9 +234,15 @@ fn pick_doc(ctx: &Ctx<'_>, format: Format) -> Result<usize> {
             0 => continue,
             1 => return Ok(found[0]),
             k => {
+                // A key under `data`/`stringData` goes to the one Secret holding that
+                // mapping, when a ConfigMap beside it has a `data` too.
+                let secrets: Vec<usize> = found.iter().copied().filter(|&d| ctx.parsed.docs.get(d).is_some_and(k8s::is_secret)).collect();
+                if matches!(keys[0].as_str(), "data" | "stringData") && secrets.len() == 1 {
+                    return Ok(secrets[0]);
+                }
                 return Err(
                     ctx.err(format!("{k} documents of this file hold {}; gitseal changes a value only when one document matches", render_path(&keys[..n])))
-                )
+                );
             }
         }
     }
@@ -1276,6 +1282,18 @@ mod tests {
         assert!(out.ends_with("  t: x\n  u: yv\n"), "{out}");
         let e = set("f.yaml", Format::Yaml, two, r#"["apiVersion"]"#, &s("v2")).unwrap_err();
         assert!(e.to_string().contains("2 documents"), "{e}");
+    }
+
+    #[test]
+    fn adding_under_data_of_the_one_secret_beside_a_configmap_with_data_works() {
+        let two = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n---\napiVersion: v1\nkind: Secret\ndata:\n  t: eA==\n";
+        let out = set_y(two, r#"["data"]["u"]"#, &s("eQ=="));
+        assert!(out.ends_with("kind: Secret\ndata:\n  t: eA==\n  u: eQ==\n"), "{out}");
+        assert!(out.starts_with("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: b\n---"), "{out}");
+        // Two Secrets holding data: still refused rather than guessed between.
+        let three = format!("{two}---\napiVersion: v1\nkind: Secret\ndata:\n  z: eA==\n");
+        let e = set("f.yaml", Format::Yaml, &three, r#"["data"]["u"]"#, &s("eQ==")).unwrap_err();
+        assert!(e.to_string().contains("3 documents"), "{e}");
     }
 
     #[test]

@@ -105,3 +105,77 @@ mod tests {
         assert!(parse("a.b").is_err());
     }
 }
+
+/// The key path of every value of a document (comments and list items left out), in
+/// document order, each once: `["stringData"]["token"]` as `["stringData", "token"]`.
+pub fn key_paths(doc: &Document, src: &str) -> Vec<Vec<String>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for leaf in doc.leaves.iter().filter(|l| l.ty != ValueType::Comment) {
+        let Some(key) = leaf.key(src) else { continue };
+        let mut path: Vec<String> = doc.paths[leaf.parent as usize].keys.iter().map(|k| k.to_string()).collect();
+        path.push(key.to_owned());
+        if seen.insert(path.clone()) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// A key path in sops's index syntax: `["a"]["b"]`.
+pub fn render(keys: &[String]) -> String {
+    keys.iter().map(|k| format!("[\"{}\"]", k.replace('\\', "\\\\").replace('"', "\\\""))).collect()
+}
+
+/// The Levenshtein distance between two strings, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != cb)).min(row[j] + 1).min(up + 1);
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+/// Up to `n` of `candidates` nearest to `target` by edit distance (ties in the given
+/// order); only those close enough to be a plausible typo (at most half of the longer
+/// string differs), unless `always` asks for the nearest whatever their distance.
+pub fn nearest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>, n: usize, always: bool) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, usize, &str)> = candidates
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (edit_distance(target, c), i, c))
+        .filter(|(d, _, c)| always || *d * 2 <= target.chars().count().max(c.chars().count()))
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.2 == b.2);
+    scored.into_iter().take(n).map(|(_, _, c)| c).collect()
+}
+
+#[cfg(test)]
+mod nearest_tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(edit_distance("stringData", "stringData"), 0);
+        assert_eq!(edit_distance("stringDta", "stringData"), 1);
+        assert_eq!(edit_distance("tokn", "token"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn nearest_keeps_plausible_typos_only_unless_asked() {
+        let c = ["token", "password", "username"];
+        assert_eq!(nearest("tokn", c, 2, false), vec!["token"]);
+        assert!(nearest("zzzzzzzz", c, 2, false).is_empty());
+        assert_eq!(nearest("zzzzzzzz", c, 1, true).len(), 1);
+    }
+}

@@ -80,3 +80,147 @@ fn plugin_discovers_and_renders_an_application() {
     assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
+
+/// `spec.generate` script of a plugin configuration in examples/argocd-cmp/.
+fn generate_script(file: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/argocd-cmp").join(file)).unwrap();
+    let tree = parse_tree(&text).expect("plugin parses");
+    let generate = tree.get("spec").and_then(|s| s.get("generate")).expect("spec.generate");
+    let command: Vec<&str> = generate.get("command").unwrap().as_list().iter().map(|c| c.as_str().unwrap()).collect();
+    assert_eq!(command, ["sh", "-c"]);
+    generate.get("args").unwrap().as_list()[0].as_str().unwrap().to_owned()
+}
+
+/// A directory holding `kustomize`, the kustomize that kubectl embeds (`kustomize build
+/// DIR` as `kubectl kustomize DIR`), and gitseal's directory, for PATH.
+fn kustomize_path(f: &Fixture) -> String {
+    let kubectl = common::require_peer("kubectl");
+    let shim = f.write("bin/kustomize", format!("#!/bin/sh\n[ \"$1\" = build ] || exit 2\nshift\nexec {kubectl} kustomize \"$@\"\n"));
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin_dir = Path::new(common::gitseal_bin()).parent().unwrap().to_owned();
+    format!("{}:{}:{}", shim.parent().unwrap().display(), bin_dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// A repository with a base holding an encrypted Secret and an overlay holding a Vault
+/// reference, encrypted with the README's rule; returns the repository's path.
+fn kustomize_repo(f: &Fixture) -> std::path::PathBuf {
+    f.write(
+        "repo/apps/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - db-secret.yaml\n",
+    );
+    f.write("repo/apps/base/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx\n");
+    // Keys out of kustomize's order, a comment and quoting: kustomize rewrites all of it.
+    f.write(
+        "repo/apps/base/db-secret.yaml",
+        "kind: Secret\napiVersion: v1\nmetadata:\n  name: db\n# rotated yearly\nstringData:\n  user: 'app'\n  password: hunter2-long-enough\n",
+    );
+    f.write(
+        "repo/apps/overlays/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: prod\nnamePrefix: prod-\nresources:\n  - ../../base\n  - hook.yaml\n",
+    );
+    f.write(
+        "repo/apps/overlays/prod/hook.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\nstringData:\n  token: <path:secret/data/flux/webhook#token>\n",
+    );
+    f.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - path_regex: secret[^/]*\\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    age: {}\n", f.recipient),
+    );
+    assert_success("encrypt -i repo", &f.gitseal().args(["encrypt", "-i", "repo"]).output().unwrap());
+    assert!(std::fs::read_to_string(f.path("repo/apps/base/db-secret.yaml")).unwrap().contains("sops:"));
+    f.path("repo")
+}
+
+/// A copy of `repo` at `to`, as Argo CD hands the repository to the sidecar.
+fn copy_tree(repo: &Path, to: &Path) {
+    for e in std::fs::read_dir(repo).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn kustomize_build_piped_to_render_cannot_open_sops_files() {
+    // Why docs/argocd-cmp.md does not recommend `kustomize build . | gitseal render -`.
+    let f = Fixture::new();
+    let repo = kustomize_repo(&f);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("kustomize build . | gitseal render -")
+        .current_dir(repo.join("apps/base"))
+        .env("PATH", kustomize_path(&f))
+        .env("HOME", f.dir.path())
+        .env("SOPS_AGE_KEY_FILE", &f.key_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(51), "kustomize rewrites the sops document, so its MAC fails: {}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn kustomize_plugin_decrypts_first_then_builds_every_overlay_and_resolves_vault() {
+    let f = Fixture::new();
+    let server = VaultServer::start();
+    server.kv2_put("secret", "flux/webhook", json!({"token": "from-vault"}));
+    let repo = kustomize_repo(&f);
+    let script = generate_script("plugin-kustomize.yaml");
+    let before = std::fs::read(repo.join("apps/base/db-secret.yaml")).unwrap();
+
+    for (app, prefix) in [("apps/overlays/prod", "prod-"), ("apps/base", "")] {
+        // Argo CD's private copy of the repository, per generation.
+        let copy = f.path(&format!("cmp-{}", app.replace('/', "-")));
+        std::fs::create_dir_all(&copy).unwrap();
+        copy_tree(&repo, &copy);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(copy.join(app))
+            .env("PATH", kustomize_path(&f))
+            .env("HOME", f.dir.path())
+            .env("ARGOCD_APP_SOURCE_PATH", app)
+            .env("SOPS_AGE_KEY_FILE", &f.key_file)
+            .env("VAULT_ADDR", server.addr())
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .output()
+            .unwrap();
+        assert_success(&format!("generate {app}"), &out);
+        let built = utf8(&out.stdout);
+        assert!(built.contains(&format!("name: {prefix}db")), "{built}");
+        assert!(built.contains("password: hunter2-long-enough"), "decrypted:\n{built}");
+        assert!(!built.contains("sops:") && !built.contains("ENC["), "no sops metadata reaches the cluster:\n{built}");
+        assert!(built.contains(&format!("name: {prefix}web")), "{built}");
+        if app.ends_with("prod") {
+            assert!(built.contains("token: from-vault") && built.contains("namespace: prod"), "{built}");
+        }
+    }
+    assert_eq!(std::fs::read(repo.join("apps/base/db-secret.yaml")).unwrap(), before, "the repository itself is untouched");
+
+    // A file that fails to decrypt fails the generation with nothing printed.
+    let copy = f.path("cmp-tampered");
+    std::fs::create_dir_all(&copy).unwrap();
+    copy_tree(&repo, &copy);
+    let secret = copy.join("apps/base/db-secret.yaml");
+    let text = std::fs::read_to_string(&secret).unwrap().replace("metadata:\n  name: db", "metadata:\n  name: db2");
+    let text = text.replacen("user: ENC[", "user: 'x'\n  was: ENC[", 1);
+    std::fs::write(&secret, text).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(copy.join("apps/overlays/prod"))
+        .env("PATH", kustomize_path(&f))
+        .env("HOME", f.dir.path())
+        .env("ARGOCD_APP_SOURCE_PATH", "apps/overlays/prod")
+        .env("SOPS_AGE_KEY_FILE", &f.key_file)
+        .env("VAULT_ADDR", server.addr())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a tampered file must fail the generation");
+    assert!(out.stdout.is_empty(), "{}", utf8(&out.stdout));
+}

@@ -843,9 +843,9 @@ fn check_rotated(run: &GuideRun, rel: &str, key: &str, current: &str) {
 #[test]
 fn guide_flux_receiver_token() {
     let run = run_guide("flux-receiver-token.md", b"");
-    let token = check_webhook_secret(&run, "infrastructure/webhook-receiver/webhook-token.yaml", "webhook-token", "flux-system", "token");
-    check_rotated(&run, "infrastructure/webhook-receiver/webhook-token.yaml", "token", &token);
-    run.assert_committed_encrypted("infrastructure/webhook-receiver/webhook-token.yaml");
+    let token = check_webhook_secret(&run, "infrastructure/webhook-receiver/webhook-token-secret.yaml", "webhook-token", "flux-system", "token");
+    check_rotated(&run, "infrastructure/webhook-receiver/webhook-token-secret.yaml", "token", &token);
+    run.assert_committed_encrypted("infrastructure/webhook-receiver/webhook-token-secret.yaml");
     let receiver = run.file("infrastructure/webhook-receiver/receiver.yaml");
     assert!(receiver.contains("apiVersion: notification.toolkit.fluxcd.io/v1") && receiver.contains("secretRef:\n    name: webhook-token"));
     let ks = run.file("clusters/my-cluster/webhook-receiver.yaml");

@@ -96,6 +96,9 @@ impl Configs {
             return Ok(i);
         }
         let mut cfg = config::load(path)?;
+        for w in &cfg.warnings {
+            eprintln!("gitseal: {w}");
+        }
         // Messages name the config relative to where gitseal runs.
         if let Ok(rel) = abs.strip_prefix(&self.cwd) {
             cfg.path = rel.to_path_buf();

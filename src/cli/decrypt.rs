@@ -2,6 +2,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use gitseal::document::Format;
 use gitseal::{fsio, tree_path, DecryptRequest, Decrypted, Error};
 use rayon::prelude::*;
 
@@ -25,13 +26,23 @@ pub struct DecryptArgs {
     ids: IdentityArgs,
     #[command(flatten)]
     fmt: FormatArgs,
-    /// Files or directories.
+    /// With `-` (standard input): the file name whose extension gives the format.
+    #[arg(long, value_name = "PATH")]
+    filename_override: Option<PathBuf>,
+    /// Files or directories, or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 }
 
 pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
-    let files = fsio::expand_paths(&args.paths)?;
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == super::encrypt::STDIN);
+    if stdin && (args.paths.len() != 1 || args.in_place) {
+        return Err(Error::Usage("`-` (standard input) is decrypted alone and not in place: give it as the only path, without -i".into()).into());
+    }
+    if !stdin && args.filename_override.is_some() {
+        return Err(Error::Usage("--filename-override applies to standard input only (give `-` as the path)".into()).into());
+    }
+    let files = if stdin { vec![PathBuf::from(super::encrypt::STDIN)] } else { fsio::expand_paths(&args.paths)? };
     let several = files.len() != 1 || args.paths.iter().any(|p| p.is_dir());
     if several && !args.in_place {
         return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
@@ -52,9 +63,15 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
 
     if !args.in_place {
         let path = &files[0];
-        let plain = decrypt_one(path)?;
+        let (plain, format) = if stdin {
+            let format = super::encrypt::stdin_format(&args.fmt, args.filename_override.as_deref())?;
+            let src = super::encrypt::read_stdin()?;
+            (gitseal::decrypt(&DecryptRequest { file: "<stdin>", format, src: &src, identities: &ids, ignore_mac: args.ignore_mac })?, format)
+        } else {
+            (decrypt_one(path)?, format_of(&args.fmt, path))
+        };
         let bytes: zeroize::Zeroizing<Vec<u8>> = match &extract {
-            Some(steps) => extract_value(path, &args.fmt, &plain, steps, args.extract.as_deref().unwrap_or(""))?,
+            Some(steps) => extract_value(path, format, &plain, steps, args.extract.as_deref().unwrap_or(""))?,
             None => zeroize::Zeroizing::new(plain.as_bytes().to_vec()),
         };
         match &args.output {
@@ -99,16 +116,12 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
 
 fn extract_value(
     path: &std::path::Path,
-    fmt: &FormatArgs,
+    format: Format,
     plain: &Decrypted,
     steps: &[tree_path::Step],
     raw: &str,
 ) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
-    let format = match format_of(fmt, path) {
-        gitseal::document::Format::Binary => gitseal::document::Format::Json,
-        f => f,
-    };
-    if format_of(fmt, path) == gitseal::document::Format::Binary {
+    if format == Format::Binary {
         if steps == [tree_path::Step::Key("data".into())] {
             return Ok(zeroize::Zeroizing::new(plain.as_bytes().to_vec()));
         }
@@ -121,11 +134,23 @@ fn extract_value(
         if let Some(leaf) = found {
             let mut out = leaf.text(text).as_bytes().to_vec();
             // As sops prints them: strings bare, other scalars followed by a newline.
-            if leaf.ty != gitseal::sops::value::ValueType::Str && format == gitseal::document::Format::Yaml {
+            if leaf.ty != gitseal::sops::value::ValueType::Str && format == Format::Yaml {
                 out.push(b'\n');
             }
             return Ok(zeroize::Zeroizing::new(out));
         }
     }
-    Err(Error::Usage(format!("{}: no value at {raw}", path.display())).into())
+    Err(Error::Path { file: path.display().to_string(), path: raw.to_owned(), msg: format!("no value there{}", suggestions(&parsed, text, raw)) }.into())
+}
+
+/// `; nearest existing paths: ...` for a path that names nothing: the value paths of the
+/// file closest to it (key names only; values are never shown).
+fn suggestions(parsed: &gitseal::document::ParsedFile, text: &str, raw: &str) -> String {
+    let rendered: Vec<String> = parsed.docs.iter().flat_map(|d| tree_path::key_paths(d, text)).map(|p| tree_path::render(&p)).collect();
+    let near = tree_path::nearest(raw.trim(), rendered.iter().map(String::as_str), 3, true);
+    if near.is_empty() {
+        String::new()
+    } else {
+        format!("; nearest existing paths: {}", near.join(", "))
+    }
 }

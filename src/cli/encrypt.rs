@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -10,6 +10,29 @@ use rayon::prelude::*;
 
 use super::recipients::{load_config, plan_for, FlagRecipients};
 use super::{format_of, progress, FormatArgs, IdentityArgs};
+
+/// The path argument that means standard input.
+pub const STDIN: &str = "-";
+
+/// The format of standard input: `--input-type`, else the extension of
+/// `--filename-override`. Without either, the input is refused rather than taken for
+/// binary data (which is what a YAML manifest would silently become).
+pub fn stdin_format(fmt: &FormatArgs, filename_override: Option<&Path>) -> Result<Format, Error> {
+    match (fmt.input_type, filename_override) {
+        (Some(f), _) => Ok(f),
+        (None, Some(p)) => Ok(Format::from_path(p)),
+        (None, None) => Err(Error::Usage(
+            "standard input has no file name to choose its format from: give --input-type yaml|json|dotenv|binary, or --filename-override PATH (which also chooses the .sops.yaml rule)".into(),
+        )),
+    }
+}
+
+/// Reads all of standard input into memory that is zeroized on drop.
+pub fn read_stdin() -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    let mut buf = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin().lock().read_to_end(&mut buf).map_err(|source| Error::Io { file: "<stdin>".into(), action: "cannot read", source })?;
+    Ok(buf)
+}
 
 #[derive(Args, Debug)]
 pub struct EncryptArgs {
@@ -59,7 +82,12 @@ pub struct EncryptArgs {
     ids: IdentityArgs,
     #[command(flatten)]
     fmt: FormatArgs,
-    /// Files or directories (directories are searched for .yaml, .yml, .json and .env files).
+    /// With `-` (standard input): the file name that chooses the format (by extension) and
+    /// the .sops.yaml creation rule, as if the input were that file.
+    #[arg(long, value_name = "PATH")]
+    filename_override: Option<PathBuf>,
+    /// Files or directories (directories are searched for .yaml, .yml, .json and .env files;
+    /// files in which nothing is selected are skipped), or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 }
@@ -95,35 +123,66 @@ enum Target<'p> {
     File(&'p Path),
 }
 
+/// One input: where its bytes come from and which path chooses its rule and format.
+struct Input<'p> {
+    /// The path the creation rules are matched against (and, without `--input-type`, the
+    /// one whose extension gives the format).
+    rule_path: &'p Path,
+    /// How messages name it.
+    name: String,
+    format: Format,
+    /// Found by walking a directory (rather than named on the command line).
+    walked: bool,
+}
+
+/// Why a file found in a directory walk was left as it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    /// kustomize's own configuration, which cannot carry a `sops` block.
+    Kustomize,
+    /// The selection picks no value in it.
+    NothingSelected,
+    /// No creation rule of .sops.yaml matches it (and no recipients were given).
+    NoRule,
+}
+
 /// What happened to one file.
-struct Done {
-    changed: bool,
-    unverified: bool,
+enum Done {
+    Written,
+    Unchanged,
+    /// Encrypted already, no identity at hand to check its MAC: left as it is.
+    Unverified,
+    Skipped(Skip),
 }
 
 impl Job<'_> {
-    fn run_one(&self, path: &Path, target: Target<'_>) -> anyhow::Result<Done> {
-        let _lock = match target {
-            Target::InPlace => Some(super::lock_for_update(path)?),
-            Target::File(o) => Some(super::lock_for_update(o)?),
-            Target::Stdout => None,
-        };
-        let src = fsio::read(path)?;
+    fn run_one(&self, input: &Input<'_>, src: &[u8], target: Target<'_>) -> anyhow::Result<Done> {
+        let path = input.rule_path;
+        if gitseal::k8s::is_kustomize_config(path, src) {
+            if input.walked {
+                return Ok(Done::Skipped(Skip::Kustomize));
+            }
+            return Err(Error::Usage(format!(
+                "{}: kustomize configuration is never encrypted: kustomize refuses the sops block; encrypt the Secret manifests it lists instead",
+                input.name
+            ))
+            .into());
+        }
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
-        let name = path.display().to_string();
+        let no_rule = self.cfg.is_some() && plan.recipients.is_empty() && self.cfg.is_some_and(|c| c.rule_for(path).is_none());
+        let selection_used = plan.selection.clone();
         let mut previous = match target {
             Target::File(o) if o.exists() => Some(fsio::read(o)?),
             _ => None,
         };
-        let format = format_of(&self.args.fmt, path);
         // The recipients asked for against those of the file being built on: never keep
         // one the user did not ask for without saying so.
         let explicit = !self.flags.age.is_empty() || !self.flags.hc_vault.is_empty();
         let (built_on, on_name) = match (&previous, &target) {
             (Some(p), Target::File(o)) => (p.as_slice(), o.display().to_string()),
-            _ => (src.as_slice(), name.clone()),
+            _ => (src, input.name.clone()),
         };
-        if let Some((added, removed)) = recipient_changes(&on_name, format, built_on, &plan.recipients) {
+        if let Some((added, removed)) = recipient_changes(&on_name, input.format, built_on, &plan.recipients) {
             let diff = added.iter().map(|r| format!("+ {r}")).chain(removed.iter().map(|r| format!("- {r}"))).collect::<Vec<_>>().join(", ");
             match target {
                 Target::File(_) => {
@@ -142,28 +201,48 @@ impl Job<'_> {
             }
         }
         let req = EncryptRequest {
-            file: &name,
-            format,
-            src: &src,
+            file: &input.name,
+            format: input.format,
+            src,
             recipients: &plan.recipients,
             selection: plan.selection,
             mac_only_encrypted: plan.mac_only_encrypted,
             identities: self.ids,
             previous: previous.as_deref(),
         };
-        // Binary files and writes onto an existing output are done in memory (the output
-        // is compared with what is there); the rest streams.
-        if req.format == Format::Binary || matches!(target, Target::File(_)) {
-            let out = gitseal::encrypt(&req)?;
+        // Binary files are encrypted whole, in memory.
+        if req.format == Format::Binary {
+            let out = gitseal::encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?;
             match target {
                 Target::Stdout => write_stdout(out.output.as_bytes())?,
                 Target::InPlace if out.changed => fsio::write_encrypted(path, &out.output)?,
                 Target::File(o) if out.changed || previous.is_none() => fsio::write_encrypted(o, &out.output)?,
                 _ => {}
             }
-            return Ok(Done { changed: out.changed, unverified: out.unverified });
+            return Ok(if out.unverified {
+                Done::Unverified
+            } else if out.changed {
+                Done::Written
+            } else {
+                Done::Unchanged
+            });
         }
-        let plan = gitseal::pipeline::plan_encrypt(&req)?;
+        let plan = match gitseal::pipeline::plan_encrypt_if_selected(&req) {
+            Ok(Some(p)) => p,
+            Ok(None) if input.walked => return Ok(Done::Skipped(if no_rule { Skip::NoRule } else { Skip::NothingSelected })),
+            Ok(None) if no_rule => return Err(self.explain(Error::NoRecipients { file: input.name.clone() }, input, no_rule).into()),
+            Ok(None) => {
+                // Named explicitly: encrypted as sops encrypts it (a sops block whose MAC
+                // covers the plaintext values), but never silently.
+                eprintln!("gitseal: warning: {}", nothing_selected(input, selection_used.as_ref(), self.cfg, src));
+                gitseal::pipeline::plan_encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?
+            }
+            Err(Error::NoRecipients { .. }) if input.walked && no_rule => return Ok(Done::Skipped(Skip::NoRule)),
+            Err(e) => return Err(self.explain(e, input, no_rule).into()),
+        };
+        if plan.unverified() {
+            return Ok(Done::Unverified);
+        }
         let changed = plan.changes_input();
         match target {
             Target::Stdout => {
@@ -173,10 +252,52 @@ impl Job<'_> {
             Target::InPlace if changed => {
                 fsio::write_encrypted_plan(path, &plan)?;
             }
-            _ => {}
+            Target::InPlace => {}
+            Target::File(o) => {
+                let mut out = Vec::with_capacity(src.len() + plan.values_to_seal() * 160);
+                plan.write_to(&mut out)?;
+                if previous.as_deref() == Some(&out[..]) {
+                    return Ok(Done::Unchanged);
+                }
+                // New ciphertexts get fresh IVs on this second pass; only the comparison above
+                // needed the first.
+                fsio::write_encrypted_plan(o, &plan)?;
+                return Ok(Done::Written);
+            }
         }
-        Ok(Done { changed, unverified: plan.unverified() })
+        Ok(if changed { Done::Written } else { Done::Unchanged })
     }
+
+    /// A clearer message for a file no creation rule matches: which config was read and
+    /// which path its `path_regex`es were matched against.
+    fn explain(&self, e: Error, input: &Input<'_>, no_rule: bool) -> Error {
+        match (e, self.cfg) {
+            (Error::NoRecipients { file }, Some(cfg)) if no_rule => Error::NoRecipientsFor { file, hint: cfg.no_rule_message(input.rule_path) },
+            (e, _) => e,
+        }
+    }
+}
+
+/// The warning for a file named on the command line in which nothing is encrypted.
+fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Option<&gitseal::config::Config>, src: &[u8]) -> String {
+    let rule = match (selection, cfg.and_then(|c| c.rule_for(input.rule_path).map(|r| (c, r)))) {
+        (Some(s), Some((c, r))) if r.selection.as_ref() == Some(s) => {
+            format!("{} {:?} of creation_rules[{}] in {}", s.field().0, s.field().1, r.index, c.path.display())
+        }
+        (Some(s), _) => format!("{} {:?}", s.field().0, s.field().1),
+        (None, _) => {
+            let k8s = std::str::from_utf8(src).is_ok_and(|t| t.contains("apiVersion") && t.contains("kind"));
+            if k8s {
+                format!("gitseal's Kubernetes default, encrypted_regex {:?}", gitseal::sops::select::K8S_ENCRYPTED_REGEX)
+            } else {
+                "sops's default selection".into()
+            }
+        }
+    };
+    format!(
+        "{}: the selection ({rule}) picks no non-empty value: no value is encrypted, the sops block only adds a MAC (as sops does; a directory walk skips such files)",
+        input.name
+    )
 }
 
 /// The recipients `wanted` adds to and removes from those of the encrypted file `bytes`
@@ -194,6 +315,14 @@ fn recipient_changes(file: &str, format: Format, bytes: &[u8], wanted: &gitseal:
     (!added.is_empty() || !removed.is_empty()).then_some((added, removed))
 }
 
+/// The lock serializing writers of the file `target` writes (`path` itself for `-i`).
+fn lock_target(path: Option<&Path>, target: &Target<'_>) -> gitseal::Result<Option<gitseal::fsio::UpdateLock>> {
+    match (target, path) {
+        (Target::InPlace, Some(p)) | (&Target::File(p), _) => super::lock_for_update(p).map(Some),
+        _ => Ok(None),
+    }
+}
+
 fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(bytes)?;
@@ -201,13 +330,33 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The files to encrypt, each marked as found by a directory walk or named.
+fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, bool)>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let walked = p.is_dir();
+        out.extend(fsio::expand_paths(std::slice::from_ref(p))?.into_iter().map(|f| (f, walked)));
+    }
+    Ok(out)
+}
+
 pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     if let Some(sel) = args.selection() {
         sel.compile().map_err(|e| Error::Usage(format!("invalid {}: {e}", sel.field().0)))?;
     }
-    let files = fsio::expand_paths(&args.paths)?;
+    let stdin = args.paths.iter().any(|p| p.as_os_str() == STDIN);
+    if stdin && args.paths.len() != 1 {
+        return Err(Error::Usage("`-` (standard input) cannot be combined with other paths".into()).into());
+    }
+    if stdin && args.in_place {
+        return Err(Error::Usage("standard input cannot be encrypted in place: drop -i (the result goes to stdout, or to -o FILE)".into()).into());
+    }
+    if !stdin && args.filename_override.is_some() {
+        return Err(Error::Usage("--filename-override applies to standard input only (give `-` as the path)".into()).into());
+    }
+    let files = if stdin { Vec::new() } else { collect(&args.paths)? };
     let several = files.len() != 1 || args.paths.iter().any(|p| p.is_dir());
-    if several && !args.in_place {
+    if !stdin && several && !args.in_place {
         return Err(Error::Usage("several files or a directory: use -i/--in-place".into()).into());
     }
     let flags = FlagRecipients::parse(&args.age, &args.hc_vault_transit)?;
@@ -215,29 +364,61 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     let ids = super::load_identities(&args.ids)?;
     let selection = args.selection();
     let job = Job { args: &args, flags: &flags, selection: selection.as_ref(), cfg: cfg.as_ref(), ids: &ids };
+    let target = match &args.output {
+        Some(o) => Target::File(o),
+        None => Target::Stdout,
+    };
+
+    if stdin {
+        let format = stdin_format(&args.fmt, args.filename_override.as_deref())?;
+        let src = read_stdin()?;
+        let rule_path = args.filename_override.clone().unwrap_or_default();
+        let name = match &args.filename_override {
+            Some(p) => format!("<stdin> ({})", p.display()),
+            None => "<stdin>".into(),
+        };
+        let input = Input { rule_path: &rule_path, name, format, walked: false };
+        let _lock = lock_target(None, &target)?;
+        if let Done::Unverified = job.run_one(&input, &src, target)? {
+            eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", input.name);
+        }
+        return Ok(0);
+    }
 
     if !args.in_place {
-        let path = &files[0];
-        let target = match &args.output {
-            Some(o) => Target::File(o),
-            None => Target::Stdout,
-        };
-        let outcome = job.run_one(path, target)?;
-        if outcome.unverified {
+        let (path, _) = &files[0];
+        let input = Input { rule_path: path, name: path.display().to_string(), format: format_of(&args.fmt, path), walked: false };
+        let _lock = lock_target(Some(path), &target)?;
+        let src = fsio::read(path)?;
+        if let Done::Unverified = job.run_one(&input, &src, target)? {
             eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", path.display());
         }
         return Ok(0);
     }
 
     let pb = progress(files.len(), "encrypting");
-    let results: Vec<(PathBuf, anyhow::Result<Done>)> = files
+    let results: Vec<(&PathBuf, anyhow::Result<Done>)> = files
         .par_iter()
-        .map(|path| {
-            let r = job.run_one(path, Target::InPlace);
+        .map(|(path, walked)| {
+            let input = Input { rule_path: path, name: path.display().to_string(), format: format_of(&args.fmt, path), walked: *walked };
+            // Held from the read to the rename, so no other writer's update is lost.
+            let r = (|| -> anyhow::Result<Done> {
+                let _lock = lock_target(Some(path), &Target::InPlace)?;
+                let src = fsio::read(path)?;
+                let done = job.run_one(&input, &src, Target::InPlace)?;
+                if done == Skip::NoRule && holds_plaintext_secret(&input, &src) {
+                    eprintln!(
+                        "gitseal: warning: {}: holds a Secret with plaintext values, but no creation rule of {} matches it: left unencrypted",
+                        input.name,
+                        cfg.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default()
+                    );
+                }
+                Ok(done)
+            })();
             if let Some(pb) = &pb {
                 pb.inc(1);
             }
-            (path.clone(), r)
+            (path, r)
         })
         .collect();
     if let Some(pb) = pb {
@@ -245,14 +426,18 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     }
     let mut code = 0;
     let (mut written, mut unchanged, mut unverified) = (0, 0, 0);
+    let (mut kustomize, mut unselected, mut unruled) = (0, 0, 0);
     for (path, r) in &results {
         match r {
-            Ok(o) if o.unverified => {
+            Ok(Done::Unverified) => {
                 unverified += 1;
                 eprintln!("gitseal: {}: already encrypted; left as it is (no identity at hand to check its MAC)", path.display());
             }
-            Ok(o) if o.changed => written += 1,
-            Ok(_) => unchanged += 1,
+            Ok(Done::Written) => written += 1,
+            Ok(Done::Unchanged) => unchanged += 1,
+            Ok(Done::Skipped(Skip::Kustomize)) => kustomize += 1,
+            Ok(Done::Skipped(Skip::NothingSelected)) => unselected += 1,
+            Ok(Done::Skipped(Skip::NoRule)) => unruled += 1,
             Err(e) => {
                 let c = super::report(e);
                 if code == 0 {
@@ -263,7 +448,40 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     }
     if files.len() > 1 {
         let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-        eprintln!("gitseal: {} files: {written} encrypted, {unchanged} unchanged, {unverified} left as they were, {failed} failed", files.len());
+        let skipped = kustomize + unselected + unruled;
+        let mut why = Vec::new();
+        for (n, what) in [(unselected, "nothing selected"), (unruled, "no creation rule matches"), (kustomize, "kustomize configuration")] {
+            if n > 0 {
+                why.push(format!("{n} {what}"));
+            }
+        }
+        let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+        eprintln!(
+            "gitseal: {} files: {written} encrypted, {unchanged} unchanged, {unverified} left as they were, {skipped} skipped{why}, {failed} failed",
+            files.len()
+        );
     }
     Ok(code)
+}
+
+impl PartialEq<Skip> for Done {
+    fn eq(&self, other: &Skip) -> bool {
+        matches!(self, Done::Skipped(s) if s == other)
+    }
+}
+
+/// Whether a file holds a Secret with a non-empty plaintext value under `data` or
+/// `stringData`: skipping such a file deserves a warning.
+fn holds_plaintext_secret(input: &Input<'_>, src: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(src) else { return false };
+    let Ok(parsed) = gitseal::document::parse(input.format, text) else { return false };
+    parsed.docs.iter().filter(|d| gitseal::k8s::is_secret(d) && d.metadata.is_none()).any(|d| {
+        d.leaves.iter().any(|l| {
+            let first = d.paths[l.parent as usize].keys.first().map(|k| &**k).or_else(|| l.key(text));
+            l.ty != gitseal::sops::value::ValueType::Comment
+                && matches!(first, Some("data" | "stringData"))
+                && !l.text(text).is_empty()
+                && !gitseal::sops::value::looks_encrypted(l.text(text))
+        })
+    })
 }

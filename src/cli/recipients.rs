@@ -25,7 +25,13 @@ pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
         },
     };
     match path {
-        Some(p) => Ok(Some(config::load(&p)?)),
+        Some(p) => {
+            let cfg = config::load(&p)?;
+            for w in &cfg.warnings {
+                eprintln!("gitseal: {w}");
+            }
+            Ok(Some(cfg))
+        }
         None => Ok(None),
     }
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use gitseal::pipeline::reencrypt;
 use gitseal::plaintext_edit::{self, NewValue};
+use gitseal::sops::value::looks_encrypted;
+use gitseal::tree_path::{self, Step};
 use gitseal::{fsio, DecryptRequest, Error};
 use zeroize::Zeroizing;
 
@@ -102,13 +104,14 @@ fn new_value(args: &SetArgs) -> anyhow::Result<NewValue> {
     }
 }
 
-/// Decrypts `path`, applies `change` to the plaintext, re-encrypts and writes.
+/// Decrypts `path`, applies `change` to the plaintext, re-encrypts and writes. Returns the
+/// number of values newly encrypted and the encrypted text.
 fn change_file(
     path: &Path,
     fmt: &FormatArgs,
     ids: &IdentityArgs,
     change: impl FnOnce(&str, gitseal::document::Format, &str) -> gitseal::Result<Zeroizing<String>>,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, String)> {
     let name = path.display().to_string();
     let format = format_of(fmt, path);
     let ids = super::load_identities(ids)?;
@@ -128,13 +131,69 @@ fn change_file(
     if out.changed {
         fsio::write_encrypted(path, &out.output)?;
     }
-    Ok(out.sealed)
+    Ok((out.sealed, out.output.into_string()))
+}
+
+/// When `path` names no value of the decrypted `text`, the note `set` prints: the key it
+/// adds (and the mappings it creates), with the nearest existing keys at that level, so a
+/// typo does not go unnoticed. `None` when the path replaces an existing value.
+fn new_key_note(format: gitseal::document::Format, text: &str, raw: &str) -> Option<String> {
+    let steps = tree_path::parse(raw).ok()?;
+    let parsed = gitseal::document::parse(format, text).ok()?;
+    if parsed.docs.iter().any(|d| matches!(tree_path::find(d, text, &steps), Ok(Some(_)))) || matches!(steps.last(), Some(Step::Index(_))) {
+        return None;
+    }
+    let keys: Vec<String> = steps.iter().filter_map(|s| if let Step::Key(k) = s { Some(k.clone()) } else { None }).collect();
+    let existing: Vec<Vec<String>> = parsed.docs.iter().flat_map(|d| tree_path::key_paths(d, text)).collect();
+    // The longest prefix of the path that exists (as a mapping holding values).
+    let depth = (0..keys.len()).rev().find(|&n| existing.iter().any(|p| p.len() > n && p[..n] == keys[..n])).unwrap_or(0);
+    let mut siblings: Vec<&str> = existing.iter().filter(|p| p.len() > depth && p[..depth] == keys[..depth]).map(|p| p[depth].as_str()).collect();
+    siblings.dedup();
+    let near = tree_path::nearest(&keys[depth], siblings.iter().copied(), 1, false);
+    let what = if depth + 1 == keys.len() {
+        format!("adds the new key {}", tree_path::render(&keys))
+    } else {
+        format!("adds the new key {} and creates the mapping {}", tree_path::render(&keys), tree_path::render(&keys[..=depth]))
+    };
+    let hint = match near.first() {
+        Some(n) => {
+            let mut p = keys[..depth].to_vec();
+            p.push((*n).to_owned());
+            format!(" (nearest existing: {}; check the path for a typo)", tree_path::render(&p))
+        }
+        None => String::new(),
+    };
+    Some(format!("{what}{hint}"))
+}
+
+/// Whether the value at `raw` in the encrypted `output` is stored in plaintext (the
+/// file's rule does not select it).
+fn stored_in_plaintext(format: gitseal::document::Format, output: &str, raw: &str) -> bool {
+    let (Ok(steps), Ok(parsed)) = (
+        tree_path::parse(raw),
+        gitseal::document::parse(if format == gitseal::document::Format::Binary { gitseal::document::Format::Json } else { format }, output),
+    ) else {
+        return false;
+    };
+    parsed.docs.iter().any(|d| matches!(tree_path::find(d, output, &steps), Ok(Some(l)) if !l.text(output).is_empty() && !looks_encrypted(l.text(output))))
 }
 
 pub fn run_set(args: SetArgs) -> anyhow::Result<i32> {
     let value = new_value(&args)?;
-    let sealed = change_file(&args.file, &args.fmt, &args.ids, |file, format, text| plaintext_edit::set(file, format, text, &args.path, &value))?;
-    eprintln!("gitseal: {}: {} set{}", args.file.display(), args.path, if sealed == 0 { " (unchanged)" } else { "" });
+    let mut note = None;
+    let format = format_of(&args.fmt, &args.file);
+    let (sealed, output) = change_file(&args.file, &args.fmt, &args.ids, |file, format, text| {
+        note = new_key_note(format, text, &args.path);
+        plaintext_edit::set(file, format, text, &args.path, &value)
+    })?;
+    let file = args.file.display();
+    if let Some(n) = note {
+        eprintln!("gitseal: note: {file}: {n}");
+    }
+    if stored_in_plaintext(format, &output, &args.path) {
+        eprintln!("gitseal: warning: {file}: {} is stored in plaintext: the file's selection rule does not encrypt it", args.path);
+    }
+    eprintln!("gitseal: {file}: {} set{}", args.path, if sealed == 0 { " (unchanged)" } else { "" });
     Ok(0)
 }
 
