@@ -214,7 +214,7 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
         report.push(
             1,
             FindingKind::NotEncrypted,
-            format!("not encrypted, but creation_rules[{}] of {cfg} (path_regex {regex:?}) covers it; encrypt it with gitseal encrypt -i", rule.index),
+            format!("not encrypted, but creation_rules[{}] of {cfg} (path_regex: {regex}) covers it; encrypt it with gitseal encrypt -i", rule.index),
         );
     };
     let text = match std::str::from_utf8(f.bytes) {
@@ -410,7 +410,7 @@ fn check_encrypted(
                 report.push(
                     leaf.line,
                     FindingKind::PlaintextSecretValue,
-                    format!("{label}{} is plaintext: the file's rule ({field} {rule:?}) leaves it unencrypted", value_path(doc, leaf, src)),
+                    format!("{label}{} is plaintext: the file's rule ({field}: {rule}) leaves it unencrypted", value_path(doc, leaf, src)),
                 );
             }
         }
