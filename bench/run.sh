@@ -364,6 +364,13 @@ cat "$results"
 log ""
 log "bench: report written to $results"
 
+# The growth plot of docs/benchmarks.md, when matplotlib is there (pip install matplotlib).
+if python3 -c 'import matplotlib' 2>/dev/null; then
+    python3 bench/plot.py "$results" docs/benchmarks-growth.png >&2
+else
+    log "bench: matplotlib is not installed, so docs/benchmarks-growth.png is not redrawn"
+fi
+
 if ((failures > 0)); then
     die "$failures measurement(s) failed; see the log above"
 fi

@@ -4,6 +4,7 @@
 #
 #   bash scripts/demo.sh            # works in a temporary directory, removed afterwards
 #   bash scripts/demo.sh DIR        # works in DIR (new or empty) and keeps the files
+#   GITSEAL=/path/to/gitseal bash scripts/demo.sh   # shows that binary
 #
 # The demo key in keys-example/ is public: never use it for real secrets.
 set -euo pipefail
@@ -15,13 +16,21 @@ die() {
     exit 1
 }
 
-# Prefer an installed gitseal; fall back to a build in this checkout.
-if command -v gitseal >/dev/null 2>&1; then
+# The gitseal to show: $GITSEAL when set, else the one on PATH, else the one
+# ./install.sh puts in ~/.local/bin by default (which may not be on PATH yet). Never a
+# build folder: the demo shows what was installed.
+if [[ -n "${GITSEAL:-}" ]]; then
+    gitseal=$GITSEAL
+    [[ -x "$gitseal" ]] || die "GITSEAL=$gitseal is not an executable file"
+    how="from \$GITSEAL"
+elif command -v gitseal >/dev/null 2>&1; then
     gitseal=$(command -v gitseal)
-elif [[ -x "$root/target/release/gitseal" ]]; then
-    gitseal="$root/target/release/gitseal"
+    how="found on PATH"
+elif [[ -x "$HOME/.local/bin/gitseal" ]]; then
+    gitseal="$HOME/.local/bin/gitseal"
+    how="installed by ./install.sh; $HOME/.local/bin is not on PATH (install.sh said what to add)"
 else
-    die "gitseal not found: run ./install.sh (or cargo build --release) first"
+    die "gitseal not found on PATH nor in $HOME/.local/bin: run ./install.sh first (or set GITSEAL=/path/to/gitseal)"
 fi
 
 if [[ $# -ge 1 ]]; then
@@ -54,7 +63,7 @@ cd "$work"
 if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
 show() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
 
-echo "Using $gitseal ($("$gitseal" --version 2>/dev/null || echo 'version unknown'))"
+echo "Using $gitseal ($("$gitseal" --version 2>/dev/null || echo 'version unknown'), $how)"
 echo "Working in $work"
 
 show "cat .sops.yaml"

@@ -39,6 +39,42 @@ step "cargo test ${cargo_flags[*]}"
 start=$SECONDS
 status=0
 cargo test "${cargo_flags[@]}" || status=$?
+
+# The README's quick start, as a new user runs it: ./install.sh && bash scripts/demo.sh,
+# with a HOME whose ~/.local/bin is not on PATH and no other gitseal on PATH, the build
+# in CARGO_TARGET_DIR; then an install with PREFIX, and the demo on that binary.
+step "./install.sh && bash scripts/demo.sh (fresh HOME, CARGO_TARGET_DIR set)"
+if [[ $status -eq 0 ]]; then
+    install_home=$(mktemp -d)
+    install_status=0
+    (
+        export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+        export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+        export HOME="$install_home" SHELL=/bin/bash
+        # PATH without any gitseal, so the demo must find the one install.sh installed.
+        path=""
+        IFS=: read -ra entries <<<"$PATH"
+        for d in "${entries[@]}"; do
+            [[ -x "$d/gitseal" ]] || path="${path:+$path:}$d"
+        done
+        export PATH="$path"
+        ./install.sh 2>"$install_home/install.err" && bash scripts/demo.sh >"$install_home/demo.out"
+        cat "$install_home/install.err"
+        grep -qF "export PATH=\"$install_home/.local/bin:\$PATH\"" "$install_home/install.err"
+        grep -qF "Using $install_home/.local/bin/gitseal" "$install_home/demo.out"
+        test -s "$install_home/.local/share/man/man1/gitseal.1"
+        PREFIX="$install_home/prefix" ./install.sh 2>/dev/null
+        test -s "$install_home/prefix/share/man/man1/gitseal.1"
+        GITSEAL="$install_home/prefix/bin/gitseal" bash scripts/demo.sh | grep -qF "Using $install_home/prefix/bin/gitseal"
+    ) || install_status=$?
+    rm -rf "$install_home"
+    if [[ $install_status -ne 0 ]]; then
+        echo "install.sh and the demo: FAILED (exit $install_status)"
+        status=$install_status
+    else
+        echo "install.sh and the demo: ok"
+    fi
+fi
 elapsed=$((SECONDS - start))
 
 # A few seconds of libFuzzer per fuzz target where the toolchain can build them (it says

@@ -37,6 +37,16 @@ pub const DOCKER_CONFIG_JSON_TYPE: &str = "kubernetes.io/dockerconfigjson";
 /// The key of `kubernetes.io/dockerconfigjson` Secrets.
 pub const DOCKER_CONFIG_JSON_KEY: &str = ".dockerconfigjson";
 
+/// The secret type of `kubectl create secret tls`.
+pub const TLS_TYPE: &str = "kubernetes.io/tls";
+/// The certificate chain of a `kubernetes.io/tls` Secret (PEM).
+pub const TLS_CERT_KEY: &str = "tls.crt";
+/// The private key of a `kubernetes.io/tls` Secret (PEM).
+pub const TLS_KEY_KEY: &str = "tls.key";
+/// The selection that encrypts only `tls.key` and leaves the (public) certificate and
+/// everything else readable, for teams that review certificates in pull requests.
+pub const TLS_KEY_ONLY_REGEX: &str = r"^tls\.key$";
+
 /// A Secret being put together. Values are zeroized when it is dropped; `Debug` shows
 /// only the keys.
 pub struct SecretManifest {
@@ -303,6 +313,12 @@ impl SecretManifest {
     /// Encrypts the manifest for `recipients` with the Kubernetes selection (`data` and
     /// `stringData` encrypted, the rest readable). `file` names the output in messages.
     pub fn seal(&self, file: &str, recipients: &Recipients, mac_only_encrypted: bool) -> Result<Encrypted> {
+        self.seal_with(file, recipients, mac_only_encrypted, Selection::k8s_default(), self.data.values().filter(|v| !v.is_empty()).count())
+    }
+
+    /// [`SecretManifest::seal`] with another selection, of which at least `expected`
+    /// values must come out encrypted (else nothing is returned).
+    pub fn seal_with(&self, file: &str, recipients: &Recipients, mac_only_encrypted: bool, selection: Selection, expected: usize) -> Result<Encrypted> {
         let size = self.data_size();
         if size > MAX_SECRET_DATA_BYTES {
             return Err(usage(format!("the Secret's data would be {size} bytes; Kubernetes refuses Secrets over 1 MiB ({MAX_SECRET_DATA_BYTES} bytes)")));
@@ -317,15 +333,14 @@ impl SecretManifest {
             format: Format::Yaml,
             src: yaml.as_bytes(),
             recipients,
-            selection: Some(Selection::k8s_default()),
+            selection: Some(selection),
             mac_only_encrypted,
             identities: &no_identities,
             previous: None,
         })?;
-        // Every non-empty data value must have been sealed (a label named like a
+        // Every value the selection covers must have been sealed (a label named like a
         // selected key may add more); fewer is a bug that would put plaintext in the
         // output, so nothing is returned.
-        let expected = self.data.values().filter(|v| !v.is_empty()).count();
         if outcome.sealed < expected {
             return Err(Error::InvalidValue {
                 file: file.into(),
@@ -334,6 +349,76 @@ impl SecretManifest {
             });
         }
         Ok(outcome.output)
+    }
+}
+
+/// A `kubernetes.io/tls` Secret from a PEM certificate chain and its PEM private key, as
+/// `kubectl create secret tls` makes it, after [`check_tls_pair`].
+pub fn tls_secret(name: &str, namespace: Option<&str>, cert: (&Path, Zeroizing<Vec<u8>>), key: (&Path, Zeroizing<Vec<u8>>)) -> Result<SecretManifest> {
+    check_tls_pair(cert.0, &cert.1, key.0, &key.1)?;
+    let mut manifest = SecretManifest::new(name, namespace, TLS_TYPE)?;
+    manifest.add_value(TLS_CERT_KEY, cert.1, "--cert")?;
+    manifest.add_value(TLS_KEY_KEY, key.1, "--key")?;
+    Ok(manifest)
+}
+
+/// Checks what Kubernetes and ingress controllers will need: `cert_pem` holds one or more
+/// PEM `CERTIFICATE` blocks (the server certificate first), `key_pem` exactly one
+/// unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC), and the key belongs to
+/// the first certificate (their public keys are compared). Errors name the file.
+pub fn check_tls_pair(cert_file: &Path, cert_pem: &[u8], key_file: &Path, key_pem: &[u8]) -> Result<()> {
+    use rustls::pki_types::pem::{PemObject, SectionKind};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let bad = |file: &Path, msg: String| Error::InvalidValue { file: file.display().to_string(), line: 1, msg };
+    let sections = |file: &Path, pem: &[u8]| -> Result<Vec<(SectionKind, Vec<u8>)>> {
+        <(SectionKind, Vec<u8>)>::pem_slice_iter(pem).collect::<std::result::Result<Vec<_>, _>>().map_err(|e| bad(file, format!("not valid PEM: {e}")))
+    };
+
+    let certs: Vec<CertificateDer<'static>> = sections(cert_file, cert_pem)?
+        .into_iter()
+        .map(|(kind, der)| match kind {
+            SectionKind::Certificate => Ok(CertificateDer::from(der)),
+            SectionKind::RsaPrivateKey | SectionKind::PrivateKey | SectionKind::EcPrivateKey => {
+                Err(bad(cert_file, "holds a private key: give the certificate (chain) with --cert and the key with --key".into()))
+            }
+            other => Err(bad(cert_file, format!("holds a PEM block that is not a certificate ({other:?})"))),
+        })
+        .collect::<Result<_>>()?;
+    if certs.is_empty() {
+        return Err(bad(cert_file, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+
+    let encrypted_key = key_pem.windows(36).any(|w| w == b"-----BEGIN ENCRYPTED PRIVATE KEY----");
+    if encrypted_key {
+        return Err(bad(key_file, "is a passphrase-protected key, which Kubernetes cannot use; decrypt it first (openssl pkey -in KEY -out KEY.plain)".into()));
+    }
+    // The DER of the key is zeroized when dropped.
+    let mut keys: Vec<(SectionKind, Zeroizing<Vec<u8>>)> = Vec::new();
+    for (kind, der) in sections(key_file, key_pem)? {
+        keys.push((kind, Zeroizing::new(der)));
+    }
+    let key = match keys.as_slice() {
+        [(kind @ (SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey), der)] => {
+            PrivateKeyDer::from_pem(*kind, der.to_vec()).ok_or_else(|| bad(key_file, "holds a private key of an unknown kind".into()))?
+        }
+        [] => return Err(bad(key_file, "holds no PEM private key (-----BEGIN PRIVATE KEY-----)".into())),
+        [(SectionKind::Certificate, _), ..] | [_, (SectionKind::Certificate, _), ..] => {
+            return Err(bad(key_file, "holds a certificate: give the private key alone with --key and the certificate with --cert".into()))
+        }
+        [_] => return Err(bad(key_file, "holds a PEM block that is not a private key".into())),
+        _ => return Err(bad(key_file, format!("holds {} PEM blocks; give exactly one private key", keys.len()))),
+    };
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| bad(key_file, format!("cannot be read as an RSA, ECDSA or Ed25519 private key: {e}")))?;
+    drop(key);
+    let pair = rustls::sign::CertifiedKey::new(certs, signing_key);
+    match pair.keys_match() {
+        Ok(()) => Ok(()),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
+            Err(bad(key_file, format!("does not belong to the certificate in {} (their public keys differ)", cert_file.display())))
+        }
+        Err(e) => Err(bad(cert_file, format!("the first certificate cannot be read: {e}"))),
     }
 }
 

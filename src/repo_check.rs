@@ -215,7 +215,7 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
         report.push(
             1,
             FindingKind::NotEncrypted,
-            format!("not encrypted, but creation_rules[{}] of {cfg} (path_regex {regex:?}) covers it; encrypt it with gitseal encrypt -i", rule.index),
+            format!("not encrypted, but creation_rules[{}] of {cfg} (path_regex: {regex}) covers it; encrypt it with gitseal encrypt -i", rule.index),
         );
     };
     let text = match std::str::from_utf8(f.bytes) {
@@ -276,6 +276,40 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
 fn in_secret_data(doc: &Document, leaf: &Leaf, src: &str) -> bool {
     let first = doc.paths[leaf.parent as usize].keys.first().map(|k| &**k).or_else(|| leaf.key(src));
     matches!(first, Some("data" | "stringData"))
+}
+
+/// A certificate a rule may leave readable on purpose (`tls.crt`, `ca.crt`, public by
+/// nature): the value (base64 under `data`) is PEM `CERTIFICATE` blocks and nothing
+/// else, so no secret can hide beside them.
+fn is_readable_certificate(doc: &Document, leaf: &Leaf, src: &str) -> bool {
+    use base64::Engine;
+    let keys = &doc.paths[leaf.parent as usize].keys;
+    let (Some(section), 1, Some("tls.crt" | "ca.crt")) = (keys.first().map(|k| &**k), keys.len(), leaf.key(src)) else {
+        return false;
+    };
+    let text = match section {
+        "data" => match base64::engine::general_purpose::STANDARD.decode(leaf.text(src)) {
+            Ok(bytes) => bytes,
+            Err(_) => return false,
+        },
+        _ => leaf.text(src).as_bytes().to_vec(),
+    };
+    let Ok(text) = std::str::from_utf8(&text) else { return false };
+    let mut blocks = 0;
+    let mut inside = false;
+    for line in text.lines().map(str::trim_end) {
+        match (inside, line) {
+            (false, "") => {}
+            (false, "-----BEGIN CERTIFICATE-----") => inside = true,
+            (true, "-----END CERTIFICATE-----") => {
+                inside = false;
+                blocks += 1;
+            }
+            (true, l) if !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') => {}
+            _ => return false,
+        }
+    }
+    !inside && blocks > 0
 }
 
 /// The value's place in sops's path syntax: `["stringData"]["password"]`.
@@ -405,13 +439,13 @@ fn check_encrypted(
                         value_path(doc, leaf, src)
                     ),
                 );
-            } else if !selected && secret && in_secret_data(doc, leaf, src) && !looks_encrypted(value) {
+            } else if !selected && secret && in_secret_data(doc, leaf, src) && !looks_encrypted(value) && !is_readable_certificate(doc, leaf, src) {
                 let label = label.get_or_insert_with(|| secret_label(doc, src)).as_str();
                 let (field, rule) = meta.selection.field();
                 report.push(
                     leaf.line,
                     FindingKind::PlaintextSecretValue,
-                    format!("{label}{} is plaintext: the file's rule ({field} {rule:?}) leaves it unencrypted", value_path(doc, leaf, src)),
+                    format!("{label}{} is plaintext: the file's rule ({field}: {rule}) leaves it unencrypted", value_path(doc, leaf, src)),
                 );
             }
         }

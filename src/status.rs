@@ -60,9 +60,78 @@ fn object<'a>(members: impl IntoIterator<Item = (&'a str, String)>) -> String {
     format!("{{{}}}", body.join(","))
 }
 
+/// `s` with control characters escaped (`\u{1b}`): the metadata is whatever the file
+/// says, and must not drive the terminal it is printed on.
+fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect::<String>().into()
+    } else {
+        s.into()
+    }
+}
+
+/// The scalar fields of a foreign master key (KMS, PGP, ...) except the wrapped key, as
+/// `field=value` words.
+fn foreign_words(entry: &Tree) -> String {
+    let mut words = Vec::new();
+    if let Tree::Map(entries) = entry {
+        for (k, v) in entries {
+            if let (Some(s), false) = (v.as_str(), matches!(k.as_str(), "enc" | "created_at")) {
+                words.push(format!("{}={}", printable(k), printable(s)));
+            }
+        }
+    }
+    words.join(" ")
+}
+
 impl FileStatus {
     pub fn encrypted(&self) -> bool {
         self.metadata.is_some()
+    }
+
+    /// The status for people: a first line `FILE: encrypted|not encrypted (FORMAT)`, then
+    /// for an encrypted file one indented line per recipient, the selection rule (its
+    /// regex as written, not escaped) and the sops version and modification time.
+    pub fn to_text(&self) -> String {
+        let format = self.format.name();
+        let Some(m) = &self.metadata else {
+            return format!("{}: not encrypted ({format})\n", printable(&self.file));
+        };
+        let groups = m.groups();
+        let several = groups.len() > 1;
+        let mut lines = Vec::new();
+        for (i, g) in groups.iter().enumerate() {
+            let group = if several { format!("  (key group {})", i + 1) } else { String::new() };
+            for a in &g.age {
+                lines.push(format!("    age       {}{group}", printable(&a.recipient)));
+            }
+            for v in &g.hc_vault {
+                lines.push(format!("    hc_vault  {}/v1/{}/keys/{}{group}", printable(&v.vault_address), printable(&v.engine_path), printable(&v.key_name)));
+            }
+            for (kind, list) in &g.foreign {
+                for entry in list.as_list() {
+                    lines.push(format!("    {kind:<9} {}{group}", foreign_words(entry)));
+                }
+            }
+        }
+        let recipients = lines.len();
+        let mut out = format!("{}: encrypted ({format}), {recipients} recipient{}", printable(&self.file), if recipients == 1 { "" } else { "s" });
+        if several {
+            let threshold = m.shamir_threshold.unwrap_or(groups.len() as u64);
+            out.push_str(&format!(" in {} key groups, {threshold} needed", groups.len()));
+        }
+        out.push('\n');
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        let (sel_field, sel_value) = m.selection.field();
+        out.push_str(&format!("    selection {sel_field}: {}\n", printable(sel_value)));
+        if m.mac_only_encrypted {
+            out.push_str("    mac_only_encrypted: true (the MAC covers only the encrypted values)\n");
+        }
+        out.push_str(&format!("    sops version {}, last modified {}\n", printable(&m.version), printable(&m.lastmodified)));
+        out
     }
 
     /// One JSON object on one line, fields in a fixed order: `file`, `encrypted`,

@@ -195,6 +195,43 @@ fn check_catches_a_plaintext_value_added_to_an_encrypted_file() {
 }
 
 #[test]
+fn check_format_json_reports_findings_as_one_object_with_the_same_exit_code() {
+    let fx = Fixture::new();
+    fx.write("multi.yaml", MULTI_DOC);
+    fx.write("deploy/app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\n");
+    let text = check(&fx, &[]);
+    let out = check(&fx, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("not JSON: {e}: {}", stdout(&out)));
+    assert_eq!(report["files_checked"], 2);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{report}");
+    assert_eq!(findings[0]["file"], "multi.yaml");
+    assert_eq!(findings[0]["line"], 14);
+    assert_eq!(findings[0]["kind"], "plaintext-secret-value");
+    assert_eq!(findings[1]["line"], 17);
+    // The same findings as the text form, field for field.
+    for (f, line) in findings.iter().zip(lines(&text)) {
+        assert_eq!(format!("{}:{}: {}", f["file"].as_str().unwrap(), f["line"], f["message"].as_str().unwrap()), line);
+    }
+    assert!(!stdout(&out).contains("s3cr3t-token-value") && !stdout(&out).contains("YWRtaW4="), "{}", stdout(&out));
+
+    let clean = check(&fx, &["--format", "json", "deploy"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&clean)).unwrap();
+    assert_eq!(report, serde_json::json!({"findings": [], "files_checked": 1}));
+}
+
+#[test]
+fn check_text_prints_rule_regexes_as_written_not_escaped() {
+    let fx = Fixture::new();
+    fx.write(".sops.yaml", format!("creation_rules:\n  - path_regex: ^secrets/.*\\.ya?ml$\n    age: {}\n", fx.recipient));
+    fx.write("secrets/app.yaml", "database:\n  password: pw-plaintext\n");
+    let out = check(&fx, &[]);
+    assert_findings(&out, &[r"secrets/app.yaml:1: not encrypted, but creation_rules[0] of .sops.yaml (path_regex: ^secrets/.*\.ya?ml$) covers it"]);
+}
+
+#[test]
 fn check_reports_files_a_creation_rule_covers_that_are_not_encrypted() {
     let fx = Fixture::new();
     fx.write(".sops.yaml", format!("creation_rules:\n  - path_regex: ^secrets/\n    age: {}\n", fx.recipient));
@@ -208,7 +245,7 @@ fn check_reports_files_a_creation_rule_covers_that_are_not_encrypted() {
     assert_findings(
         &out,
         &[
-            "secrets/app.env:1: not encrypted, but creation_rules[0] of .sops.yaml (path_regex \"^secrets/\") covers it",
+            "secrets/app.env:1: not encrypted, but creation_rules[0] of .sops.yaml (path_regex: ^secrets/) covers it",
             "secrets/app.yaml:1: not encrypted, but creation_rules[0]",
             "secrets/key.pem:1: not encrypted, but creation_rules[0]",
         ],
@@ -607,7 +644,7 @@ fn status_prints_one_json_object_per_file() {
     encrypt_in_place(&fx, "enc.yaml");
     fx.write("broken.yaml", "a: [b\n");
     fx.write("app.env", "A=b\n");
-    let out = gitseal_without_key(&fx).args(["status", "plain.yaml", "broken.yaml", "enc.yaml", "app.env"]).output().unwrap();
+    let out = gitseal_without_key(&fx).args(["status", "--format", "json", "plain.yaml", "broken.yaml", "enc.yaml", "app.env"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("broken.yaml:2:"), "{}", stderr(&out));
     let objs = json_lines(&out);
@@ -630,6 +667,39 @@ fn status_prints_one_json_object_per_file() {
 }
 
 #[test]
+fn status_default_is_readable_lines_with_the_selection_regex_as_written() {
+    let fx = Fixture::new();
+    fx.write("plain.yaml", SECRET);
+    fx.write("enc.yaml", SECRET);
+    encrypt_in_place(&fx, "enc.yaml");
+    let out = gitseal_without_key(&fx).args(["status", "plain.yaml", "enc.yaml"]).output().unwrap();
+    assert_success("status", &out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "plain.yaml: not encrypted (yaml)");
+    assert_eq!(lines[1], "enc.yaml: encrypted (yaml), 1 recipient");
+    assert_eq!(lines[2], format!("    age       {}", fx.recipient));
+    assert_eq!(lines[3], "    selection encrypted_regex: ^(data|stringData)$");
+    assert!(lines[4].starts_with("    sops version 3.11.0, last modified 20"), "{text}");
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(!text.contains('{'), "not JSON by default: {text}");
+}
+
+#[test]
+fn status_text_escapes_control_characters_from_the_metadata() {
+    let fx = Fixture::new();
+    let vault = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: v\nstringData:\n  a: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\nsops:\n    hc_vault:\n        - vault_address: \"https://vault.example.com\\e[2J\"\n          engine_path: sops\n          key_name: firstkey\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: vault:v1:abc\n        - vault_address: https://vault2.example.com\n          engine_path: transit\n          key_name: k2\n          enc: vault:v1:def\n    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n    encrypted_regex: ^(data|stringData)$\n    version: 3.11.0\n";
+    fx.write("v.yaml", vault);
+    let out = gitseal_without_key(&fx).args(["status", "v.yaml"]).output().unwrap();
+    assert_success("status", &out);
+    let text = stdout(&out);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("v.yaml: encrypted (yaml), 2 recipients\n"), "{text}");
+    assert!(text.contains("    hc_vault  https://vault.example.com\\u{1b}[2J/v1/sops/keys/firstkey\n"), "{text}");
+    assert!(text.contains("    hc_vault  https://vault2.example.com/v1/transit/keys/k2\n"), "{text}");
+}
+
+#[test]
 fn status_reads_key_groups_and_vault_keys_written_by_sops() {
     let fx = Fixture::new();
     let (_, r2) = gitseal::keys::age::generate_identity();
@@ -638,7 +708,7 @@ fn status_reads_key_groups_and_vault_keys_written_by_sops() {
     fx.write("s.json", "{\"token\": \"t\", \"n\": 1}\n");
     let out = fx.sops().args(["encrypt", "-i", "s.json"]).output().unwrap();
     assert_success("sops encrypt", &out);
-    let out = gitseal_without_key(&fx).args(["status", "s.json"]).output().unwrap();
+    let out = gitseal_without_key(&fx).args(["status", "--format", "json", "s.json"]).output().unwrap();
     assert_success("status", &out);
     let s = &json_lines(&out)[0];
     assert_eq!(s["format"], "json");
@@ -655,11 +725,17 @@ fn status_reads_key_groups_and_vault_keys_written_by_sops() {
         ])
     );
 
+    let out = gitseal_without_key(&fx).args(["status", "s.json"]).output().unwrap();
+    assert_success("status", &out);
+    let text = stdout(&out);
+    assert!(text.starts_with("s.json: encrypted (json), 3 recipients in 2 key groups, 2 needed\n"), "{text}");
+    assert!(text.contains(&format!("    age       {r3}  (key group 2)\n")), "{text}");
+
     // A Vault Transit key, as sops writes it (gitseal cannot reach Vault; status only
     // reads the metadata).
     let vault = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: v\nstringData:\n  a: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\nsops:\n    hc_vault:\n        - vault_address: https://vault.example.com:8200\n          engine_path: sops\n          key_name: firstkey\n          created_at: \"2024-01-01T00:00:00Z\"\n          enc: vault:v1:abc\n    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:str]\n    encrypted_regex: ^(data|stringData)$\n    version: 3.11.0\n";
     fx.write("v.yaml", vault);
-    let out = gitseal_without_key(&fx).args(["status", "v.yaml"]).output().unwrap();
+    let out = gitseal_without_key(&fx).args(["status", "--format", "json", "v.yaml"]).output().unwrap();
     assert_success("status", &out);
     assert_eq!(
         json_lines(&out)[0]["recipients"],

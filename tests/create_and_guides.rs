@@ -915,8 +915,158 @@ fn guides_index_lists_every_guide() {
         .filter(|n| n.ends_with(".md") && n != "README.md")
         .collect();
     guides.sort();
-    assert_eq!(guides, ["argo-events-webhook-secret.md", "argocd-webhook-secret.md", "flux-receiver-token.md", "harbor-pull-secret.md"]);
+    assert_eq!(
+        guides,
+        ["argo-events-webhook-secret.md", "argocd-webhook-secret.md", "flux-receiver-token.md", "harbor-pull-secret.md", "ingress-certificate.md"]
+    );
     for g in guides {
         assert!(index.contains(&format!("]({g})")), "docs/guides/README.md does not link {g}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// create tls
+
+/// `openssl` in `dir`; panics with its stderr when it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new(require_peer("openssl")).current_dir(dir).args(args).output().unwrap();
+    assert_success(&format!("openssl {args:?}"), &out);
+}
+
+/// A self-signed certificate and its key, as `NAME.crt` and `NAME.key` (PKCS#8) in `dir`.
+fn self_signed(dir: &Path, name: &str, key_type: &[&str]) {
+    let key = format!("{name}.key");
+    let crt = format!("{name}.crt");
+    let base = ["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=app.example.com", "-keyout", &key, "-out", &crt];
+    openssl(dir, &[&base[..], key_type].concat());
+}
+
+#[test]
+fn tls_secret_matches_kubectl_layout_and_sops_reads_it() {
+    let f = Fixture::new();
+    self_signed(f.dir.path(), "rsa", &["-newkey", "rsa:2048"]);
+    self_signed(f.dir.path(), "ec", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]);
+    // The EC key in SEC1 form ("EC PRIVATE KEY"), as older tools write it.
+    openssl(f.dir.path(), &["ec", "-in", "ec.key", "-out", "ec-sec1.key"]);
+    for (cert, key, out) in [("rsa.crt", "rsa.key", "rsa.yaml"), ("ec.crt", "ec.key", "ec.yaml"), ("ec.crt", "ec-sec1.key", "ec1.yaml")] {
+        let o = create(&f, &["tls", "app-tls", "-n", "apps", "--cert", cert, "--key", key, "--age", &f.recipient, "-o", out]);
+        assert_success("create tls", &o);
+        assert!(stderr(&o).contains("encrypted keys: tls.crt, tls.key"), "{}", stderr(&o));
+        let secret = sops_json(f.sops(), &f.path(out));
+        assert_eq!(secret["type"], "kubernetes.io/tls");
+        assert_eq!(secret["metadata"]["name"], "app-tls");
+        assert_eq!(secret["metadata"]["namespace"], "apps");
+        assert_eq!(data_keys(&secret), ["tls.crt", "tls.key"]);
+        let key_pem = std::fs::read(f.path(key)).unwrap();
+        assert_eq!(data_value(&secret, "tls.crt"), std::fs::read(f.path(cert)).unwrap());
+        assert_eq!(data_value(&secret, "tls.key"), key_pem);
+        let file = std::fs::read_to_string(f.path(out)).unwrap();
+        assert_absent(out, &file, B64.encode(&key_pem).as_bytes());
+        assert!(file.contains("encrypted_regex: ^(data|stringData)$"), "{file}");
+    }
+}
+
+#[test]
+fn tls_readable_cert_leaves_only_the_key_encrypted_and_sops_and_check_accept_it() {
+    let f = Fixture::new();
+    self_signed(f.dir.path(), "rsa", &["-newkey", "rsa:2048"]);
+    let o = create(&f, &["tls", "app-tls", "--cert", "rsa.crt", "--key", "rsa.key", "--readable-cert", "--age", &f.recipient, "-o", "tls.yaml"]);
+    assert_success("create tls --readable-cert", &o);
+    assert!(stderr(&o).contains("encrypted keys: tls.key\n"), "{}", stderr(&o));
+    let file = std::fs::read_to_string(f.path("tls.yaml")).unwrap();
+    let cert = std::fs::read(f.path("rsa.crt")).unwrap();
+    let key = std::fs::read(f.path("rsa.key")).unwrap();
+    assert!(file.contains(&format!("  tls.crt: {}\n", B64.encode(&cert))), "{file}");
+    assert!(file.contains("  tls.key: ENC[AES256_GCM,data:"), "{file}");
+    assert!(file.contains(r"encrypted_regex: ^tls\.key$"), "{file}");
+    assert_absent("tls.yaml", &file, B64.encode(&key).as_bytes());
+    let secret = sops_json(f.sops(), &f.path("tls.yaml"));
+    assert_eq!(data_value(&secret, "tls.key"), key);
+    assert_eq!(data_value(&secret, "tls.crt"), cert);
+    // The readable certificate is no finding; a readable value that is not a
+    // certificate still is.
+    let check = f.gitseal().args(["check", "tls.yaml"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}{}", text(&check.stdout), stderr(&check));
+    let tampered = file.replace(&format!("tls.crt: {}", B64.encode(&cert)), &format!("tls.crt: {}", B64.encode(b"not a certificate")));
+    f.write("tampered.yaml", tampered);
+    let check = f.gitseal().args(["check", "tampered.yaml"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(10), "{}", stderr(&check));
+    assert!(text(&check.stdout).contains("[\"data\"][\"tls.crt\"] is plaintext"), "{}", text(&check.stdout));
+}
+
+#[test]
+fn tls_check_refuses_a_readable_certificate_with_anything_beside_it() {
+    let f = Fixture::new();
+    self_signed(f.dir.path(), "rsa", &["-newkey", "rsa:2048"]);
+    let o = create(&f, &["tls", "app-tls", "--cert", "rsa.crt", "--key", "rsa.key", "--readable-cert", "--age", &f.recipient, "-o", "tls.yaml"]);
+    assert_success("create tls --readable-cert", &o);
+    let file = std::fs::read_to_string(f.path("tls.yaml")).unwrap();
+    let cert = std::fs::read(f.path("rsa.crt")).unwrap();
+    let mut smuggled = cert.clone();
+    smuggled.extend_from_slice(b"password: hunter2\n");
+    f.write("smuggled.yaml", file.replace(&B64.encode(&cert), &B64.encode(&smuggled)));
+    let check = f.gitseal().args(["check", "smuggled.yaml"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(10), "{}", stderr(&check));
+    assert!(!text(&check.stdout).contains("hunter2"));
+}
+
+#[test]
+fn tls_bad_pairs_are_refused_naming_the_file_with_nothing_written() {
+    let f = Fixture::new();
+    self_signed(f.dir.path(), "a", &["-newkey", "rsa:2048"]);
+    self_signed(f.dir.path(), "b", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]);
+    openssl(f.dir.path(), &["pkey", "-in", "a.key", "-aes256", "-passout", "pass:pw", "-out", "locked.key"]);
+    f.write("empty.crt", "");
+    f.write("both.pem", format!("{}{}", std::fs::read_to_string(f.path("a.key")).unwrap(), std::fs::read_to_string(f.path("a.crt")).unwrap()));
+    f.write("garbage.crt", "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n");
+    let cases: [(&str, &str, &str); 7] = [
+        ("a.crt", "b.key", "b.key:1: does not belong to the certificate in a.crt"),
+        ("a.key", "a.crt", "a.key:1: holds a private key"),
+        ("a.crt", "locked.key", "locked.key:1: is a passphrase-protected key"),
+        ("empty.crt", "a.key", "empty.crt:1: holds no PEM certificate"),
+        ("a.crt", "both.pem", "both.pem:1: holds a certificate"),
+        ("garbage.crt", "a.key", "garbage.crt"),
+        ("missing.crt", "a.key", "missing.crt"),
+    ];
+    let key_b64 = B64.encode(std::fs::read(f.path("a.key")).unwrap());
+    for (cert, key, needle) in cases {
+        let o = create(&f, &["tls", "t", "--cert", cert, "--key", key, "--age", &f.recipient, "-o", "out.yaml"]);
+        let msg = stderr(&o);
+        assert_ne!(o.status.code(), Some(0), "{cert} {key}: {msg}");
+        assert!(msg.contains(needle), "{cert} {key}: {msg}");
+        assert!(!msg.contains("PRIVATE KEY-----\n") && !msg.contains(&key_b64[..40]), "{msg}");
+        assert!(!f.path("out.yaml").exists(), "{cert} {key} wrote its output");
+    }
+}
+
+#[test]
+fn guide_ingress_certificate() {
+    let run = run_guide("ingress-certificate.md", b"");
+    let rel = "infrastructure/argocd/argocd-server-tls.yaml";
+    run.assert_committed_encrypted(rel);
+    let secret = run.sops_json(rel);
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert_eq!(secret["metadata"]["namespace"], "argocd");
+    assert_eq!(data_keys(&secret), ["tls.crt", "tls.key"]);
+    let cert = data_value(&secret, "tls.crt");
+    assert!(cert.starts_with(b"-----BEGIN CERTIFICATE-----\n"));
+    assert!(data_value(&secret, "tls.key").starts_with(b"-----BEGIN PRIVATE KEY-----\n"));
+    assert!(run.stdout().contains("subject=CN = argocd.example.com") || run.stdout().contains("subject=CN=argocd.example.com"), "{}", run.stdout());
+    assert!(run.stdout().contains("notAfter="), "{}", run.stdout());
+
+    let readable = "infrastructure/webhook-receiver/webhook-receiver-tls.yaml";
+    run.assert_committed_encrypted(readable);
+    let file = run.file(readable);
+    assert!(file.contains(&format!("tls.crt: {}\n", B64.encode(&cert))), "{file}");
+    let secret = run.sops_json(readable);
+    assert_eq!(data_value(&secret, "tls.crt"), cert);
+    assert!(data_value(&secret, "tls.key").starts_with(b"-----BEGIN PRIVATE KEY-----\n"));
+    assert!(run.stderr().contains("gitseal: no problems"), "{}", run.stderr());
+    assert!(run.file("infrastructure/argocd/argocd-server-ingress.yaml").contains("secretName: argocd-server-tls"));
+    // The key never reached the repository in plaintext, and the temporary copy is gone.
+    assert!(!run.git(&["ls-files"]).contains(".key"), "{}", run.git(&["ls-files"]));
+    for path in files_under(&run.repo) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(!bytes.windows(27).any(|w| w == b"-----BEGIN PRIVATE KEY-----"), "plaintext key in {}", path.display());
     }
 }

@@ -16,7 +16,7 @@ use regex::Regex;
 use zeroize::Zeroizing;
 
 use super::git::{self, Blob};
-use super::IdentityArgs;
+use super::{IdentityArgs, OutputFormat};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -38,6 +38,11 @@ pub struct CheckArgs {
     /// Skip files larger than BYTES, with a note.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_SIZE)]
     max_size: u64,
+    /// text: one `FILE:LINE: message` line per finding; json: one object
+    /// `{"findings": [{"file", "line", "kind", "message"}, ...], "files_checked": N}`
+    /// (the exit code is the same: 10 when there are findings).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
     #[command(flatten)]
     ids: IdentityArgs,
     /// Files or directories (default: the current directory). Directories in a git work
@@ -265,8 +270,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     repo_check::sort_findings(&mut findings);
     let mut stdout = std::io::stdout().lock();
-    for f in &findings {
-        writeln!(stdout, "{f}")?;
+    match args.format {
+        OutputFormat::Text => {
+            for f in &findings {
+                writeln!(stdout, "{f}")?;
+            }
+        }
+        OutputFormat::Json => writeln!(stdout, "{}", findings_json(&findings, looked_at))?,
     }
     stdout.flush()?;
     let mut files: Vec<&str> = findings.iter().map(|f| f.file.as_str()).collect();
@@ -286,6 +296,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         return Ok(code);
     }
     Ok(if findings.is_empty() { 0 } else { EXIT_FINDINGS })
+}
+
+/// The JSON report: `{"findings": [{"file", "line", "kind", "message"}], "files_checked"}`,
+/// findings sorted by file and line, `kind` one of [`repo_check::FindingKind::as_str`].
+fn findings_json(findings: &[Finding], files_checked: usize) -> String {
+    let list: Vec<serde_json::Value> =
+        findings.iter().map(|f| serde_json::json!({"file": f.file, "line": f.line, "kind": f.kind.as_str(), "message": f.message})).collect();
+    serde_json::json!({"findings": list, "files_checked": files_checked}).to_string()
 }
 
 enum Read {

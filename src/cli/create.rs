@@ -24,6 +24,8 @@ pub enum CreateCommand {
     DockerRegistry(DockerRegistryArgs),
     /// A webhook Secret with a random token, laid out for Flux, Argo CD or Argo Events.
     Webhook(WebhookArgs),
+    /// A TLS Secret (kubernetes.io/tls), like kubectl create secret tls: tls.crt and tls.key.
+    Tls(TlsArgs),
 }
 
 /// Who can decrypt the new file. Every way of naming recipients for `create` is a field
@@ -111,11 +113,22 @@ impl OutputArgs {
 
     /// Encrypts `manifest` and writes it; then reports on stderr.
     fn emit(&self, manifest: &SecretManifest, sealing: &Sealing) -> anyhow::Result<()> {
-        let label = match &self.output {
+        let label = self.label();
+        let encrypted = manifest.seal(&label, &sealing.recipients, sealing.mac_only_encrypted)?;
+        self.write(manifest, encrypted, &label, manifest.keys().collect())
+    }
+
+    /// How messages name the output.
+    fn label(&self) -> String {
+        match &self.output {
             Some(p) => p.display().to_string(),
             None => "stdout".to_owned(),
-        };
-        let encrypted = manifest.seal(&label, &sealing.recipients, sealing.mac_only_encrypted)?;
+        }
+    }
+
+    /// Writes an encrypted manifest; then reports on stderr.
+    fn write(&self, manifest: &SecretManifest, encrypted: gitseal::pipeline::Encrypted, label: &str, encrypted_keys: Vec<&str>) -> anyhow::Result<()> {
+        let label = label.to_owned();
         match &self.output {
             Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -123,8 +136,7 @@ impl OutputArgs {
                 }
                 fsio::write_encrypted_new(path, &encrypted, 0o644, self.force)?;
                 let ns = manifest.namespace().map(|n| format!("{n}/")).unwrap_or_default();
-                let keys: Vec<&str> = manifest.keys().collect();
-                eprintln!("gitseal: wrote {}: Secret {ns}{}, encrypted keys: {}", path.display(), manifest.name(), keys.join(", "));
+                eprintln!("gitseal: wrote {}: Secret {ns}{}, encrypted keys: {}", path.display(), manifest.name(), encrypted_keys.join(", "));
             }
             None => {
                 let mut stdout = std::io::stdout().lock();
@@ -240,8 +252,30 @@ pub struct WebhookArgs {
     out: OutputArgs,
 }
 
+#[derive(Args, Debug)]
+pub struct TlsArgs {
+    /// Secret name (as the Ingress's spec.tls[].secretName names it).
+    name: String,
+    /// Namespace (left out of the manifest when not given); the Ingress's namespace.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    namespace: Option<String>,
+    /// PEM certificate chain: the server certificate first, then intermediates.
+    #[arg(long = "cert", value_name = "FILE", required = true)]
+    cert: PathBuf,
+    /// PEM private key of the certificate (unencrypted; PKCS#8, RSA or EC).
+    #[arg(long = "key", value_name = "FILE", required = true)]
+    key: PathBuf,
+    /// Encrypt tls.key only and leave tls.crt readable (encrypted_regex '^tls\.key$'),
+    /// so certificate changes can be reviewed. Default: both encrypted.
+    #[arg(long = "readable-cert")]
+    readable_cert: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
 pub fn run(cmd: CreateCommand) -> anyhow::Result<i32> {
     match cmd {
+        CreateCommand::Tls(a) => run_tls(a),
         CreateCommand::Generic(a) => run_generic(a),
         CreateCommand::DockerRegistry(a) => run_docker_registry(a),
         CreateCommand::Webhook(a) => run_webhook(a),
@@ -346,6 +380,31 @@ fn read_password_stdin() -> anyhow::Result<Zeroizing<Vec<u8>>> {
     }
     buf.truncate(end);
     Ok(buf)
+}
+
+fn run_tls(args: TlsArgs) -> anyhow::Result<i32> {
+    // kubectl's own limit is the Secret's 1 MiB; a certificate chain is a few KiB.
+    const MAX_PEM: u64 = 1024 * 1024;
+    args.out.check_free()?;
+    let read = |path: &Path| -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.len() > MAX_PEM => Err(Error::Usage(format!("{}: {} bytes is too big for a PEM file (at most 1 MiB)", path.display(), m.len())).into()),
+            _ => Ok(Zeroizing::new(fsio::read(path)?)),
+        }
+    };
+    let cert = read(&args.cert)?;
+    let key = read(&args.key)?;
+    let manifest = k8s_create::tls_secret(&args.name, args.namespace.as_deref(), (&args.cert, cert), (&args.key, key))?;
+    let sealing = args.out.recipients.resolve(args.out.output.as_deref())?;
+    let label = args.out.label();
+    if args.readable_cert {
+        let selection = Selection::EncryptedRegex(k8s_create::TLS_KEY_ONLY_REGEX.to_owned());
+        let encrypted = manifest.seal_with(&label, &sealing.recipients, sealing.mac_only_encrypted, selection, 1)?;
+        args.out.write(&manifest, encrypted, &label, vec![k8s_create::TLS_KEY_KEY])?;
+    } else {
+        args.out.emit(&manifest, &sealing)?;
+    }
+    Ok(0)
 }
 
 fn run_webhook(args: WebhookArgs) -> anyhow::Result<i32> {

@@ -1,6 +1,7 @@
 //! Argument parsing, output and exit codes.
 
 mod check;
+mod completions;
 mod create;
 mod decrypt;
 mod edit;
@@ -77,7 +78,7 @@ enum Command {
     /// The git textconv driver: print a file decrypted if possible, else as it is.
     #[command(hide = true)]
     Textconv(hooks::TextconvArgs),
-    /// Show whether files are encrypted, and to whom (JSON).
+    /// Show whether files are encrypted, and to whom (text, or JSON Lines).
     Status(status::StatusArgs),
     /// Print ready-to-apply manifests: decrypted, Vault references resolved.
     Render(render::RenderArgs),
@@ -86,6 +87,20 @@ enum Command {
     /// Write a new, already encrypted Secret manifest.
     #[command(subcommand)]
     Create(create::CreateCommand),
+    /// Print a shell completion script: gitseal completions bash|zsh|fish|elvish|powershell
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff): gitseal man | man -l -
+    Man(completions::ManArgs),
+}
+
+/// How a report is printed: for people, or for programs.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// JSON for programs.
+    Json,
 }
 
 /// Options shared by commands that need private keys.
@@ -143,6 +158,8 @@ pub fn run() -> i32 {
         Command::Render(a) => render::run(a),
         Command::ExecEnv(a) => exec_env::run(a),
         Command::Create(c) => create::run(c),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man(a) => completions::run_man(a),
     };
     match result {
         Ok(code) => code,

@@ -1,4 +1,5 @@
-//! `gitseal status`: one JSON object per line and file, from the metadata alone.
+//! `gitseal status`: whether files are encrypted and to whom, from the metadata alone;
+//! lines for people by default, one JSON object per line and file with `--format json`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,12 +7,18 @@ use std::path::PathBuf;
 use clap::Args;
 use gitseal::{fsio, status};
 
-use super::{format_of, FormatArgs};
+use super::{format_of, FormatArgs, OutputFormat};
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     #[command(flatten)]
     fmt: FormatArgs,
+    /// text: a few lines per file; json: one JSON object per line and file (JSON Lines),
+    /// fields `file`, `encrypted`, `format`, and for encrypted files `lastmodified`,
+    /// `mac_only_encrypted`, `recipients`, `key_groups`, `shamir_threshold`, `selection`,
+    /// `version`.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
     /// Files or directories (directories are searched for .yaml, .yml, .json and .env files).
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -39,7 +46,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
             let result = fsio::read(&path).and_then(|src| status::file_status(&name, format_of(&args.fmt, &path), &src));
             match result {
                 Ok(s) => {
-                    writeln!(out, "{}", s.to_json_line())?;
+                    match args.format {
+                        OutputFormat::Json => writeln!(out, "{}", s.to_json_line())?,
+                        OutputFormat::Text => write!(out, "{}", s.to_text())?,
+                    }
                     // Each line as soon as it is known: callers may stream.
                     out.flush()?;
                 }

@@ -1,12 +1,12 @@
-//! The blocking Vault client: one HTTP stack (built by `vaultrs` from the TLS settings),
-//! one tokio current-thread runtime to drive it, bounded retries, lazy login.
+//! The blocking Vault client: one HTTP stack (`reqwest` on rustls with the `ring` crypto
+//! provider, configured from the TLS settings), one tokio current-thread runtime to drive
+//! it, bounded retries, lazy login.
 //!
-//! Requests are sent as raw Vault HTTP API calls on the `vaultrs`-configured `reqwest`
-//! client rather than through `vaultrs`' typed endpoints, because the client must send
-//! exactly the bodies sops sends (`{"plaintext": ...}` and nothing else), tell KV v1 from
-//! KV v2 by the response envelope, read 404 bodies (deleted KV v2 versions), and retry by
-//! HTTP status. The token is added per request from a `SecretString`, so no long-lived
-//! plain copy of it sits in `vaultrs`' middleware.
+//! Requests are raw Vault HTTP API calls rather than a typed Vault SDK, because the client
+//! must send exactly the bodies sops sends (`{"plaintext": ...}` and nothing else), tell
+//! KV v1 from KV v2 by the response envelope, read 404 bodies (deleted KV v2 versions), and
+//! retry by HTTP status. The token is added per request from a `SecretString`, so no
+//! long-lived plain copy of it sits in a middleware.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -102,19 +102,7 @@ impl VaultClient {
             eprintln!("warning: VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
         }
 
-        let mut settings = vaultrs::client::VaultClientSettingsBuilder::default();
-        settings
-            .address(url.as_str())
-            // The token never goes into vaultrs' settings: it is added per request.
-            .token("")
-            .verify(!cfg.skip_verify)
-            .ca_certs(ca_cert_files(cfg)?)
-            .timeout(Some(cfg.timeout))
-            .namespace(None);
-        let settings = settings.build().map_err(|e| VaultError::Config(format!("invalid Vault client settings: {e}")))?;
-        let vaultrs_client =
-            vaultrs::client::VaultClient::new(settings).map_err(|e| VaultError::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))?;
-        let http = vaultrs_client.http.http.clone();
+        let http = http_client(cfg, url.scheme() == "https")?;
 
         let namespace = match cfg.namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| VaultError::Config(format!("invalid VAULT_NAMESPACE {ns:?}")))?),
@@ -372,12 +360,35 @@ pub(crate) fn encode_path(path: &str) -> String {
     out
 }
 
-/// `VAULT_CACERT` and the regular files of `VAULT_CAPATH` (sorted), as vaultrs expects.
-fn ca_cert_files(cfg: &VaultConfig) -> Result<Vec<String>, VaultError> {
+/// The HTTP client: rustls with the `ring` provider; the system roots plus `VAULT_CACERT`
+/// and `VAULT_CAPATH` for `https` servers, no certificate check with `VAULT_SKIP_VERIFY`.
+fn http_client(cfg: &VaultConfig, https: bool) -> Result<reqwest::Client, VaultError> {
+    // reqwest takes the process-wide rustls provider; installing fails only when one is
+    // already installed, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder().tls_backend_rustls().timeout(cfg.timeout).tls_danger_accept_invalid_certs(cfg.skip_verify);
+    // Read even for a plain-HTTP server, so a wrong VAULT_CACERT is reported either way.
+    let ca_files = ca_cert_files(cfg)?;
+    if https {
+        for path in ca_files {
+            let pem = std::fs::read(&path).map_err(|source| VaultError::Io { path: path.clone(), source })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| VaultError::Config(format!("cannot read CA certificates from {}: {}", path.display(), error_chain(&e))))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+    } else {
+        // A plain-HTTP server needs no trust store: skip loading the system roots.
+        builder = builder.tls_certs_only(Vec::new());
+    }
+    builder.build().map_err(|e| VaultError::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))
+}
+
+/// `VAULT_CACERT` and the regular files of `VAULT_CAPATH` (sorted).
+fn ca_cert_files(cfg: &VaultConfig) -> Result<Vec<std::path::PathBuf>, VaultError> {
     let mut files = Vec::new();
     if let Some(p) = &cfg.ca_cert {
         std::fs::metadata(p).map_err(|source| VaultError::Io { path: p.clone(), source })?;
-        files.push(p.to_string_lossy().into_owned());
+        files.push(p.clone());
     }
     if let Some(dir) = &cfg.ca_path {
         let entries = std::fs::read_dir(dir).map_err(|source| VaultError::Io { path: dir.clone(), source })?;
@@ -386,7 +397,7 @@ fn ca_cert_files(cfg: &VaultConfig) -> Result<Vec<String>, VaultError> {
             let entry = entry.map_err(|source| VaultError::Io { path: dir.clone(), source })?;
             let path = entry.path();
             if path.is_file() {
-                found.push(path.to_string_lossy().into_owned());
+                found.push(path);
             }
         }
         found.sort();

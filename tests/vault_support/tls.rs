@@ -55,7 +55,7 @@ impl TlsFront {
 
         let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(d.join("server.pem")).unwrap().map(Result::unwrap).collect();
         let key = PrivateKeyDer::from_pem_file(d.join("server.key")).unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
