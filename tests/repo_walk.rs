@@ -423,8 +423,12 @@ fn readme_rule_encrypts_only_secret_files_of_flux_and_argocd_repositories() {
     assert_success("gitseal encrypt -i .", &out);
     let summary = stderr(&out);
     // Kustomization (capitalised, no extension) and .github are not walked.
-    assert!(summary.contains("22 files: 5 encrypted, 0 unchanged, 0 left as they were, 17 skipped"), "{summary}");
-    assert!(summary.contains("kustomize configuration"), "{summary}");
+    // The summary docs/commands.md shows.
+    assert!(
+        summary
+            .contains("22 files: 5 encrypted, 0 unchanged, 0 left as they were, 17 skipped (12 no creation rule matches, 5 kustomize configuration), 0 failed"),
+        "{summary}"
+    );
     assert!(!summary.contains("warning"), "no Secret is left behind: {summary}");
 
     for (path, content) in tree() {
@@ -548,4 +552,18 @@ fn no_matching_creation_rule_names_the_config_and_the_matched_path() {
     assert!(e.contains("no creation rule of") && e.contains(".sops.yaml"), "{e}");
     assert!(e.contains("\"apps/db-credentials.yaml\""), "the path matched, relative to the config: {e}");
     assert!(e.contains(r#""secret[^/]*\\.ya?ml$""#), "the rules' path_regex: {e}");
+}
+
+#[test]
+fn walk_of_a_directory_with_one_skipped_file_still_reports_it() {
+    let f = Fixture::new();
+    f.write("d/kustomization.yaml", KUSTOMIZE_FLUX_SYSTEM);
+    let out = f.gitseal().args(["encrypt", "-i", "--age", &f.recipient, "d"]).output().unwrap();
+    assert_success("encrypt -i d", &out);
+    assert!(
+        stderr(&out).contains("1 files: 0 encrypted, 0 unchanged, 0 left as they were, 1 skipped (1 kustomize configuration), 0 failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(f.read("d/kustomization.yaml"), KUSTOMIZE_FLUX_SYSTEM.as_bytes());
 }

@@ -169,7 +169,7 @@ impl Job<'_> {
             .into());
         }
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
-        let no_rule = self.cfg.is_some() && plan.recipients.is_empty() && self.cfg.is_some_and(|c| c.rule_for(path).is_none());
+        let no_rule = plan.recipients.is_empty() && self.cfg.is_some_and(|c| c.rule_for(path).is_none());
         let selection_used = plan.selection.clone();
         let mut previous = match target {
             Target::File(o) if o.exists() => Some(fsio::read(o)?),
@@ -286,8 +286,10 @@ fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Optio
         }
         (Some(s), _) => format!("{} {:?}", s.field().0, s.field().1),
         (None, _) => {
-            let k8s = std::str::from_utf8(src).is_ok_and(|t| t.contains("apiVersion") && t.contains("kind"));
-            if k8s {
+            // The default the pipeline picks: Kubernetes objects get data/stringData only.
+            let format = if input.format == Format::Binary { Format::Json } else { input.format };
+            let parsed = std::str::from_utf8(src).ok().and_then(|t| gitseal::document::parse(format, t).ok());
+            if parsed.is_some_and(|p| p.docs.iter().all(gitseal::document::Document::is_k8s_object)) {
                 format!("gitseal's Kubernetes default, encrypted_regex {:?}", gitseal::sops::select::K8S_ENCRYPTED_REGEX)
             } else {
                 "sops's default selection".into()
@@ -406,7 +408,7 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
                 let _lock = lock_target(Some(path), &Target::InPlace)?;
                 let src = fsio::read(path)?;
                 let done = job.run_one(&input, &src, Target::InPlace)?;
-                if done == Skip::NoRule && holds_plaintext_secret(&input, &src) {
+                if matches!(done, Done::Skipped(Skip::NoRule)) && holds_plaintext_secret(&input, &src) {
                     eprintln!(
                         "gitseal: warning: {}: holds a Secret with plaintext values, but no creation rule of {} matches it: left unencrypted",
                         input.name,
@@ -446,7 +448,8 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    if files.len() > 1 {
+    // Always after a directory walk: a directory of one skipped file says so too.
+    if files.len() > 1 || files.iter().any(|(_, walked)| *walked) {
         let failed = results.iter().filter(|(_, r)| r.is_err()).count();
         let skipped = kustomize + unselected + unruled;
         let mut why = Vec::new();
@@ -462,12 +465,6 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(code)
-}
-
-impl PartialEq<Skip> for Done {
-    fn eq(&self, other: &Skip) -> bool {
-        matches!(self, Done::Skipped(s) if s == other)
-    }
 }
 
 /// Whether a file holds a Secret with a non-empty plaintext value under `data` or
