@@ -38,7 +38,8 @@ fn values(file: &ParsedFile, src: &str) -> Vec<(usize, String, ValueType, String
 fn rewrite_reads_back(format: Format, file: &ParsedFile, src: &str) {
     let mut edits = Vec::new();
     for doc in &file.docs {
-        for leaf in &doc.leaves {
+        // Empty values are never rewritten (they stay as they are, encrypted or not).
+        for leaf in doc.leaves.iter().filter(|l| !l.text(src).is_empty()) {
             let r = document::render_value(format, file, leaf, leaf.ty, leaf.text(src));
             if let (Some(h), document::Style::YamlBlock { header, .. }) = (&r.header, &leaf.style) {
                 let header = header.start as usize..header.end as usize;

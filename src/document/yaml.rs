@@ -611,7 +611,8 @@ impl<'a> Parse<'a> {
                 p -= 1;
             }
             let token_end = p;
-            while p > 0 && !b[p - 1].is_ascii_whitespace() {
+            // In a flow collection the tag may follow `[`, `{` or `,` directly.
+            while p > 0 && !b[p - 1].is_ascii_whitespace() && !matches!(b[p - 1], b'[' | b'{' | b',') {
                 p -= 1;
             }
             match b.get(p) {
@@ -1057,6 +1058,10 @@ fn plain_safe(s: &str, flow: bool) -> bool {
     if is_radix_int(s) || is_yaml11_timestamp(s) || s == "<<" || s == "=" {
         return false;
     }
+    // A decimal beyond the range of a float (`1e400`) is a string to every reader.
+    if crate::sops::value::is_decimal_float(s) && !finite_or_special(s) {
+        return true;
+    }
     let numberish = s.trim_start_matches(['+', '-']);
     if numberish.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'_' | b'.' | b':' | b'e' | b'E' | b'+' | b'-'))
         && numberish.bytes().next().is_some_and(|c| c.is_ascii_digit() || c == b'.')
@@ -1310,7 +1315,7 @@ fn go_yaml_string(s: &str) -> String {
     let special_start = b.first().is_none_or(|c| b"-?:,[]{}#&*!|>'\"%@`".contains(c));
     let lower = s.to_ascii_lowercase();
     let resolves_otherwise = is_null(s) || plain_type(s) != ValueType::Str || matches!(lower.as_str(), "y" | "n" | "yes" | "no" | "on" | "off");
-    let awkward = s != s.trim() || s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains(['\t', '\r']);
+    let awkward = s != s.trim() || s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains('\t') || s.contains(needs_escape);
     if looks_like_timestamp || special_start || resolves_otherwise || awkward {
         double_quoted(s)
     } else {
@@ -1437,6 +1442,14 @@ mod tests {
             let f = parse(&out).unwrap();
             assert_eq!(f.docs[0].metadata.as_ref().unwrap().tree.get("x").unwrap().as_str(), Some(value), "{out}");
         }
+    }
+
+    #[test]
+    fn metadata_string_with_a_line_separator_was_written_raw() {
+        let tree = Tree::Map(vec![("x".into(), Tree::Scalar("a\u{85}b".into()))]);
+        let out = render_metadata(&tree, "\n");
+        let f = parse(&out).unwrap();
+        assert_eq!(f.docs[0].metadata.as_ref().unwrap().tree.get("x").unwrap().as_str(), Some("a\u{85}b"), "{out}");
     }
 
     #[test]
