@@ -685,6 +685,11 @@ fn open_values<'p>(
                 });
             }
             let ev = EncValue::parse(value.trim_end()).map_err(|e| Error::InvalidValue { file: file.into(), line: leaf.line, msg: e.to_string() })?;
+            if ev.ty == ValueType::Bytes {
+                // sops writes `bytes` for no value of a YAML, JSON or dotenv file, and
+                // refuses to decrypt one: a retyped string.
+                return Err(misplaced(leaf, "a `bytes`-typed ciphertext, which no YAML, JSON or dotenv file holds"));
+            }
             let aad = doc.aad(leaf, text);
             // An encrypted comment that does not open was edited or moved from another
             // path: refused like a value (sops only warns).

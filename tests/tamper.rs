@@ -302,3 +302,14 @@ fn retyped_value_is_refused_unless_its_text_reads_the_same() {
     }
     assert!(refused >= 15, "only {refused} retypings refused");
 }
+
+#[test]
+fn bytes_typed_ciphertext_in_a_text_file_is_refused() {
+    // sops refuses it too; before, gitseal read it back as the string it was.
+    let fx = Fixture::new();
+    let enc = encrypted(&fx);
+    let v = enc_of(&enc, "token");
+    let out = decrypt_text(&fx, &enc.replace(&v, &retyped(&v, "bytes")));
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
