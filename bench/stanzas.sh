@@ -2,7 +2,9 @@
 # Time `gitseal decrypt` on a Secret whose age copy of the data key has N X25519
 # recipient stanzas in one age header (the key wrapped by `age -R` for N recipients),
 # for N = 1,000 and 5,000 (BENCH_STANZAS overrides). The matching stanza is the last.
-# Header parsing must stay linear in N.
+# Header parsing must stay linear in N. Measured (release build, busy 2-core machine,
+# /usr/bin/time): 0.15 s at 1,000 stanzas, 0.68 s at 5,000; most of it is one X25519
+# agreement per stanza tried, which age's anonymous stanzas require.
 #
 #   bash bench/stanzas.sh
 #
