@@ -192,12 +192,79 @@ impl Identities {
     /// header is parsed and its MAC checked, and the payload read to its end.
     pub fn open_age_file(&self, file: &[u8]) -> Result<Zeroizing<Vec<u8>>, AgeOpenError> {
         // Whitespace around the armor is allowed (sops's stanzas start with a newline).
-        let reader = ArmoredReader::new(file.trim_ascii_start());
-        let decryptor = age::Decryptor::new_buffered(reader).map_err(AgeOpenError::from_header)?;
+        // The armor is removed first (these files are small), so that the header can be
+        // handed to the parser whole: see `WholeHeader`.
+        let mut binary = Vec::with_capacity(file.len());
+        ArmoredReader::new(file.trim_ascii_start()).read_to_end(&mut binary).map_err(|_| AgeOpenError::Armor)?;
+        let decryptor = age::Decryptor::new_buffered(WholeHeader::new(&binary)).map_err(AgeOpenError::from_header)?;
         let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).map_err(AgeOpenError::from_header)?;
         let mut buf = Zeroizing::new(Vec::with_capacity(33));
         r.read_to_end(&mut buf).map_err(|_| AgeOpenError::Payload)?;
         Ok(buf)
+    }
+}
+
+/// An age file in memory whose first `read_until` gives the age parser the whole header
+/// (through the `--- MAC` line) at once.
+///
+/// The `age` crate's header reader parses the header again from its start after every
+/// line it reads, which is quadratic in the number of stanzas (1,000 recipients took
+/// seconds). Handing it exactly the header bytes makes the first parse complete. Only a
+/// prefix ending at the first `\n--- ` line is given early: stanza lines start with
+/// `-> ` and bodies are base64, so in a valid header that line is the MAC line, and
+/// bytes after the header are never handed over early (the crate would drop them). When
+/// no such line exists, lines are read one at a time as usual.
+pub(crate) struct WholeHeader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// How many times the parser asked for more header bytes.
+    pub(crate) header_reads: usize,
+}
+
+impl<'a> WholeHeader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        WholeHeader { data, pos: 0, header_reads: 0 }
+    }
+
+    /// The end of the header: just past the newline of the first line starting `--- `.
+    fn header_end(&self) -> Option<usize> {
+        let d = self.data;
+        let mac_line = d.windows(5).position(|w| w == b"\n--- ")? + 1;
+        d[mac_line..].iter().position(|&b| b == b'\n').map(|nl| mac_line + nl + 1)
+    }
+}
+
+impl Read for WholeHeader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = out.len().min(self.data.len() - self.pos);
+        out[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl std::io::BufRead for WholeHeader<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        Ok(&self.data[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.data.len());
+    }
+
+    fn read_until(&mut self, byte: u8, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        self.header_reads += 1;
+        let end = match self.header_end() {
+            Some(end) if self.pos == 0 && byte == b'\n' => end,
+            _ => {
+                let rest = &self.data[self.pos..];
+                self.pos + rest.iter().position(|&b| b == byte).map_or(rest.len(), |i| i + 1)
+            }
+        };
+        let chunk = &self.data[self.pos..end];
+        buf.extend_from_slice(chunk);
+        self.pos = end;
+        Ok(chunk.len())
     }
 }
 
@@ -222,8 +289,6 @@ impl AgeOpenError {
         match e {
             age::DecryptError::NoMatchingKeys => AgeOpenError::NoMatch,
             age::DecryptError::InvalidMac => AgeOpenError::HeaderMac,
-            // The armor reader reports its errors as I/O errors while the header is read.
-            age::DecryptError::Io(_) => AgeOpenError::Armor,
             _ => AgeOpenError::Header,
         }
     }
@@ -342,6 +407,36 @@ mod tests {
         let e = ids.add_text("keys.txt", "# c\nAGE-SECRET-KEY-1NOTAKEY\n").unwrap_err().to_string();
         assert!(e.contains("keys.txt:2"), "{e}");
         assert!(!e.contains("NOTAKEY"));
+    }
+
+    /// A file key wrapped for `n` X25519 recipients in one age file, and the identity of
+    /// the last.
+    fn age_file_with_stanzas(n: usize) -> (Vec<u8>, String) {
+        use secrecy::ExposeSecret;
+        let ids: Vec<age::x25519::Identity> = (0..n).map(|_| age::x25519::Identity::generate()).collect();
+        let rs: Vec<age::x25519::Recipient> = ids.iter().map(|i| i.to_public()).collect();
+        let enc = age::Encryptor::with_recipients(rs.iter().map(|r| r as &dyn age::Recipient)).unwrap();
+        let mut out = Vec::new();
+        let mut w = enc.wrap_output(&mut out).unwrap();
+        w.write_all(&[7u8; 32]).unwrap();
+        w.finish().unwrap();
+        (out, ids[n - 1].to_string().expose_secret().to_owned())
+    }
+
+    #[test]
+    fn many_stanzas_header_is_parsed_in_one_read_not_once_per_line() {
+        let (file, last) = age_file_with_stanzas(300);
+        let mut reader = WholeHeader::new(&file);
+        let header = age::Decryptor::new_buffered(&mut reader).map(|_| ()).map_err(|e| e.to_string());
+        assert!(header.is_ok(), "{header:?}");
+        // 300 stanzas are 600+ header lines; the parser got them in one piece.
+        assert_eq!(reader.header_reads, 1);
+        let mut ids = Identities::default();
+        ids.add_text("last", &last).unwrap();
+        assert_eq!(ids.open_age_file(&file).unwrap().as_slice(), &[7u8; 32]);
+        // Bytes after the header stay for the payload: a truncated MAC line is no header.
+        let cut = file.windows(5).position(|w| w == b"\n--- ").unwrap() + 10;
+        assert_eq!(ids.open_age_file(&file[..cut]).unwrap_err(), AgeOpenError::Header);
     }
 
     #[test]

@@ -97,8 +97,9 @@ fn add_text(ids: &mut Identities, name: &str, text: &str, need: Need) -> Result<
             Err(Error::InvalidValue { file: source_name, line: line as u32, msg: format!("identity file: {reason}") })
         }
         Err(e) if need == Need::DefaultSsh => {
-            ids.warnings.push(format!("{e}; skipped"));
-            ids.note_searched(format!("{name} (not usable)"));
+            // A passphrase-protected default key is common and not an error: say it only
+            // when no identity opens a file.
+            ids.note_searched(format!("{name} (not usable: {})", key_reason(&e)));
             Ok(())
         }
         Err(e) => Err(Error::Config { file: name.to_owned(), msg: format!("identity file: {}", key_reason(&e)) }),
