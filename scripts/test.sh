@@ -58,14 +58,17 @@ if [[ $status -eq 0 ]]; then
             [[ -x "$d/gitseal" ]] || path="${path:+$path:}$d"
         done
         export PATH="$path"
-        ./install.sh 2>"$install_home/install.err" && bash scripts/demo.sh >"$install_home/demo.out"
+        # set -e does not apply inside a subshell run with ||: each step exits itself.
+        ./install.sh 2>"$install_home/install.err" || { cat "$install_home/install.err"; exit 1; }
         cat "$install_home/install.err"
-        grep -qF "export PATH=\"$install_home/.local/bin:\$PATH\"" "$install_home/install.err"
-        grep -qF "Using $install_home/.local/bin/gitseal" "$install_home/demo.out"
-        test -s "$install_home/.local/share/man/man1/gitseal.1"
-        PREFIX="$install_home/prefix" ./install.sh 2>/dev/null
-        test -s "$install_home/prefix/share/man/man1/gitseal.1"
-        GITSEAL="$install_home/prefix/bin/gitseal" bash scripts/demo.sh | grep -qF "Using $install_home/prefix/bin/gitseal"
+        bash scripts/demo.sh >"$install_home/demo.out" || exit 1
+        grep -qF "export PATH=\"$install_home/.local/bin:\$PATH\"" "$install_home/install.err" || { echo "no PATH advice"; exit 1; }
+        grep -qF "Using $install_home/.local/bin/gitseal" "$install_home/demo.out" || { echo "the demo did not use the installed gitseal"; exit 1; }
+        test -s "$install_home/.local/share/man/man1/gitseal.1" || { echo "no man page"; exit 1; }
+        PREFIX="$install_home/prefix" ./install.sh 2>/dev/null || exit 1
+        test -s "$install_home/prefix/share/man/man1/gitseal.1" || { echo "no man page under PREFIX"; exit 1; }
+        GITSEAL="$install_home/prefix/bin/gitseal" bash scripts/demo.sh >"$install_home/demo2.out" || exit 1
+        grep -qF "Using $install_home/prefix/bin/gitseal" "$install_home/demo2.out" || { echo "the demo did not use GITSEAL"; exit 1; }
     ) || install_status=$?
     rm -rf "$install_home"
     if [[ $install_status -ne 0 ]]; then
