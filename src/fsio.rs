@@ -632,3 +632,37 @@ fn lock_blocking(mut file: File) -> io::Result<nix::fcntl::Flock<File>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_file_names_give_their_writer_only_when_well_formed() {
+        assert_eq!(temp_file_writer(".gitseal-4242-AbC123.tmp"), Some(4242));
+        assert_eq!(temp_file_writer(".gitseal-AbC123.tmp"), None);
+        assert_eq!(temp_file_writer(".gitseal-4242-.tmp"), None);
+        assert_eq!(temp_file_writer(".gitseal--x.tmp"), None);
+        assert_eq!(temp_file_writer(".gitseal-12x-abc.tmp"), None);
+        assert_eq!(temp_file_writer(".gitseal-4242-abc.yaml"), None);
+        assert_eq!(temp_file_writer("gitseal-4242-abc.tmp"), None);
+    }
+
+    #[test]
+    fn scratch_directory_names_give_their_owner_only_when_well_formed() {
+        assert_eq!(scratch_dir_owner("gitseal-edit-77-00ff"), Some(77));
+        assert_eq!(scratch_dir_owner("gitseal-edit-00ff00ff00ff00ff"), None);
+        assert_eq!(scratch_dir_owner("gitseal-edit-77-zz"), None);
+        assert_eq!(scratch_dir_owner("gitseal-edit-77-"), None);
+        assert_eq!(scratch_dir_owner("other-77-00ff"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn dev_shm_is_memory_backed_and_other_file_systems_are_not() {
+        assert!(is_memory_backed(Path::new("/dev/shm")));
+        // procfs: always there, never tmpfs.
+        assert!(!is_memory_backed(Path::new("/proc")));
+        assert!(!is_memory_backed(Path::new("/nonexistent/directory")));
+    }
+}

@@ -47,7 +47,7 @@ fn secret(name: &str, keys: usize, len: usize) -> String {
     s
 }
 
-/// The batch: three small files and two large ones (about 0.6 MB each once encrypted).
+/// The batch: three small files and two large ones (about 0.5 MB each once encrypted).
 fn plaintexts() -> Vec<(String, String)> {
     vec![
         ("a-small.yaml".into(), secret("a", 3, 16)),

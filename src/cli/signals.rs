@@ -140,3 +140,36 @@ pub fn wait(pid: u32) -> std::io::Result<std::process::ExitStatus> {
         }
     }
 }
+
+/// Children started elsewhere, kept until waited for.
+#[cfg(not(unix))]
+static CHILDREN: std::sync::Mutex<Vec<std::process::Child>> = std::sync::Mutex::new(Vec::new());
+
+/// Elsewhere there are no signal masks to clean; the child is started as usual.
+#[cfg(not(unix))]
+pub fn spawn_clean(argv: &[std::ffi::OsString], overrides: &[(&std::ffi::OsStr, &[u8])], clear_env: bool) -> std::io::Result<u32> {
+    let program = argv.first().ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command"))?;
+    let mut c = std::process::Command::new(program);
+    c.args(&argv[1..]);
+    if clear_env {
+        c.env_clear();
+    }
+    for (k, v) in overrides {
+        c.env(k, String::from_utf8_lossy(v).into_owned());
+    }
+    let child = c.spawn()?;
+    let id = child.id();
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+    Ok(id)
+}
+
+#[cfg(not(unix))]
+pub fn wait(pid: u32) -> std::io::Result<std::process::ExitStatus> {
+    let child = {
+        let mut all = CHILDREN.lock().unwrap_or_else(|e| e.into_inner());
+        let at = all.iter().position(|c| c.id() == pid).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        all.swap_remove(at)
+    };
+    let mut child = child;
+    child.wait()
+}
