@@ -148,7 +148,13 @@ fn transit_key_version_2_decrypts_and_rewrap_moves_entries_to_the_newest_version
     let without_enc = |t: &str| t.lines().filter(|l| !l.trim_start().starts_with("enc: vault:")).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(without_enc(&before), without_enc(&after), "rewrap changed more than the Transit entry");
     let paths: Vec<_> = server.requests().into_iter().map(|r| (r.method, r.path)).collect();
-    assert_eq!(paths, [("POST".to_owned(), "/v1/transit/rewrap/gitops".to_owned())], "the data key never leaves Vault during rewrap");
+    // One decrypt, to check the file's MAC before rewriting it (a tampered file is never
+    // rewritten), then the rewrap itself in Vault.
+    assert_eq!(
+        paths,
+        [("POST".to_owned(), "/v1/transit/decrypt/gitops".to_owned()), ("POST".to_owned(), "/v1/transit/rewrap/gitops".to_owned())],
+        "rewrap verifies the MAC with one Transit decrypt, then re-wraps in Vault"
+    );
 
     // Once every file is rewrapped, old versions can be retired.
     server.set_min_decryption_version("transit", "gitops", 2);
@@ -329,4 +335,22 @@ fn create_wraps_a_new_secret_with_transit_and_sops_decrypts_it() {
     let out = sops_vault_only(&f, &server, ROOT_TOKEN).args(["decrypt", "--extract", "[\"data\"][\"token\"]"]).arg(f.path("hook.yaml")).output().unwrap();
     assert_success("sops decrypt of a created Transit Secret", &out);
     assert_eq!(utf8(&out.stdout), "YWJjMTIz");
+}
+
+#[test]
+fn rewrap_refuses_a_transit_file_whose_mac_fails_and_leaves_it_untouched() {
+    let f = Fixture::new();
+    let server = server_with_key("gitops");
+    encrypt_with_transit(&f, &server, "gitops", "secret.yaml");
+    server.rotate_transit_key("transit", "gitops");
+    // A namespace edited by hand: the value ciphertexts still authenticate, the MAC does not.
+    let tampered = String::from_utf8(f.read("secret.yaml")).unwrap().replace("namespace: flux-system", "namespace: other");
+    f.write("secret.yaml", tampered.as_bytes());
+    server.clear_requests();
+    let out = gitseal_vault_only(&f, &server, ROOT_TOKEN).arg("rewrap").arg(f.path("secret.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(51), "rewrap of a tampered file: {}", utf8(&out.stderr));
+    assert!(utf8(&out.stderr).contains("MAC mismatch"), "{}", utf8(&out.stderr));
+    assert_eq!(f.read("secret.yaml"), tampered.as_bytes(), "the tampered file was rewritten");
+    let rewraps = server.requests().into_iter().filter(|r| r.path.contains("/rewrap/")).count();
+    assert_eq!(rewraps, 0, "no Transit rewrap for a file that fails verification");
 }
