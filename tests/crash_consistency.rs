@@ -16,23 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::{assert_success, Fixture};
 
-/// A small deterministic generator (xorshift64*), so that a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -200,7 +183,7 @@ fn sigkill_at_random_points_leaves_every_file_old_or_new_never_torn() {
     let seed = env_number("GITSEAL_CRASH_SEED", 0x5eed_c0de);
     let trials = env_number("GITSEAL_CRASH_TRIALS", 5);
     eprintln!("crash consistency: seed {seed}, {trials} kill(s) per operation (GITSEAL_CRASH_SEED / GITSEAL_CRASH_TRIALS)");
-    let mut rng = Rng(seed.max(1));
+    let mut rng = common::Rng::new(seed);
     let bench = Bench::new();
     let plains = plaintexts();
     let mut encrypted_cache = None;
@@ -221,7 +204,7 @@ fn sigkill_at_random_points_leaves_every_file_old_or_new_never_torn() {
         let (mut olds, mut news, mut temps) = (0, 0, 0);
         for _ in 0..trials {
             let old = bench.prepare(op, &mut encrypted_cache);
-            let delay = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+            let delay = Duration::from_micros(rng.below(full.as_micros() as usize * 11 / 10) as u64);
             let mut child = bench.command(op).spawn().unwrap();
             std::thread::sleep(delay);
             let _ = child.kill();

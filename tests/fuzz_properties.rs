@@ -5,6 +5,7 @@
 //! default keeps the test command short); `GITSEAL_FUZZ_SEED` picks other mutations.
 //! libFuzzer runs of the same functions are scripts/fuzz.sh.
 
+mod common;
 #[path = "../fuzz/src/properties.rs"]
 mod properties;
 
@@ -23,20 +24,6 @@ fn inputs(kind: &str, target: &str) -> Vec<Vec<u8>> {
 }
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Bytes that matter to the formats: structure, quotes, escapes, line ends, markers.
 const INTERESTING: &[&[u8]] = &[
@@ -84,7 +71,7 @@ const INTERESTING: &[&[u8]] = &[
     b"[\"k\"]",
 ];
 
-fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+fn mutate(rng: &mut common::Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     let mut data = seeds[rng.below(seeds.len())].clone();
     for _ in 0..1 + rng.below(4) {
         let at = rng.below(data.len() + 1);
@@ -130,7 +117,7 @@ fn run(target: &str, property: fn(&[u8])) {
     }
     let iterations: usize = std::env::var("GITSEAL_FUZZ_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500);
     let seed: u64 = std::env::var("GITSEAL_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x9E37_79B9_7F4A_7C15);
-    let mut rng = Rng(seed ^ target.bytes().fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b)) | 1);
+    let mut rng = common::Rng::new(seed ^ target.bytes().fold(0u64, |h, b| h.rotate_left(5) ^ u64::from(b)) | 1);
     for i in 0..iterations {
         let input = mutate(&mut rng, &seeds);
         let outcome = std::panic::catch_unwind(|| property(&input));

@@ -7,6 +7,8 @@
 //! failure. The counts by region are printed (`--nocapture`) and kept in
 //! docs/security-campaigns.md.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use gitseal::document::{self, Format};
@@ -63,25 +65,6 @@ empty: \"\"
 const JSON: &str = "{\n  \"api\": {\n    \"key\": \"k-123\",\n    \"retries\": 3\n  },\n  \"enabled\": false,\n  \"name\": \"svc\"\n}\n";
 
 const DOTENV: &str = "# app settings\nDB_USER=app\nDB_PASSWORD=pa55word\nPORT=8080\n";
-
-/// splitmix64: small, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 struct Keys {
     ids: Identities,
@@ -317,7 +300,7 @@ fn retype(enc: &str, ty: &str) -> String {
 }
 
 /// A structural mutation: what kind, and the file it makes (None when it does not apply).
-fn structural(rng: &mut Rng, b: &Base) -> (&'static str, Region, Option<String>) {
+fn structural(rng: &mut common::Rng, b: &Base) -> (&'static str, Region, Option<String>) {
     let t = &b.encrypted;
     let spans: Vec<_> = enc_spans(t).into_iter().filter(|s| !t[..s.start].ends_with("mac: ") && !t[..s.start].ends_with("\"mac\": \"")).collect();
     let spans: Vec<_> = spans.into_iter().filter(|s| !t[..s.start].ends_with("sops_mac=")).collect();
@@ -495,7 +478,7 @@ fn every_mutation_is_refused_or_changes_nothing_the_format_protects() {
             })
             .collect();
 
-    let mut rng = Rng(SEED);
+    let mut rng = common::Rng::new(SEED);
     let mut by_region = Tally::default();
     let mut by_kind = Tally::default();
     let mut violations = Vec::new();

@@ -3,23 +3,7 @@
 mod common;
 use common::{stderr, Fixture};
 
-const TWO_DOCS: &str = "\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: first
-  namespace: prod
-stringData:
-  username: admin
-  password: correct-horse-battery
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: second
-stringData:
-  token: abcdef
-";
+use common::TWO_SECRETS as TWO_DOCS;
 
 fn encrypted(fx: &Fixture) -> String {
     let p = fx.write("s.yaml", TWO_DOCS);

@@ -5,23 +5,7 @@
 mod common;
 use common::{assert_success, stderr, Fixture};
 
-const TWO_DOCS: &str = "\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: first
-  namespace: prod
-stringData:
-  username: admin
-  password: correct-horse-battery
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: second
-stringData:
-  token: abcdef
-";
+use common::TWO_SECRETS as TWO_DOCS;
 
 /// The fixture's encrypted file and its tampered variants, by name.
 fn tampered_variants(fx: &Fixture) -> Vec<(&'static str, String)> {

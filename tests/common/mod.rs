@@ -399,3 +399,50 @@ pub fn multiset_minus(a: &[String], b: &[String]) -> Vec<String> {
     }
     out
 }
+
+/// A small deterministic generator (xorshift64*), so that a failing seeded run can be
+/// replayed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator started from `seed` (0 is moved to 1: xorshift stays at 0 forever).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Two Secrets in one file, the second without a namespace: the tamper tests move
+/// ciphertexts between them.
+pub const TWO_SECRETS: &str = "\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: first
+  namespace: prod
+stringData:
+  username: admin
+  password: correct-horse-battery
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: second
+stringData:
+  token: abcdef
+";
