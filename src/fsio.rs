@@ -37,7 +37,14 @@ fn io_error(path: &Path, action: &'static str, source: io::Error) -> Error {
 /// Writes plaintext to `path` atomically. Only `decrypt -i`/`-o` call this, on the user's
 /// explicit request.
 pub fn write_decrypted(path: &Path, content: &Decrypted) -> Result<()> {
-    write_atomic_with(path, |w| w.write_all(content.as_bytes()).map_err(|source| io_error(path, "cannot write", source)))
+    write_plaintext(path, content.as_bytes())
+}
+
+/// Writes plaintext bytes (a value `decrypt --extract` took out of a file) to `path`
+/// atomically, with the same rules as every other write: links followed, hard links
+/// refused, owner and mode kept.
+pub fn write_plaintext(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes).map_err(|source| io_error(path, "cannot write", source)))
 }
 
 /// Writes through a temporary file in the target's directory, fsyncs it, renames it over

@@ -180,6 +180,27 @@ fn encrypt_in_place_of_a_hard_linked_file_is_refused_and_leaves_both_names_alone
 }
 
 #[test]
+fn extract_to_an_output_file_was_written_non_atomically_through_hard_links() {
+    let fx = Fixture::new();
+    let p = encrypted(&fx, "app.yaml", SECRET);
+    // The output has a second name elsewhere: a plaintext twin the user never asked for.
+    let out_path = fx.write("token.txt", "old\n");
+    let twin = fx.path("twin.txt");
+    std::fs::hard_link(&out_path, &twin).unwrap();
+    let out = fx.gitseal().args(["decrypt", "--extract", r#"["stringData"]["token"]"#, "-o"]).arg(&out_path).arg(&p).output().unwrap();
+    assert_eq!(code(&out), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hard links"), "{}", stderr(&out));
+    assert_eq!(read(&twin), "old\n", "plaintext reached the other name of the output");
+    // A plain output file gets the value, atomically, keeping its mode.
+    std::fs::remove_file(&twin).unwrap();
+    std::fs::set_permissions(&out_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = fx.gitseal().args(["decrypt", "--extract", r#"["stringData"]["token"]"#, "-o"]).arg(&out_path).arg(&p).output().unwrap();
+    assert_success("decrypt --extract -o", &out);
+    assert_ne!(read(&out_path), "old\n");
+    assert_eq!(std::fs::metadata(&out_path).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
 fn rotate_in_place_keeps_owner_group_and_mode() {
     let fx = Fixture::new();
     let p = encrypted(&fx, "app.yaml", SECRET);

@@ -76,7 +76,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
         };
         match &args.output {
             Some(o) if extract.is_none() => fsio::write_decrypted(o, &plain)?,
-            Some(o) => std::fs::write(o, &*bytes)?,
+            Some(o) => fsio::write_plaintext(o, &bytes)?,
             None => {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&bytes)?;

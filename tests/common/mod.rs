@@ -97,6 +97,7 @@ fn isolate(c: &mut Command, dir: &Path) {
         .env_remove("SOPS_AGE_KEY_FILE")
         .env_remove("GITSEAL_AGE_KEY_FILE")
         .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY_CMD")
         .env_remove("SOPS_CONFIG")
         .env_remove("VAULT_ADDR")
         .env_remove("VAULT_TOKEN")
