@@ -160,3 +160,36 @@ fn overflowing_yaml_float_was_typed_float_where_sops_reads_a_string() {
     assert_eq!(values["a"], "1e400");
     assert_eq!(values["b"], 0.0);
 }
+
+#[test]
+fn block_scalar_of_empty_lines_at_document_end_was_encrypted_where_no_reader_found_it() {
+    // `>` followed by a line of spaces is "" (YAML 1.2, and sops); the event parser read
+    // it as "\n" and the ciphertext landed after the sops block: neither tool could read
+    // the file, and `-i` had replaced the original.
+    let fx = Fixture::new();
+    for (name, content) in [
+        ("folded.yaml", "ns:\n    description: >\n      \n"),
+        ("literal.yaml", "ns:\n    description: |\n\n"),
+        ("strip.yaml", "ns:\n    description: |-\n      \n      \n"),
+        ("sibling.yaml", "ns:\n    description: >\n\n    other: x\n"),
+        ("entry.yaml", "list:\n- key: |\n\n  other: x\n"),
+    ] {
+        let enc = round_trip(&fx, name, content);
+        let out = fx.sops().arg("decrypt").arg(&enc).output().unwrap();
+        assert!(String::from_utf8(out.stdout).unwrap().contains("description: \"\"") || !content.contains("description"), "{name}");
+    }
+}
+
+#[test]
+fn keep_chomped_block_of_empty_lines_is_refused_naming_the_line() {
+    // Such a value is one or more line breaks with no column for a ciphertext; it used to
+    // panic ("edits out of order") or write a file no reader could open.
+    let fx = Fixture::new();
+    for content in ["ns:\n    description: |+\n\n", "ns:\n    description: >+\n      \n\n    other: x\n", "ns:\n    description: |+\n\ntop: y\n"] {
+        let p = fx.write("keep.yaml", content);
+        let out = fx.gitseal().args(["encrypt", "-i", "--age", &fx.recipient]).arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{content:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("keep.yaml:2:") && stderr(&out).contains("keep chomping"), "{}", stderr(&out));
+        assert_eq!(fx.read("keep.yaml"), content.as_bytes(), "the file was changed");
+    }
+}

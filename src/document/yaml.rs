@@ -490,6 +490,24 @@ impl<'a> Parse<'a> {
         }
         self.scan_pos = self.scan_pos.max(ext.span.end);
         self.prev_end = ext.span.end;
+        // YAML 1.2 (8.1.1.2): without keep chomping, a block scalar whose lines are all
+        // empty is "" (sops's reader agrees); the event parser reads one such line at the
+        // end of a document as "\n", which would be encrypted where no value stands.
+        // With keep chomping such a block is one or more line breaks, and a ciphertext has
+        // no column to stand in: refused, rather than written where no reader finds it.
+        let text = match (&style, &ext.header) {
+            (ScalarStyle::Literal | ScalarStyle::Folded, Some(h)) if self.src[ext.span.clone()].bytes().all(|c| matches!(c, b' ' | b'\n' | b'\r')) => {
+                if self.src[h.clone()].contains('+') && !text.is_empty() {
+                    return Err(err_at(
+                        self.src,
+                        h.start,
+                        "a block scalar with keep chomping (`|+`, `>+`) that holds only empty lines cannot be encrypted in place; write its value as a quoted string (\"\\n\")",
+                    ));
+                }
+                String::new()
+            }
+            _ => text,
+        };
 
         if let Some(cap) = &mut self.capture {
             cap.last_end = ext.span.end.saturating_sub(1).max(ext.span.start);
@@ -805,10 +823,13 @@ pub(super) fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_
             }
             let keep = src[header_start..h].contains('+');
             let content_start = line_end_after(src, header_start);
-            // Content indentation: explicit, else the first non-blank line's.
+            // Content indentation: explicit, else the first non-blank line's, provided it
+            // stands deeper than the node holding the block (a line that does not is the
+            // next entry, and the block holds only empty lines).
             let indent = match explicit {
                 Some(_) => col_of(src, start.max(content_start)),
                 None => {
+                    let parent = holder_column(b, header_start);
                     let mut p = content_start;
                     let mut found = None;
                     while p < b.len() {
@@ -817,7 +838,7 @@ pub(super) fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_
                             p += 1;
                         }
                         if p < b.len() && b[p] != b'\n' && b[p] != b'\r' {
-                            found = Some(p - ls);
+                            found = (parent.is_none_or(|n| p - ls > n)).then_some(p - ls);
                             break;
                         }
                         p = line_end_after(src, p);
@@ -845,6 +866,31 @@ pub(super) fn scalar_extent(src: &str, style: ScalarStyle, start: usize, parser_
             Some(Extent { span: content_start..content_end, header: Some(header_start..h), block_indent: indent })
         }
     }
+}
+
+/// The column of the node a block scalar header at `header` belongs to: the key of
+/// `key: |` (after any `- ` entries), or the last `-` of `- |`. `None` when the header
+/// line has another shape (a header on a line of its own, a flow context).
+fn holder_column(b: &[u8], header: usize) -> Option<usize> {
+    let line_start = b[..header].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+    let mut i = line_start;
+    let mut last_dash = None;
+    loop {
+        while i < header && b[i] == b' ' {
+            i += 1;
+        }
+        if i + 1 < header && b[i] == b'-' && b[i + 1] == b' ' {
+            last_dash = Some(i - line_start);
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if i == header {
+        return last_dash;
+    }
+    // `key: |`: the key starts at i (quoted keys included); a flow collection is not ours.
+    (!matches!(b[i], b'{' | b'[')).then_some(i - line_start)
 }
 
 /// The byte after the end of the line containing `pos` (after its `\n`), or EOF.

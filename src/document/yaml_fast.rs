@@ -432,7 +432,12 @@ impl Fast<'_> {
                 let block_indent = literal_indent(src, next_line, line_indent)?;
                 let ext = scalar_extent(src, ScalarStyle::Literal, vstart, vstart, vstart)?;
                 let header = ext.header.clone()?;
-                if ext.block_indent != block_indent || header.end != h || ext.span.start != next_line {
+                // A block of empty lines only is the event parser's to judge.
+                if ext.block_indent != block_indent
+                    || header.end != h
+                    || ext.span.start != next_line
+                    || src[ext.span.clone()].bytes().all(|c| matches!(c, b' ' | b'\n' | b'\r'))
+                {
                     return None;
                 }
                 let value = literal_value(src, ext.span.clone(), ext.block_indent, keep, strip);
