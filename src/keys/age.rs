@@ -196,12 +196,36 @@ impl Identities {
         // handed to the parser whole: see `WholeHeader`.
         let mut binary = Vec::with_capacity(file.len());
         ArmoredReader::new(file.trim_ascii_start()).read_to_end(&mut binary).map_err(|_| AgeOpenError::Armor)?;
-        let decryptor = age::Decryptor::new_buffered(WholeHeader::new(&binary)).map_err(AgeOpenError::from_header)?;
+        let header = WholeHeader::new(&binary);
+        if header.header_end().is_some_and(|end| !stanza_bodies_terminated(&binary[..end])) {
+            return Err(AgeOpenError::Header);
+        }
+        let decryptor = age::Decryptor::new_buffered(header).map_err(AgeOpenError::from_header)?;
         let mut r = decryptor.decrypt(self.keys.iter().map(|k| k.as_ref() as &dyn age::Identity)).map_err(AgeOpenError::from_header)?;
         let mut buf = Zeroizing::new(Vec::with_capacity(33));
         r.read_to_end(&mut buf).map_err(|_| AgeOpenError::Payload)?;
         Ok(buf)
     }
+}
+
+/// Whether every recipient stanza of the age `header` ends with its final body line, one
+/// shorter than 64 columns (possibly empty), as the age specification requires. The
+/// `age` crate 0.11 also takes a stanza whose body lacks it, or that has no body line at
+/// all; gitseal does not.
+fn stanza_bodies_terminated(header: &[u8]) -> bool {
+    let mut in_body = false;
+    for line in header.split(|&b| b == b'\n') {
+        let structural = line.starts_with(b"-> ") || line.starts_with(b"--- ");
+        if in_body {
+            if structural {
+                return false;
+            }
+            in_body = line.len() >= 64;
+            continue;
+        }
+        in_body = line.starts_with(b"-> ");
+    }
+    !in_body
 }
 
 /// An age file in memory whose first `read_until` gives the age parser the whole header
