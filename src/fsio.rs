@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::error::{Error, Result};
-use crate::pipeline::{Decrypted, EncryptPlan, Encrypted};
+use gitseal_core::error::{Error, Result};
+use gitseal_core::pipeline::{Decrypted, EncryptPlan, Encrypted};
 
 /// Writes ciphertext to `path` atomically.
 pub fn write_encrypted(path: &Path, content: &Encrypted) -> Result<()> {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{assert_success, stderr, utf8, Fixture};
-use gitseal::config::parse_tree;
+use gitseal_core::config::parse_tree;
 use serde_json::json;
 use vault_support::{VaultServer, ROOT_TOKEN};
 

@@ -217,7 +217,7 @@ fn nested_yaml(levels: usize) -> String {
 #[test]
 fn yaml_nested_beyond_the_depth_limit_is_refused_naming_the_line() {
     let fx = Fixture::new();
-    let max = gitseal::document::yaml::MAX_DEPTH;
+    let max = gitseal_core::document::yaml::MAX_DEPTH;
     let (code, err) = encrypt_in_place_fails(&fx, "deep.yaml", &nested_yaml(max + 1));
     assert_eq!(code, 3);
     assert!(err.contains(&format!("deep.yaml:{}:", max + 1)), "{err}");

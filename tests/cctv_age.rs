@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
-use gitseal::keys::age::AgeOpenError;
-use gitseal::keys::Identities;
+use gitseal_core::keys::age::AgeOpenError;
+use gitseal_core::keys::Identities;
 use sha2::{Digest, Sha256};
 
 /// `../shared` beside the repository (`GITSEAL_SHARED_DIR` overrides, for worktrees

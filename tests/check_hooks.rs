@@ -300,7 +300,7 @@ fn check_reports_recipients_the_rule_no_longer_names_until_updatekeys() {
     assert_success("encrypt", &gitseal(&fx).args(["encrypt", "-i", "s.yaml"]).output().unwrap());
     assert_clean(&check(&fx, &[]));
 
-    let (_, second) = gitseal::keys::age::generate_identity();
+    let (_, second) = gitseal_core::keys::age::generate_identity();
     fx.write(".sops.yaml", format!("creation_rules:\n  - path_regex: \\.yaml$\n    age: {},{second}\n", fx.recipient));
     let out = check(&fx, &[]);
     assert_findings(&out, &["s.yaml:7: recipients differ from creation_rules[0] of .sops.yaml"]);
@@ -328,8 +328,8 @@ fn check_reports_recipients_the_rule_no_longer_names_until_updatekeys() {
 #[test]
 fn updatekeys_moves_a_recipient_between_key_groups() {
     let fx = Fixture::new();
-    let (s2, r2) = gitseal::keys::age::generate_identity();
-    let (s3, r3) = gitseal::keys::age::generate_identity();
+    let (s2, r2) = gitseal_core::keys::age::generate_identity();
+    let (s3, r3) = gitseal_core::keys::age::generate_identity();
     let all = fx.write("all.txt", format!("{}{}\n{}\n", std::fs::read_to_string(&fx.key_file).unwrap(), &*s2, &*s3));
     let rule = |g1: &str, g2: &str| format!("creation_rules:\n  - path_regex: \\.yaml$\n    key_groups:\n      - age: [{g1}]\n      - age: [{g2}]\n");
     fx.write(".sops.yaml", rule(&format!("{}, {r2}", fx.recipient), &r3));
@@ -702,8 +702,8 @@ fn status_text_escapes_control_characters_from_the_metadata() {
 #[test]
 fn status_reads_key_groups_and_vault_keys_written_by_sops() {
     let fx = Fixture::new();
-    let (_, r2) = gitseal::keys::age::generate_identity();
-    let (_, r3) = gitseal::keys::age::generate_identity();
+    let (_, r2) = gitseal_core::keys::age::generate_identity();
+    let (_, r3) = gitseal_core::keys::age::generate_identity();
     fx.write(".sops.yaml", format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}, {r2}]\n      - age: [{r3}]\n", fx.recipient));
     fx.write("s.json", "{\"token\": \"t\", \"n\": 1}\n");
     let out = fx.sops().args(["encrypt", "-i", "s.json"]).output().unwrap();

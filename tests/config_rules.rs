@@ -8,7 +8,7 @@ const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstring
 #[test]
 fn creation_rule_recipients_and_path_regex_are_used() {
     let fx = Fixture::new();
-    let (_, other) = gitseal::keys::age::generate_identity();
+    let (_, other) = gitseal_core::keys::age::generate_identity();
     fx.write(
         ".sops.yaml",
         format!("creation_rules:\n  - path_regex: ^prod/.*\\.yaml$\n    age: {}\n  - path_regex: .*\\.yaml$\n    age: '{}'\n", fx.recipient, other),

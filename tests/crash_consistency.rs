@@ -73,7 +73,7 @@ struct Bench {
 impl Bench {
     fn new() -> Self {
         let fx = Fixture::new();
-        let (secret2, recipient2) = gitseal::keys::age::generate_identity();
+        let (secret2, recipient2) = gitseal_core::keys::age::generate_identity();
         let second_key = fx.write("key2.txt", format!("{}\n", &*secret2));
         let both_keys = fx.write("both.txt", format!("{}{}\n", std::fs::read_to_string(&fx.key_file).unwrap(), &*secret2));
         let dir = fx.path("batch");

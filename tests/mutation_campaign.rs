@@ -11,9 +11,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use gitseal::document::{self, Format};
-use gitseal::keys::{AgeRecipient, Identities, Recipients};
-use gitseal::{decrypt, encrypt, DecryptRequest, EncryptRequest};
+use gitseal_core::document::{self, Format};
+use gitseal_core::keys::{AgeRecipient, Identities, Recipients};
+use gitseal_core::{decrypt, encrypt, DecryptRequest, EncryptRequest};
 
 /// The campaign's seed: change it to explore other mutations; the counts in the docs are
 /// for this one.
@@ -72,7 +72,7 @@ struct Keys {
 }
 
 fn keys() -> Keys {
-    let (secret, recipient) = gitseal::keys::age::generate_identity();
+    let (secret, recipient) = gitseal_core::keys::age::generate_identity();
     let mut ids = Identities::default();
     ids.add_text("campaign", &secret).unwrap();
     Keys { ids, recipients: Recipients { age: vec![AgeRecipient::parse(&recipient).unwrap()], ..Recipients::default() } }
@@ -139,7 +139,7 @@ fn regions(format: Format, text: &str) -> Vec<Region> {
         for leaf in &doc.leaves {
             let value = leaf.text(text);
             let enc = value.starts_with("ENC[");
-            let region = match (leaf.ty == gitseal::sops::value::ValueType::Comment, enc) {
+            let region = match (leaf.ty == gitseal_core::sops::value::ValueType::Comment, enc) {
                 (true, true) => Region::EncryptedComment,
                 (true, false) => Region::Comment,
                 (false, true) => Region::ValueCiphertext,
@@ -218,7 +218,7 @@ enum Outcome {
 /// (encrypted under the rule, path, text, type).
 type Values = Vec<Vec<(bool, String, String, String)>>;
 
-fn values(format: Format, text: &str, rule: &gitseal::sops::select::Selector) -> Option<Values> {
+fn values(format: Format, text: &str, rule: &gitseal_core::sops::select::Selector) -> Option<Values> {
     let parsed = document::parse(format, text).ok()?;
     let flags = rule.select_all(&parsed, text);
     Some(
@@ -232,7 +232,7 @@ fn values(format: Format, text: &str, rule: &gitseal::sops::select::Selector) ->
                     .zip(flags)
                     // Comments are outside the MAC; an empty value is never encrypted and
                     // adds nothing to it (in sops too).
-                    .filter(|(l, _)| l.ty != gitseal::sops::value::ValueType::Comment && !l.text(text).is_empty())
+                    .filter(|(l, _)| l.ty != gitseal_core::sops::value::ValueType::Comment && !l.text(text).is_empty())
                     .map(|(l, f)| {
                         let mut path: Vec<String> = doc.paths[l.parent as usize].keys.iter().map(|k| k.to_string()).collect();
                         path.extend(l.key(text).map(str::to_owned));
@@ -244,7 +244,7 @@ fn values(format: Format, text: &str, rule: &gitseal::sops::select::Selector) ->
     )
 }
 
-fn judge(format: Format, original: &str, decrypted: Option<Vec<u8>>, rule: &gitseal::sops::select::Selector) -> Outcome {
+fn judge(format: Format, original: &str, decrypted: Option<Vec<u8>>, rule: &gitseal_core::sops::select::Selector) -> Outcome {
     let Some(d) = decrypted else { return Outcome::Refused };
     if d == original.as_bytes() {
         return Outcome::Identical;
@@ -485,7 +485,7 @@ fn every_mutation_is_refused_or_changes_nothing_the_format_protects() {
     let mut total = 0usize;
     for b in &bases {
         let parsed = document::parse(b.format, &b.encrypted).unwrap();
-        let rule = gitseal::pipeline::file_metadata(b.name, &parsed).unwrap().unwrap().selection.compile().unwrap();
+        let rule = gitseal_core::pipeline::file_metadata(b.name, &parsed).unwrap().unwrap().selection.compile().unwrap();
         let regions = regions(b.format, &b.encrypted);
         let bytes = b.encrypted.as_bytes();
         for _ in 0..BYTE_MUTATIONS_PER_FILE {

@@ -32,7 +32,7 @@ fn rotate_changes_every_ciphertext_and_keeps_the_content() {
 #[test]
 fn rotate_keeps_key_groups() {
     let fx = Fixture::new();
-    let (s2, r2) = gitseal::keys::age::generate_identity();
+    let (s2, r2) = gitseal_core::keys::age::generate_identity();
     let k2 = fx.write("k2.txt", format!("{}\n", &*s2));
     fx.write(".sops.yaml", format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{r2}]\n", fx.recipient));
     let p = fx.write("s.yaml", SECRET);
@@ -49,7 +49,7 @@ fn rotate_keeps_key_groups() {
 #[test]
 fn updatekeys_adds_and_removes_recipients_without_touching_values() {
     let fx = Fixture::new();
-    let (s2, r2) = gitseal::keys::age::generate_identity();
+    let (s2, r2) = gitseal_core::keys::age::generate_identity();
     let k2 = fx.write("k2.txt", format!("{}\n", &*s2));
     fx.write(".sops.yaml", format!("creation_rules:\n  - age: {}\n", fx.recipient));
     let p = fx.write("s.yaml", SECRET);

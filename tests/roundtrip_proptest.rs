@@ -1,10 +1,10 @@
 //! Property: for generated YAML documents, decrypt(encrypt(x)) == x byte for byte, and
 //! re-encrypting the encrypted output changes nothing.
 
-use gitseal::document::Format;
-use gitseal::keys::age::{generate_identity, AgeRecipient, Identities};
-use gitseal::keys::Recipients;
-use gitseal::{decrypt, encrypt, DecryptRequest, EncryptRequest};
+use gitseal_core::document::Format;
+use gitseal_core::keys::age::{generate_identity, AgeRecipient, Identities};
+use gitseal_core::keys::Recipients;
+use gitseal_core::{decrypt, encrypt, DecryptRequest, EncryptRequest};
 use proptest::prelude::*;
 
 fn key_strategy() -> impl Strategy<Value = String> {
@@ -141,7 +141,7 @@ proptest! {
             while src.ends_with('\n') || src.ends_with('\r') { src.pop(); }
         }
         // Only inputs a YAML parser accepts are interesting here.
-        prop_assume!(gitseal::document::parse(Format::Yaml, &src).is_ok());
+        prop_assume!(gitseal_core::document::parse(Format::Yaml, &src).is_ok());
         let (ids, recipients) = keys();
         let enc = encrypt(&EncryptRequest {
             file: "gen.yaml", format: Format::Yaml, src: src.as_bytes(), recipients: &recipients,

@@ -119,7 +119,7 @@ fn rotate_refuses_a_file_whose_mac_fails() {
 fn updatekeys_refuses_a_file_whose_mac_fails() {
     assert_refused_untouched("updatekeys -y", &["updatekeys", "-y", "{}"], |fx| {
         // A rule asking for one more recipient, so that updatekeys has work to do.
-        let (_, other) = gitseal::keys::age::generate_identity();
+        let (_, other) = gitseal_core::keys::age::generate_identity();
         fx.write(".sops.yaml", format!("creation_rules:\n  - age: {},{other}\n", fx.recipient));
     });
 }
@@ -127,7 +127,7 @@ fn updatekeys_refuses_a_file_whose_mac_fails() {
 #[test]
 fn updatekeys_still_works_on_an_intact_file() {
     let fx = Fixture::new();
-    let (_, other) = gitseal::keys::age::generate_identity();
+    let (_, other) = gitseal_core::keys::age::generate_identity();
     let p = fx.write("s.yaml", TWO_DOCS);
     assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-i"]).arg(&p).output().unwrap());
     fx.write(".sops.yaml", format!("creation_rules:\n  - age: {},{other}\n", fx.recipient));
@@ -152,7 +152,7 @@ fn recipients_of(path: &std::path::Path) -> Vec<String> {
 #[test]
 fn encrypt_onto_an_existing_output_with_other_recipients_says_so_and_follows_the_request() {
     let fx = Fixture::new();
-    let (s2, r2) = gitseal::keys::age::generate_identity();
+    let (s2, r2) = gitseal_core::keys::age::generate_identity();
     let k2 = fx.write("k2.txt", format!("{}\n", &*s2));
     let plain = fx.write("plain.yaml", TWO_DOCS);
     let out_file = fx.path("out.yaml");
@@ -174,7 +174,7 @@ fn encrypt_onto_an_existing_output_with_other_recipients_says_so_and_follows_the
 #[test]
 fn encrypt_in_place_with_other_recipients_is_refused_naming_them() {
     let fx = Fixture::new();
-    let (_, r2) = gitseal::keys::age::generate_identity();
+    let (_, r2) = gitseal_core::keys::age::generate_identity();
     let p = fx.write("s.yaml", TWO_DOCS);
     assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &format!("{},{r2}", fx.recipient), "-i"]).arg(&p).output().unwrap());
     let text = std::fs::read_to_string(&p).unwrap();
@@ -192,7 +192,7 @@ fn encrypt_in_place_with_other_recipients_is_refused_naming_them() {
 #[test]
 fn encrypt_in_place_notes_recipients_that_differ_from_the_rule() {
     let fx = Fixture::new();
-    let (_, r2) = gitseal::keys::age::generate_identity();
+    let (_, r2) = gitseal_core::keys::age::generate_identity();
     let p = fx.write("s.yaml", TWO_DOCS);
     assert_success("encrypt", &fx.gitseal().args(["encrypt", "--age", &fx.recipient, "-i"]).arg(&p).output().unwrap());
     fx.write(".sops.yaml", format!("creation_rules:\n  - age: {},{r2}\n", fx.recipient));

@@ -3,7 +3,8 @@
 
 mod vault_support;
 
-use gitseal::vault::{VaultClient, VaultConfig};
+use gitseal_vault::blocking::VaultClient;
+use gitseal_vault::VaultConfig;
 use vault_support::{Fault, Policy, VaultServer, ROOT_TOKEN};
 
 fn config(server: &VaultServer, vars: &[(&str, &str)]) -> VaultConfig {

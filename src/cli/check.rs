@@ -1,16 +1,17 @@
 //! `gitseal check`: the commit gate. Lists the files (work tree or index), reads them,
-//! and runs `gitseal::repo_check` on each in parallel.
+//! and runs `gitseal_core::repo_check` on each in parallel.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::fsio;
+use crate::key_discovery as discovery;
 use anyhow::Context;
 use clap::Args;
-use gitseal::config::{self, Config};
-use gitseal::keys::discovery;
-use gitseal::repo_check::{self, CheckOptions, FileToCheck, Finding, DEFAULT_MAX_SIZE, EXIT_FINDINGS};
-use gitseal::{fsio, Error};
+use gitseal_core::config::Config;
+use gitseal_core::repo_check::{self, CheckOptions, FileToCheck, Finding, DEFAULT_MAX_SIZE};
+use gitseal_core::Error;
 use rayon::prelude::*;
 use regex::Regex;
 use zeroize::Zeroizing;
@@ -100,7 +101,7 @@ impl Configs {
         if let Some(&i) = self.by_path.get(&abs) {
             return Ok(i);
         }
-        let mut cfg = config::load(path)?;
+        let mut cfg = crate::config_file::load(path)?;
         for w in &cfg.warnings {
             eprintln!("gitseal: {w}");
         }
@@ -122,7 +123,7 @@ impl Configs {
         if let Some(&i) = self.by_dir.get(&dir) {
             return Ok(i);
         }
-        let found = match config::find(&dir) {
+        let found = match crate::config_file::find(&dir) {
             Some(p) => Some(self.load(&p)?),
             None => None,
         };
@@ -295,7 +296,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     if code != 0 {
         return Ok(code);
     }
-    Ok(if findings.is_empty() { 0 } else { EXIT_FINDINGS })
+    Ok(if findings.is_empty() { 0 } else { crate::exit_code::FINDINGS })
 }
 
 /// The JSON report: `{"findings": [{"file", "line", "kind", "message"}], "files_checked"}`,

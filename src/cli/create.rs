@@ -1,6 +1,6 @@
 //! `gitseal create`: new Secret manifests, written already encrypted.
 //!
-//! The manifest is built in memory by `gitseal::k8s_create` and encrypted before any
+//! The manifest is built in memory by `gitseal_core::k8s_create` and encrypted before any
 //! byte of it is written; random tokens are shown on the terminal (`/dev/tty`), never on
 //! stdout or stderr, so they stay out of files and CI logs.
 
@@ -8,10 +8,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use gitseal::k8s_create::{self, SecretManifest, WebhookPreset};
-use gitseal::keys::Recipients;
-use gitseal::sops::select::Selection;
-use gitseal::{fsio, Error};
+use gitseal_core::k8s_create::{self, SecretManifest, WebhookPreset};
+use gitseal_core::keys::Recipients;
+use gitseal_core::sops::select::Selection;
+use gitseal_core::Error;
+
+use crate::fsio;
 use zeroize::Zeroizing;
 
 use super::recipients::{load_config, plan_for, FlagRecipients};
@@ -127,7 +129,7 @@ impl OutputArgs {
     }
 
     /// Writes an encrypted manifest; then reports on stderr.
-    fn write(&self, manifest: &SecretManifest, encrypted: gitseal::pipeline::Encrypted, label: &str, encrypted_keys: Vec<&str>) -> anyhow::Result<()> {
+    fn write(&self, manifest: &SecretManifest, encrypted: gitseal_core::pipeline::Encrypted, label: &str, encrypted_keys: Vec<&str>) -> anyhow::Result<()> {
         let label = label.to_owned();
         match &self.output {
             Some(path) => {
@@ -306,11 +308,12 @@ fn run_generic(mut args: GenericArgs) -> anyhow::Result<i32> {
         manifest.add_literal(l)?;
     }
     for f in &args.from_file {
-        manifest.add_file_source(f)?;
+        add_file_source(&mut manifest, f)?;
     }
     let env = |name: &str| std::env::var(name).ok().map(Zeroizing::new);
     for f in &args.from_env_file {
-        manifest.add_env_file(f, &env)?;
+        let text = Zeroizing::new(fsio::read(f)?);
+        manifest.add_env_file(f, &text, &env)?;
     }
     let mut tokens = Vec::new();
     for (key, bytes) in &random {
@@ -465,4 +468,49 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// `--from-file [KEY=]PATH`: the file's bytes under KEY (default: the file's base
+/// name); a directory gives one key per regular file in it (symlinks and
+/// subdirectories are skipped, as kubectl does).
+fn add_file_source(manifest: &mut SecretManifest, source: &str) -> Result<(), Error> {
+    let (key, path) = k8s_create::parse_file_source(source)?;
+    let path = Path::new(path);
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, "cannot read", e))?;
+    if meta.is_dir() {
+        if key.is_some() {
+            return Err(Error::Usage(format!("--from-file {source:?}: a directory cannot be given a key name")));
+        }
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(|e| io_error(path, "cannot list", e))?
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| io_error(path, "cannot list", e))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let is_file = entry.file_type().map_err(|e| io_error(&entry.path(), "cannot read", e))?.is_file();
+            if !is_file {
+                continue;
+            }
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(Error::Usage(format!("{}: the file name is not UTF-8, so it cannot be a Secret key", entry.path().display())));
+            };
+            let value = Zeroizing::new(fsio::read(&entry.path())?);
+            manifest.add_value(name, value, &entry.path().display().to_string())?;
+        }
+        return Ok(());
+    }
+    let key = match key {
+        Some(k) => k.to_owned(),
+        None => match path.file_name().and_then(|n| n.to_str()) {
+            Some(n) => n.to_owned(),
+            None => return Err(Error::Usage(format!("--from-file {source:?}: cannot take a key name from this path; give KEY=PATH"))),
+        },
+    };
+    let value = Zeroizing::new(fsio::read(path)?);
+    manifest.add_value(&key, value, &format!("--from-file {source:?}"))
+}
+
+fn io_error(path: &Path, action: &'static str, source: std::io::Error) -> Error {
+    Error::Io { file: path.display().to_string(), action, source }
 }

@@ -1,9 +1,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::fsio;
 use clap::Args;
-use gitseal::document::Format;
-use gitseal::{fsio, tree_path, DecryptRequest, Decrypted, Error};
+use gitseal_core::document::Format;
+use gitseal_core::{tree_path, DecryptRequest, Decrypted, Error};
 use rayon::prelude::*;
 
 use super::{format_of, progress, FormatArgs, IdentityArgs};
@@ -58,7 +59,13 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
     let decrypt_one = |path: &PathBuf| -> anyhow::Result<Decrypted> {
         let src = fsio::read(path)?;
         let name = path.display().to_string();
-        Ok(gitseal::decrypt(&DecryptRequest { file: &name, format: format_of(&args.fmt, path), src: &src, identities: &ids, ignore_mac: args.ignore_mac })?)
+        Ok(gitseal_core::decrypt(&DecryptRequest {
+            file: &name,
+            format: format_of(&args.fmt, path),
+            src: &src,
+            identities: &ids,
+            ignore_mac: args.ignore_mac,
+        })?)
     };
 
     if !args.in_place {
@@ -66,7 +73,7 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
         let (plain, format) = if stdin {
             let format = super::encrypt::stdin_format(&args.fmt, args.filename_override.as_deref())?;
             let src = super::encrypt::read_stdin()?;
-            (gitseal::decrypt(&DecryptRequest { file: "<stdin>", format, src: &src, identities: &ids, ignore_mac: args.ignore_mac })?, format)
+            (gitseal_core::decrypt(&DecryptRequest { file: "<stdin>", format, src: &src, identities: &ids, ignore_mac: args.ignore_mac })?, format)
         } else {
             (decrypt_one(path)?, format_of(&args.fmt, path))
         };
@@ -128,13 +135,13 @@ fn extract_value(
         return Err(Error::Usage(format!("{}: binary files only have [\"data\"]", path.display())).into());
     }
     let text = std::str::from_utf8(plain.as_bytes())?;
-    let parsed = gitseal::document::parse(format, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let parsed = gitseal_core::document::parse(format, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     for doc in &parsed.docs {
         let found = tree_path::find(doc, text, steps).map_err(|m| Error::Usage(format!("{}: {raw}: {m}", path.display())))?;
         if let Some(leaf) = found {
             let mut out = leaf.text(text).as_bytes().to_vec();
             // As sops prints them: strings bare, other scalars followed by a newline.
-            if leaf.ty != gitseal::sops::value::ValueType::Str && format == Format::Yaml {
+            if leaf.ty != gitseal_core::sops::value::ValueType::Str && format == Format::Yaml {
                 out.push(b'\n');
             }
             return Ok(zeroize::Zeroizing::new(out));
@@ -145,7 +152,7 @@ fn extract_value(
 
 /// `; nearest existing paths: ...` for a path that names nothing: the value paths of the
 /// file closest to it (key names only; values are never shown).
-fn suggestions(parsed: &gitseal::document::ParsedFile, text: &str, raw: &str) -> String {
+fn suggestions(parsed: &gitseal_core::document::ParsedFile, text: &str, raw: &str) -> String {
     let rendered: Vec<String> = parsed.docs.iter().flat_map(|d| tree_path::key_paths(d, text)).map(|p| tree_path::render(&p)).collect();
     let near = tree_path::nearest(raw.trim(), rendered.iter().map(String::as_str), 3, true);
     if near.is_empty() {

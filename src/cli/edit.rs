@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::fsio;
+use crate::shell_words;
 use clap::Args;
-use gitseal::document::Format;
-use gitseal::pipeline::reencrypt;
-use gitseal::{fsio, plaintext_edit, shell_words, DecryptRequest, EncryptRequest, Error};
+use gitseal_core::document::Format;
+use gitseal_core::{plaintext_edit, DecryptRequest, EncryptRequest, Error};
 
 use super::recipients::{load_config, plan_for, FlagRecipients};
 use super::signals::{self, SIGINT, SIGKILL};
@@ -205,18 +206,20 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
     // `edit` of the file meanwhile would otherwise be overwritten by this one.
     let _lock = if exists { Some(super::lock_for_update(path)?) } else { None };
 
-    // What the editor starts from, and how the result gets encrypted.
-    let original: Option<Vec<u8>>;
+    // What the editor starts from, and how the result gets encrypted. An existing file is
+    // opened once: the data key unwrapped for the editor's copy seals the result.
+    let original_src: Vec<u8>;
+    let mut opened = None;
     let start: zeroize::Zeroizing<Vec<u8>>;
     let mut new_file_plan = None;
     if exists {
         if !args.age.is_empty() || !args.hc_vault_transit.is_empty() {
             eprintln!("gitseal: {name}: --age and --hc-vault-transit apply to new files only (the file keeps its recipients; see updatekeys)");
         }
-        let src = fsio::read(path)?;
-        let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
-        start = zeroize::Zeroizing::new(plain.as_bytes().to_vec());
-        original = Some(src);
+        original_src = fsio::read(path)?;
+        let file = gitseal_core::pipeline::open(&DecryptRequest { file: &name, format, src: &original_src, identities: &ids, ignore_mac: false })?;
+        start = zeroize::Zeroizing::new(file.plaintext().as_bytes().to_vec());
+        opened = Some(file);
     } else {
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -234,7 +237,6 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("secret");
         start = zeroize::Zeroizing::new(plaintext_edit::new_file_template(format, stem).into_bytes());
         new_file_plan = Some(plan);
-        original = None;
     }
 
     let scratch = Scratch::create(path, &start)?;
@@ -267,9 +269,9 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
             }
             return Ok(0);
         }
-        let result = match (&original, &new_file_plan) {
-            (Some(orig), _) => reencrypt(&name, format, orig, &edited, &ids),
-            (None, Some(plan)) => gitseal::encrypt(&EncryptRequest {
+        let result = match (&opened, &new_file_plan) {
+            (Some(file), _) => file.reseal(&edited, &ids),
+            (None, Some(plan)) => gitseal_core::encrypt(&EncryptRequest {
                 file: &name,
                 format,
                 src: &edited,
@@ -296,13 +298,13 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
                 }
                 return Ok(0);
             }
-            Err(e) if e.exit_code() == 3 => {
+            Err(e) if e.kind() == gitseal_core::error::ErrorKind::InvalidInput => {
                 eprintln!("gitseal: error: {e}");
                 if ask_reopen() {
                     continue;
                 }
                 eprintln!("gitseal: {name}: {}", if exists { "left unchanged" } else { "not created" });
-                return Ok(e.exit_code());
+                return Ok(crate::exit_code::of(&e));
             }
             Err(e) => return Err(e.into()),
         }

@@ -1,11 +1,12 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::fsio;
 use clap::Args;
-use gitseal::document::Format;
-use gitseal::keys::Identities;
-use gitseal::sops::select::Selection;
-use gitseal::{fsio, EncryptRequest, Error};
+use gitseal_core::document::Format;
+use gitseal_core::keys::Identities;
+use gitseal_core::sops::select::Selection;
+use gitseal_core::{EncryptRequest, Error};
 use rayon::prelude::*;
 
 use super::recipients::{load_config, plan_for, FlagRecipients};
@@ -112,7 +113,7 @@ struct Job<'a> {
     args: &'a EncryptArgs,
     flags: &'a FlagRecipients,
     selection: Option<&'a Selection>,
-    cfg: Option<&'a gitseal::config::Config>,
+    cfg: Option<&'a gitseal_core::config::Config>,
     ids: &'a Identities,
 }
 
@@ -158,7 +159,7 @@ enum Done {
 impl Job<'_> {
     fn run_one(&self, input: &Input<'_>, src: &[u8], target: Target<'_>) -> anyhow::Result<Done> {
         let path = input.rule_path;
-        if gitseal::k8s::is_kustomize_config(path, src) {
+        if gitseal_core::k8s::is_kustomize_config(path, src) {
             if input.walked {
                 return Ok(Done::Skipped(Skip::Kustomize));
             }
@@ -212,7 +213,7 @@ impl Job<'_> {
         };
         // Binary files are encrypted whole, in memory.
         if req.format == Format::Binary {
-            let out = gitseal::encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?;
+            let out = gitseal_core::encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?;
             match target {
                 Target::Stdout => write_stdout(out.output.as_bytes())?,
                 Target::InPlace if out.changed => fsio::write_encrypted(path, &out.output)?,
@@ -227,7 +228,7 @@ impl Job<'_> {
                 Done::Unchanged
             });
         }
-        let plan = match gitseal::pipeline::plan_encrypt_if_selected(&req) {
+        let plan = match gitseal_core::pipeline::plan_encrypt_if_selected(&req) {
             Ok(Some(p)) => p,
             Ok(None) if input.walked => return Ok(Done::Skipped(if no_rule { Skip::NoRule } else { Skip::NothingSelected })),
             Ok(None) if no_rule => return Err(self.explain(Error::NoRecipients { file: input.name.clone() }, input, no_rule).into()),
@@ -235,7 +236,7 @@ impl Job<'_> {
                 // Named explicitly: encrypted as sops encrypts it (a sops block whose MAC
                 // covers the plaintext values), but never silently.
                 eprintln!("gitseal: warning: {}", nothing_selected(input, selection_used.as_ref(), self.cfg, src));
-                gitseal::pipeline::plan_encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?
+                gitseal_core::pipeline::plan_encrypt(&req).map_err(|e| self.explain(e, input, no_rule))?
             }
             Err(Error::NoRecipients { .. }) if input.walked && no_rule => return Ok(Done::Skipped(Skip::NoRule)),
             Err(e) => return Err(self.explain(e, input, no_rule).into()),
@@ -279,7 +280,7 @@ impl Job<'_> {
 }
 
 /// The warning for a file named on the command line in which nothing is encrypted.
-fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Option<&gitseal::config::Config>, src: &[u8]) -> String {
+fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Option<&gitseal_core::config::Config>, src: &[u8]) -> String {
     let rule = match (selection, cfg.and_then(|c| c.rule_for(input.rule_path).map(|r| (c, r)))) {
         (Some(s), Some((c, r))) if r.selection.as_ref() == Some(s) => {
             format!("{} {:?} of creation_rules[{}] in {}", s.field().0, s.field().1, r.index, c.path.display())
@@ -288,9 +289,9 @@ fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Optio
         (None, _) => {
             // The default the pipeline picks: Kubernetes objects get data/stringData only.
             let format = if input.format == Format::Binary { Format::Json } else { input.format };
-            let parsed = std::str::from_utf8(src).ok().and_then(|t| gitseal::document::parse(format, t).ok());
-            if parsed.is_some_and(|p| p.docs.iter().all(gitseal::document::Document::is_k8s_object)) {
-                format!("gitseal's Kubernetes default, encrypted_regex {:?}", gitseal::sops::select::K8S_ENCRYPTED_REGEX)
+            let parsed = std::str::from_utf8(src).ok().and_then(|t| gitseal_core::document::parse(format, t).ok());
+            if parsed.is_some_and(|p| p.docs.iter().all(gitseal_core::document::Document::is_k8s_object)) {
+                format!("gitseal's Kubernetes default, encrypted_regex {:?}", gitseal_core::sops::select::K8S_ENCRYPTED_REGEX)
             } else {
                 "sops's default selection".into()
             }
@@ -305,11 +306,11 @@ fn nothing_selected(input: &Input<'_>, selection: Option<&Selection>, cfg: Optio
 /// The recipients `wanted` adds to and removes from those of the encrypted file `bytes`
 /// (age and Vault Transit; master keys gitseal cannot write are left out). `None` when
 /// the file is not encrypted, or nothing is asked for, or nothing differs.
-fn recipient_changes(file: &str, format: Format, bytes: &[u8], wanted: &gitseal::keys::Recipients) -> Option<(Vec<String>, Vec<String>)> {
+fn recipient_changes(file: &str, format: Format, bytes: &[u8], wanted: &gitseal_core::keys::Recipients) -> Option<(Vec<String>, Vec<String>)> {
     if wanted.is_empty() {
         return None;
     }
-    let meta = gitseal::status::file_status(file, format, bytes).ok()?.metadata?;
+    let meta = gitseal_core::status::file_status(file, format, bytes).ok()?.metadata?;
     let have: Vec<String> = meta.describe_keys().into_iter().filter(|k| k.starts_with("age:") || k.starts_with("hc_vault:")).collect();
     let want = wanted.describe();
     let added: Vec<String> = want.iter().filter(|r| !have.contains(r)).cloned().collect();
@@ -318,7 +319,7 @@ fn recipient_changes(file: &str, format: Format, bytes: &[u8], wanted: &gitseal:
 }
 
 /// The lock serializing writers of the file `target` writes (`path` itself for `-i`).
-fn lock_target(path: Option<&Path>, target: &Target<'_>) -> gitseal::Result<Option<gitseal::fsio::UpdateLock>> {
+fn lock_target(path: Option<&Path>, target: &Target<'_>) -> gitseal_core::Result<Option<crate::fsio::UpdateLock>> {
     match (target, path) {
         (Target::InPlace, Some(p)) | (&Target::File(p), _) => super::lock_for_update(p).map(Some),
         _ => Ok(None),
@@ -471,14 +472,14 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
 /// `stringData`: skipping such a file deserves a warning.
 fn holds_plaintext_secret(input: &Input<'_>, src: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(src) else { return false };
-    let Ok(parsed) = gitseal::document::parse(input.format, text) else { return false };
-    parsed.docs.iter().filter(|d| gitseal::k8s::is_secret(d) && d.metadata.is_none()).any(|d| {
+    let Ok(parsed) = gitseal_core::document::parse(input.format, text) else { return false };
+    parsed.docs.iter().filter(|d| gitseal_core::k8s::is_secret(d) && d.metadata.is_none()).any(|d| {
         d.leaves.iter().any(|l| {
             let first = d.paths[l.parent as usize].keys.first().map(|k| &**k).or_else(|| l.key(text));
-            l.ty != gitseal::sops::value::ValueType::Comment
+            l.ty != gitseal_core::sops::value::ValueType::Comment
                 && matches!(first, Some("data" | "stringData"))
                 && !l.text(text).is_empty()
-                && !gitseal::sops::value::looks_encrypted(l.text(text))
+                && !gitseal_core::sops::value::looks_encrypted(l.text(text))
         })
     })
 }

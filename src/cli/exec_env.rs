@@ -5,8 +5,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use crate::fsio;
 use clap::Args;
-use gitseal::{env_vars, fsio, DecryptRequest};
+use gitseal_core::{env_vars, DecryptRequest};
 
 use super::signals::{self, SIGINT};
 use super::{format_of, FormatArgs, IdentityArgs};
@@ -49,7 +50,7 @@ pub fn run(args: ExecEnvArgs) -> anyhow::Result<i32> {
     let format = format_of(&args.fmt, path);
     let ids = super::load_identities(&args.ids)?;
     let src = fsio::read(path)?;
-    let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
+    let plain = gitseal_core::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
     let vars = env_vars::from_plaintext(&name, format, plain.as_bytes())?;
     drop(plain);
     for s in &vars.skipped {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, Context};
-use gitseal::Error;
+use gitseal_core::Error;
 use zeroize::Zeroizing;
 
 /// Runs git with `args` (in `dir` when given) and returns its stdout. A failure carries

@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use gitseal::keys::{discovery, Identities};
-use gitseal::repo_check::{self, Textconv};
-use gitseal::{fsio, Error};
+use gitseal_core::keys::Identities;
+
+use crate::fsio;
+use crate::key_discovery as discovery;
+use gitseal_core::repo_check::{self, Textconv};
+use gitseal_core::Error;
 
 use super::git;
 use super::IdentityArgs;
@@ -235,7 +238,7 @@ pub fn run_textconv(args: TextconvArgs) -> anyhow::Result<i32> {
     // Vault Transit only when the user has pointed at a Vault: otherwise every `git diff`
     // of a Transit file would wait on connection retries to a server they cannot reach.
     if std::env::var_os("VAULT_ADDR").is_some_and(|v| !v.is_empty()) {
-        ids.set_transit(gitseal::vault::backend::shared());
+        ids.set_transit(crate::vault_backend::shared());
     }
     let name = args.file.display().to_string();
     let mut out = std::io::stdout().lock();

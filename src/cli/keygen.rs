@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use gitseal::keys::age::{generate_hybrid_identity, generate_identity};
-use gitseal::sops::metadata::now_rfc3339;
+use gitseal_core::keys::age::{generate_hybrid_identity, generate_identity};
+use gitseal_core::sops::metadata::now_rfc3339;
 
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
@@ -24,7 +24,7 @@ pub fn run(args: KeygenArgs) -> anyhow::Result<i32> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            gitseal::fsio::write_new_private(&path, text.as_bytes())?;
+            crate::fsio::write_new_private(&path, text.as_bytes())?;
             eprintln!("Public key: {recipient}");
             println!("{recipient}");
         }

@@ -21,8 +21,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use gitseal::document::Format;
-use gitseal::Error;
+use gitseal_core::document::Format;
+use gitseal_core::Error;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -114,9 +114,9 @@ pub struct IdentityArgs {
 
 /// The identities these options and the environment name, able to open Vault Transit
 /// entries through the `VAULT_*` settings (read only when a file needs them).
-pub fn load_identities(args: &IdentityArgs) -> anyhow::Result<gitseal::keys::Identities> {
-    let mut ids = gitseal::keys::discovery::load_identities(&args.identity)?;
-    ids.set_transit(gitseal::vault::backend::shared());
+pub fn load_identities(args: &IdentityArgs) -> anyhow::Result<gitseal_core::keys::Identities> {
+    let mut ids = crate::key_discovery::load_identities(&args.identity)?;
+    ids.set_transit(crate::vault_backend::shared());
     Ok(ids)
 }
 
@@ -188,7 +188,7 @@ pub fn report(e: &anyhow::Error) -> i32 {
         // Library errors already name their cause in their own message.
         Some(err) => {
             eprintln!("gitseal: error: {err}");
-            err.exit_code()
+            crate::exit_code::of(err)
         }
         None => {
             eprintln!("gitseal: error: {e:#}");
@@ -197,10 +197,10 @@ pub fn report(e: &anyhow::Error) -> i32 {
     }
 }
 
-/// Takes the update lock of a file about to be rewritten (see [`gitseal::fsio::UpdateLock`]),
+/// Takes the update lock of a file about to be rewritten (see [`crate::fsio::UpdateLock`]),
 /// saying so when another gitseal holds it and this one waits.
-pub fn lock_for_update(path: &std::path::Path) -> gitseal::Result<gitseal::fsio::UpdateLock> {
-    gitseal::fsio::UpdateLock::acquire(path, || eprintln!("gitseal: {}: waiting for another gitseal that is rewriting it", path.display()))
+pub fn lock_for_update(path: &std::path::Path) -> gitseal_core::Result<crate::fsio::UpdateLock> {
+    crate::fsio::UpdateLock::acquire(path, || eprintln!("gitseal: {}: waiting for another gitseal that is rewriting it", path.display()))
 }
 
 /// A progress bar on a terminal, for batches.

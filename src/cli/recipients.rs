@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use gitseal::config::{self, Config};
-use gitseal::keys::{AgeRecipient, RecipientGroup, Recipients, TransitKey, TransitRecipient};
-use gitseal::sops::select::Selection;
-use gitseal::Error;
+use gitseal_core::config::Config;
+use gitseal_core::keys::{AgeRecipient, RecipientGroup, Recipients, TransitKey, TransitRecipient};
+use gitseal_core::sops::select::Selection;
+use gitseal_core::Error;
 
 /// Settings for one file.
 pub struct FilePlan {
@@ -21,12 +21,12 @@ pub fn load_config(explicit: Option<&Path>) -> anyhow::Result<Option<Config>> {
         Some(p) => Some(p.to_path_buf()),
         None => match std::env::var_os("SOPS_CONFIG").filter(|v| !v.is_empty()) {
             Some(p) => Some(PathBuf::from(p)),
-            None => config::find(&std::env::current_dir().context("cannot read the current directory")?),
+            None => crate::config_file::find(&std::env::current_dir().context("cannot read the current directory")?),
         },
     };
     match path {
         Some(p) => {
-            let cfg = config::load(&p)?;
+            let cfg = crate::config_file::load(&p)?;
             for w in &cfg.warnings {
                 eprintln!("gitseal: {w}");
             }
@@ -49,7 +49,7 @@ pub fn parse_age_list(list: &[String]) -> anyhow::Result<Vec<AgeRecipient>> {
 /// Transit keys from `hc_vault_transit_uri` values (comma-separated, as sops reads them),
 /// bound to the process's Vault connection.
 pub fn parse_transit_list(list: &[String]) -> anyhow::Result<Vec<TransitRecipient>> {
-    let backend = gitseal::vault::backend::shared();
+    let backend = crate::vault_backend::shared();
     let mut out = Vec::new();
     for item in list {
         for uri in item.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -97,7 +97,7 @@ pub fn plan_for(
 
 /// The recipients a creation rule names: its `age` and `hc_vault_transit_uri` lists, or
 /// its `key_groups` (with `shamir_threshold`), as sops reads them.
-pub fn rule_recipients(r: &gitseal::config::CreationRule) -> anyhow::Result<Recipients> {
+pub fn rule_recipients(r: &gitseal_core::config::CreationRule) -> anyhow::Result<Recipients> {
     let age = |list: &[String]| -> anyhow::Result<Vec<AgeRecipient>> { Ok(list.iter().map(|a| AgeRecipient::parse(a)).collect::<Result<_, _>>()?) };
     let mut out = Recipients { age: age(&r.age)?, hc_vault: parse_transit_list(&r.hc_vault_transit_uri)?, ..Recipients::default() };
     match r.key_groups.len() {

@@ -4,10 +4,11 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use crate::fsio;
 use clap::Args;
-use gitseal::document::Format;
-use gitseal::render::{render, CachedKv, RenderRequest};
-use gitseal::{fsio, Error};
+use gitseal_core::document::Format;
+use gitseal_core::render::{render, CachedKv, RenderRequest};
+use gitseal_core::Error;
 use zeroize::Zeroizing;
 
 use super::{format_of, FormatArgs, IdentityArgs};
@@ -25,7 +26,7 @@ pub struct RenderArgs {
 
 pub fn run(args: RenderArgs) -> anyhow::Result<i32> {
     let ids = super::load_identities(&args.ids)?;
-    let vault = gitseal::vault::backend::shared();
+    let vault = crate::vault_backend::shared();
     let mut kv = CachedKv::new(vault.as_ref());
     let mut inputs: Vec<(String, Format, Zeroizing<Vec<u8>>)> = Vec::new();
     for p in &args.paths {

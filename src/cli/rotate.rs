@@ -3,9 +3,10 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
+use crate::fsio;
 use clap::Args;
-use gitseal::pipeline::{rewrap, rotate, transit_rewrap};
-use gitseal::{fsio, Error};
+use gitseal_core::pipeline::{rewrap, rotate, transit_rewrap};
+use gitseal_core::Error;
 
 use super::recipients::{load_config, rule_recipients};
 use super::{format_of, FormatArgs, IdentityArgs};

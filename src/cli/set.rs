@@ -4,12 +4,12 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::fsio;
 use clap::Args;
-use gitseal::pipeline::reencrypt;
-use gitseal::plaintext_edit::{self, NewValue};
-use gitseal::sops::value::looks_encrypted;
-use gitseal::tree_path::{self, Step};
-use gitseal::{fsio, DecryptRequest, Error};
+use gitseal_core::plaintext_edit::{self, NewValue};
+use gitseal_core::sops::value::looks_encrypted;
+use gitseal_core::tree_path::{self, Step};
+use gitseal_core::{DecryptRequest, Error};
 use zeroize::Zeroizing;
 
 use super::{format_of, FormatArgs, IdentityArgs};
@@ -110,7 +110,7 @@ fn change_file(
     path: &Path,
     fmt: &FormatArgs,
     ids: &IdentityArgs,
-    change: impl FnOnce(&str, gitseal::document::Format, &str) -> gitseal::Result<Zeroizing<String>>,
+    change: impl FnOnce(&str, gitseal_core::document::Format, &str) -> gitseal_core::Result<Zeroizing<String>>,
 ) -> anyhow::Result<(usize, String)> {
     let name = path.display().to_string();
     let format = format_of(fmt, path);
@@ -119,15 +119,16 @@ fn change_file(
     // writing a version without this change.
     let _lock = super::lock_for_update(path)?;
     let src = fsio::read(path)?;
-    let plain = gitseal::decrypt(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
-    let text = std::str::from_utf8(plain.as_bytes()).map_err(|_| Error::Syntax {
+    // Opened once: the data key unwrapped here (one Vault Transit decrypt) seals the result.
+    let opened = gitseal_core::pipeline::open(&DecryptRequest { file: &name, format, src: &src, identities: &ids, ignore_mac: false })?;
+    let text = std::str::from_utf8(opened.plaintext().as_bytes()).map_err(|_| Error::Syntax {
         file: name.clone(),
         line: 1,
         col: 1,
         msg: "the file is not valid UTF-8 text".into(),
     })?;
     let edited = change(&name, format, text)?;
-    let out = reencrypt(&name, format, &src, edited.as_bytes(), &ids)?;
+    let out = opened.reseal(edited.as_bytes(), &ids)?;
     if out.changed {
         fsio::write_encrypted(path, &out.output)?;
     }
@@ -137,9 +138,9 @@ fn change_file(
 /// When `path` names no value of the decrypted `text`, the note `set` prints: the key it
 /// adds (and the mappings it creates), with the nearest existing keys at that level, so a
 /// typo does not go unnoticed. `None` when the path replaces an existing value.
-fn new_key_note(format: gitseal::document::Format, text: &str, raw: &str) -> Option<String> {
+fn new_key_note(format: gitseal_core::document::Format, text: &str, raw: &str) -> Option<String> {
     let steps = tree_path::parse(raw).ok()?;
-    let parsed = gitseal::document::parse(format, text).ok()?;
+    let parsed = gitseal_core::document::parse(format, text).ok()?;
     if parsed.docs.iter().any(|d| matches!(tree_path::find(d, text, &steps), Ok(Some(_)))) || matches!(steps.last(), Some(Step::Index(_))) {
         return None;
     }
@@ -168,10 +169,10 @@ fn new_key_note(format: gitseal::document::Format, text: &str, raw: &str) -> Opt
 
 /// Whether the value at `raw` in the encrypted `output` is stored in plaintext (the
 /// file's rule does not select it).
-fn stored_in_plaintext(format: gitseal::document::Format, output: &str, raw: &str) -> bool {
+fn stored_in_plaintext(format: gitseal_core::document::Format, output: &str, raw: &str) -> bool {
     let (Ok(steps), Ok(parsed)) = (
         tree_path::parse(raw),
-        gitseal::document::parse(if format == gitseal::document::Format::Binary { gitseal::document::Format::Json } else { format }, output),
+        gitseal_core::document::parse(if format == gitseal_core::document::Format::Binary { gitseal_core::document::Format::Json } else { format }, output),
     ) else {
         return false;
     };

@@ -4,8 +4,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::fsio;
 use clap::Args;
-use gitseal::{fsio, status};
+use gitseal_core::status;
 
 use super::{format_of, FormatArgs, OutputFormat};
 

@@ -18,7 +18,6 @@ use zeroize::Zeroizing;
 
 use crate::document::Format;
 use crate::error::{Error, Result};
-use crate::fsio;
 use crate::keys::{Identities, Recipients};
 use crate::pipeline::{EncryptRequest, Encrypted};
 use crate::sops::select::Selection;
@@ -158,57 +157,15 @@ impl SecretManifest {
         self.add_value(key, Zeroizing::new(value.as_bytes().to_vec()), "--from-literal")
     }
 
-    /// `--from-file [KEY=]PATH`: the file's bytes under KEY (default: the file's base
-    /// name); a directory gives one key per regular file in it (symlinks and
-    /// subdirectories are skipped, as kubectl does).
-    pub fn add_file_source(&mut self, source: &str) -> Result<()> {
-        let (key, path) = parse_file_source(source)?;
-        let path = Path::new(path);
-        let meta = std::fs::metadata(path).map_err(|e| io_error(path, "cannot read", e))?;
-        if meta.is_dir() {
-            if key.is_some() {
-                return Err(usage(format!("--from-file {source:?}: a directory cannot be given a key name")));
-            }
-            let mut entries: Vec<_> = std::fs::read_dir(path)
-                .map_err(|e| io_error(path, "cannot list", e))?
-                .collect::<std::io::Result<_>>()
-                .map_err(|e| io_error(path, "cannot list", e))?;
-            entries.sort_by_key(|e| e.file_name());
-            for entry in entries {
-                let is_file = entry.file_type().map_err(|e| io_error(&entry.path(), "cannot read", e))?.is_file();
-                if !is_file {
-                    continue;
-                }
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else {
-                    return Err(usage(format!("{}: the file name is not UTF-8, so it cannot be a Secret key", entry.path().display())));
-                };
-                let value = Zeroizing::new(fsio::read(&entry.path())?);
-                self.add_value(name, value, &entry.path().display().to_string())?;
-            }
-            return Ok(());
-        }
-        let key = match key {
-            Some(k) => k.to_owned(),
-            None => match path.file_name().and_then(|n| n.to_str()) {
-                Some(n) => n.to_owned(),
-                None => return Err(usage(format!("--from-file {source:?}: cannot take a key name from this path; give KEY=PATH"))),
-            },
-        };
-        let value = Zeroizing::new(fsio::read(path)?);
-        self.add_value(&key, value, &format!("--from-file {source:?}"))
-    }
-
     /// `--from-env-file PATH`: `KEY=VALUE` lines as kubectl reads them. Blank lines and
     /// lines starting with `#` are skipped, leading whitespace is dropped, the value is
     /// everything after the first `=` (no quote removal). A line with a bare `KEY` takes
     /// the value of that environment variable from `env`; an unset variable is an error
     /// rather than an empty secret.
-    pub fn add_env_file(&mut self, path: &Path, env: &dyn Fn(&str) -> Option<Zeroizing<String>>) -> Result<()> {
+    pub fn add_env_file(&mut self, path: &Path, text: &[u8], env: &dyn Fn(&str) -> Option<Zeroizing<String>>) -> Result<()> {
         let file = path.display().to_string();
-        let text = Zeroizing::new(fsio::read(path)?);
         let invalid = |line: usize, msg: String| Error::InvalidValue { file: file.clone(), line: line as u32, msg };
-        let mut bytes: &[u8] = &text;
+        let mut bytes: &[u8] = text;
         if let Some(rest) = bytes.strip_prefix("\u{feff}".as_bytes()) {
             bytes = rest;
         }
@@ -422,12 +379,8 @@ pub fn check_tls_pair(cert_file: &Path, cert_pem: &[u8], key_file: &Path, key_pe
     }
 }
 
-fn io_error(path: &Path, action: &'static str, source: std::io::Error) -> Error {
-    Error::Io { file: path.display().to_string(), action, source }
-}
-
 /// kubectl's `[KEY=]PATH` split: one `=` at most, neither side empty.
-fn parse_file_source(source: &str) -> Result<(Option<&str>, &str)> {
+pub fn parse_file_source(source: &str) -> Result<(Option<&str>, &str)> {
     match source.matches('=').count() {
         0 => Ok((None, source)),
         1 => {

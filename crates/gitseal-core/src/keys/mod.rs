@@ -2,13 +2,13 @@
 
 pub mod age;
 pub mod age_pq;
-pub mod discovery;
 pub mod shamir;
 pub mod transit;
 
 use zeroize::Zeroizing;
 
 use crate::crypto::DataKey;
+use crate::ports::ServiceFailure;
 use crate::sops::metadata::{KeyGroup, Metadata};
 
 pub use self::age::{AgeRecipient, Identities};
@@ -26,11 +26,30 @@ pub enum KeyError {
     #[error("{source_name}:{line}: identity file: {reason}")]
     MalformedIdentity { source_name: String, line: usize, reason: String },
     #[error("no identity can decrypt the data key; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
-    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<String>, searched: Vec<String> },
+    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<ServiceFailure>, searched: Vec<String> },
     #[error("cannot wrap the data key for {recipient}: {reason}")]
-    Wrap { recipient: String, reason: String },
+    Wrap {
+        recipient: String,
+        reason: String,
+        /// The service that wraps it (Vault Transit) was unavailable: trying again may work.
+        transient: bool,
+    },
     #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
-    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<String>, searched: Vec<String> },
+    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<ServiceFailure>, searched: Vec<String> },
+}
+
+impl KeyError {
+    /// Whether trying again later may succeed: a Vault server needed for the data key was
+    /// unavailable. Wrong or missing keys are not transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KeyError::Wrap { transient, .. } => *transient,
+            KeyError::NoMatchingIdentity { vault_errors, .. } | KeyError::NotEnoughGroups { vault_errors, .. } => {
+                vault_errors.iter().any(|f| f.error.is_transient())
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Recipients for a message; post-quantum ones (about 2,000 characters) shortened.
@@ -46,11 +65,11 @@ fn searched_places(places: &[String]) -> String {
     }
 }
 
-fn vault_reasons(errors: &[String]) -> String {
+fn vault_reasons(errors: &[ServiceFailure]) -> String {
     if errors.is_empty() {
         String::new()
     } else {
-        format!(" (Vault refused: {})", errors.join("; "))
+        format!(" (Vault refused: {})", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
     }
 }
 
@@ -135,7 +154,11 @@ impl Recipients {
         }
         let parts = self.key_groups.len();
         let threshold = self.shamir_threshold.unwrap_or(parts as u64) as usize;
-        let shares = shamir::split(key.as_bytes(), parts, threshold).map_err(|e| KeyError::Wrap { recipient: "key groups".into(), reason: e.to_string() })?;
+        let shares = shamir::split(key.as_bytes(), parts, threshold).map_err(|e| KeyError::Wrap {
+            recipient: "key groups".into(),
+            reason: e.to_string(),
+            transient: false,
+        })?;
         let mut groups = Vec::with_capacity(parts);
         for (g, share) in self.key_groups.iter().zip(&shares) {
             groups.push(g.wrap(share)?);
@@ -154,6 +177,7 @@ impl Recipients {
                 let backend = ids.transit().ok_or_else(|| KeyError::Wrap {
                     recipient: format!("hc_vault:{key}"),
                     reason: "no Vault connection (set VAULT_ADDR and a token)".into(),
+                    transient: false,
                 })?;
                 hc_vault.push(TransitRecipient::new(key, backend.clone()));
             }
@@ -205,7 +229,7 @@ pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, Key
 
 /// Opens one group's copy of the data key (or share): age entries first, since they need
 /// no network, then Vault Transit entries. Vault's refusals are kept for the message.
-fn unwrap_group(g: &KeyGroup, ids: &Identities, vault_errors: &mut Vec<String>) -> Option<Zeroizing<Vec<u8>>> {
+fn unwrap_group(g: &KeyGroup, ids: &Identities, vault_errors: &mut Vec<ServiceFailure>) -> Option<Zeroizing<Vec<u8>>> {
     if let Some(k) = g.age.iter().find_map(|stanza| ids.unwrap_bytes(&stanza.enc)) {
         return Some(k);
     }
@@ -214,7 +238,7 @@ fn unwrap_group(g: &KeyGroup, ids: &Identities, vault_errors: &mut Vec<String>) 
         let key = TransitKey::of_stanza(stanza);
         match backend.decrypt(&key, &stanza.enc) {
             Ok(k) => return Some(k),
-            Err(e) => vault_errors.push(format!("hc_vault:{key}: {e}")),
+            Err(error) => vault_errors.push(ServiceFailure { subject: format!("hc_vault:{key}"), error }),
         }
     }
     None

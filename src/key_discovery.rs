@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::Identities;
-use crate::Error;
+use gitseal_core::keys::Identities;
+use gitseal_core::Error;
 
 /// Identities named on the command line plus everything the environment offers, as sops
 /// 3.11 reads them: `--identity` files, `GITSEAL_AGE_KEY_FILE`, `SOPS_AGE_KEY_FILE`,
@@ -93,7 +93,7 @@ fn add_text(ids: &mut Identities, name: &str, text: &str, need: Need) -> Result<
             ids.note_searched(format!("{name} ({n} identit{})", if n == 1 { "y" } else { "ies" }));
             Ok(())
         }
-        Err(super::KeyError::MalformedIdentity { source_name, line, reason }) => {
+        Err(gitseal_core::keys::KeyError::MalformedIdentity { source_name, line, reason }) => {
             Err(Error::InvalidValue { file: source_name, line: line as u32, msg: format!("identity file: {reason}") })
         }
         Err(e) if need == Need::DefaultSsh => {
@@ -107,9 +107,9 @@ fn add_text(ids: &mut Identities, name: &str, text: &str, need: Need) -> Result<
 }
 
 /// The reason of a key error without its source name (the caller names the source).
-fn key_reason(e: &super::KeyError) -> String {
+fn key_reason(e: &gitseal_core::keys::KeyError) -> String {
     match e {
-        super::KeyError::BadIdentity { reason, .. } => reason.clone(),
+        gitseal_core::keys::KeyError::BadIdentity { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
 }

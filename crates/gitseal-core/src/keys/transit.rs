@@ -9,8 +9,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use super::KeyError;
 use crate::sops::metadata::VaultStanza;
 
@@ -55,17 +53,7 @@ impl fmt::Display for TransitKey {
     }
 }
 
-/// The Vault calls the key layer needs. Errors are messages safe to show: they name the
-/// key and Vault's reason, never the data key or a token.
-pub trait TransitBackend: Send + Sync {
-    /// Encrypts `data_key` (raw bytes) and returns Vault's `vault:vN:...` ciphertext.
-    fn encrypt(&self, key: &TransitKey, data_key: &[u8]) -> Result<String, String>;
-    /// Decrypts a `vault:vN:...` ciphertext back to the raw data key.
-    fn decrypt(&self, key: &TransitKey, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, String>;
-    /// Re-encrypts a ciphertext with the key's latest version (Vault's `rewrap`), without
-    /// the data key ever leaving Vault.
-    fn rewrap(&self, key: &TransitKey, ciphertext: &str) -> Result<String, String>;
-}
+pub use crate::ports::TransitBackend;
 
 /// A Transit key together with the connection that can use it.
 #[derive(Clone)]
@@ -87,7 +75,11 @@ impl TransitRecipient {
 
     /// Wraps `data` (the data key or a Shamir share) into a metadata entry.
     pub fn wrap(&self, data: &[u8]) -> Result<VaultStanza, KeyError> {
-        let enc = self.backend.encrypt(&self.key, data).map_err(|reason| KeyError::Wrap { recipient: format!("hc_vault:{}", self.key), reason })?;
+        let enc = self.backend.encrypt(&self.key, data).map_err(|e| KeyError::Wrap {
+            recipient: format!("hc_vault:{}", self.key),
+            transient: e.is_transient(),
+            reason: e.to_string(),
+        })?;
         Ok(VaultStanza {
             vault_address: self.key.address.clone(),
             engine_path: self.key.engine_path.clone(),
@@ -126,7 +118,7 @@ fn parse_sops_uri(uri: &str) -> Result<(String, String, String), String> {
 
 /// Go's `path.Join`: non-empty elements joined with `/`, then `path.Clean`ed (`.` and
 /// `..` resolved, repeated slashes collapsed); `""` when every element is empty.
-pub(crate) fn clean_join(elems: &[&str]) -> String {
+pub fn clean_join(elems: &[&str]) -> String {
     let joined: Vec<&str> = elems.iter().copied().filter(|e| !e.is_empty()).collect();
     if joined.is_empty() {
         return String::new();
@@ -394,8 +386,10 @@ mod tests {
     use super::*;
     use crate::crypto::DataKey;
     use crate::keys::{unwrap_data_key, AgeRecipient, Identities, KeyError, RecipientGroup, Recipients};
+    use crate::ports::{ServiceError, ServiceErrorKind};
     use crate::sops::metadata::Metadata;
     use std::sync::Mutex;
+    use zeroize::Zeroizing;
 
     /// An in-memory Transit engine: enough to test the key layer's bookkeeping. The Vault
     /// wire protocol itself is tested against a server in tests/.
@@ -403,27 +397,35 @@ mod tests {
     struct MemoryTransit {
         stored: Mutex<Vec<Vec<u8>>>,
         refuse: bool,
+        /// Answer every call as a server that is down.
+        unavailable: bool,
+        decrypts: std::sync::atomic::AtomicUsize,
     }
 
     impl TransitBackend for MemoryTransit {
-        fn encrypt(&self, key: &TransitKey, data_key: &[u8]) -> Result<String, String> {
+        fn encrypt(&self, key: &TransitKey, data_key: &[u8]) -> Result<String, ServiceError> {
             let mut s = self.stored.lock().unwrap();
             s.push(data_key.to_vec());
             Ok(format!("vault:v1:{}:{}", key.key_name, s.len() - 1))
         }
-        fn decrypt(&self, key: &TransitKey, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+        fn decrypt(&self, key: &TransitKey, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+            let invalid = || ServiceError::new(ServiceErrorKind::Invalid, "bad ciphertext");
+            self.decrypts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.unavailable {
+                return Err(ServiceError::new(ServiceErrorKind::Unavailable, "connection refused"));
+            }
             if self.refuse {
-                return Err("permission denied".into());
+                return Err(ServiceError::new(ServiceErrorKind::Denied, "permission denied"));
             }
-            let rest = ciphertext.strip_prefix("vault:v1:").or_else(|| ciphertext.strip_prefix("vault:v2:")).ok_or("bad ciphertext")?;
-            let (name, i) = rest.split_once(':').ok_or("bad ciphertext")?;
+            let rest = ciphertext.strip_prefix("vault:v1:").or_else(|| ciphertext.strip_prefix("vault:v2:")).ok_or_else(invalid)?;
+            let (name, i) = rest.split_once(':').ok_or_else(invalid)?;
             if name != key.key_name {
-                return Err("wrong key".into());
+                return Err(ServiceError::new(ServiceErrorKind::Invalid, "wrong key"));
             }
-            let i: usize = i.parse().map_err(|_| "bad ciphertext")?;
+            let i: usize = i.parse().map_err(|_| invalid())?;
             Ok(Zeroizing::new(self.stored.lock().unwrap()[i].clone()))
         }
-        fn rewrap(&self, _key: &TransitKey, ciphertext: &str) -> Result<String, String> {
+        fn rewrap(&self, _key: &TransitKey, ciphertext: &str) -> Result<String, ServiceError> {
             Ok(ciphertext.replacen("vault:v1:", "vault:v2:", 1))
         }
     }
@@ -460,6 +462,86 @@ mod tests {
         assert!(matches!(unwrap_data_key(&meta, &ids), Err(KeyError::NoMatchingIdentity { .. })), "no Vault connection, no key");
         ids.set_transit(backend.clone());
         assert_eq!(unwrap_data_key(&meta, &ids).unwrap().as_bytes(), key.as_bytes());
+    }
+
+    /// A Transit-encrypted Secret, and the identities that reach its (memory) Vault.
+    fn transit_secret(backend: &Arc<MemoryTransit>) -> (String, Identities) {
+        let recipients = Recipients { hc_vault: vec![recipient(backend, "k1")], ..Recipients::default() };
+        let mut ids = Identities::default();
+        ids.set_transit(backend.clone());
+        let src = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  token: one\n  user: flux\n";
+        let req = crate::pipeline::EncryptRequest {
+            file: "s.yaml",
+            format: crate::document::Format::Yaml,
+            src: src.as_bytes(),
+            recipients: &recipients,
+            selection: None,
+            mac_only_encrypted: false,
+            identities: &ids,
+            previous: None,
+        };
+        (crate::pipeline::encrypt(&req).unwrap().output.into_string(), ids)
+    }
+
+    #[test]
+    fn an_opened_file_is_resealed_with_one_transit_decrypt() {
+        let backend = Arc::new(MemoryTransit::default());
+        let (encrypted, ids) = transit_secret(&backend);
+        let req = crate::pipeline::DecryptRequest {
+            file: "s.yaml",
+            format: crate::document::Format::Yaml,
+            src: encrypted.as_bytes(),
+            identities: &ids,
+            ignore_mac: false,
+        };
+        let opened = crate::pipeline::open(&req).unwrap();
+        let edited = std::str::from_utf8(opened.plaintext().as_bytes()).unwrap().replace("token: one", "token: two");
+        let out = opened.reseal(edited.as_bytes(), &ids).unwrap();
+        assert!(out.changed);
+        assert_eq!(backend.decrypts.load(std::sync::atomic::Ordering::SeqCst), 1, "one unwrap for open and reseal together");
+        // reencrypt, given bytes nobody opened yet, unwraps once itself.
+        let before = backend.decrypts.load(std::sync::atomic::Ordering::SeqCst);
+        crate::pipeline::reencrypt("s.yaml", crate::document::Format::Yaml, encrypted.as_bytes(), edited.as_bytes(), &ids).unwrap();
+        assert_eq!(backend.decrypts.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
+        // What was resealed opens again, with the new value and the other one unchanged.
+        let text = out.output.into_string();
+        let again = crate::pipeline::decrypt(&crate::pipeline::DecryptRequest { src: text.as_bytes(), ..req }).unwrap();
+        assert!(std::str::from_utf8(again.as_bytes()).unwrap().contains("token: two\n  user: flux\n"));
+    }
+
+    #[test]
+    fn opening_for_an_edit_refuses_to_skip_the_mac() {
+        let backend = Arc::new(MemoryTransit::default());
+        let (encrypted, ids) = transit_secret(&backend);
+        let req = crate::pipeline::DecryptRequest {
+            file: "s.yaml",
+            format: crate::document::Format::Yaml,
+            src: encrypted.as_bytes(),
+            identities: &ids,
+            ignore_mac: true,
+        };
+        let err = crate::pipeline::open(&req).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Usage, "an edit never builds on a file whose MAC was not checked");
+    }
+
+    #[test]
+    fn an_unavailable_vault_is_a_transient_error_and_a_refusal_is_not() {
+        let down = Arc::new(MemoryTransit { unavailable: true, ..MemoryTransit::default() });
+        let recipients = Recipients { hc_vault: vec![recipient(&down, "k1")], ..Recipients::default() };
+        let meta = metadata_of(recipients.wrap(&DataKey::generate()).unwrap());
+        let mut ids = Identities::default();
+        ids.set_transit(down);
+        let err = unwrap_data_key(&meta, &ids).unwrap_err();
+        assert!(err.is_transient(), "{err}");
+        let file_err = crate::error::Error::Key { file: "s.yaml".into(), source: err };
+        assert!(file_err.is_transient());
+        assert_eq!(file_err.location().map(|l| l.file), Some("s.yaml"));
+
+        let refusing = Arc::new(MemoryTransit { refuse: true, ..MemoryTransit::default() });
+        let meta = metadata_of(Recipients { hc_vault: vec![recipient(&refusing, "k1")], ..Recipients::default() }.wrap(&DataKey::generate()).unwrap());
+        let mut ids = Identities::default();
+        ids.set_transit(refusing);
+        assert!(!unwrap_data_key(&meta, &ids).unwrap_err().is_transient());
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub struct VaultConfig {
     pub ca_path: Option<PathBuf>,
     /// `VAULT_SKIP_VERIFY`: accept any TLS certificate (a warning goes to stderr once).
     pub skip_verify: bool,
+    /// How the client gets its token.
     pub auth: VaultAuth,
     /// `VAULT_CLIENT_TIMEOUT`: limit of one HTTP request, retries not included.
     pub timeout: Duration,
@@ -57,10 +58,24 @@ pub enum VaultAuth {
     /// A token given directly (`VAULT_TOKEN` or `~/.vault-token`).
     Token(SecretString),
     /// AppRole login (`POST /v1/auth/{mount}/login`).
-    AppRole { mount: String, role_id: String, secret_id: SecretString },
+    AppRole {
+        /// Where the AppRole method is mounted (`approle`).
+        mount: String,
+        /// The role's id (not secret).
+        role_id: String,
+        /// The role's secret id.
+        secret_id: SecretString,
+    },
     /// Kubernetes login (`POST /v1/auth/{mount}/login`) with the JWT read from `jwt_path`
     /// at login time (kubelet rotates it).
-    Kubernetes { mount: String, role: String, jwt_path: PathBuf },
+    Kubernetes {
+        /// Where the Kubernetes method is mounted (`kubernetes`).
+        mount: String,
+        /// The Vault role bound to the service account.
+        role: String,
+        /// The service account token file.
+        jwt_path: PathBuf,
+    },
     /// No token.
     None,
 }

@@ -77,7 +77,7 @@ impl AgeRecipient {
     /// Encrypts raw key material (the data key, or a Shamir share of it) to this
     /// recipient, ASCII-armored as sops writes it.
     pub fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
-        let fail = |reason: String| KeyError::Wrap { recipient: self.text.clone(), reason };
+        let fail = |reason: String| KeyError::Wrap { recipient: self.text.clone(), reason, transient: false };
         let encryptor = age::Encryptor::with_recipients(std::iter::once(self.as_dyn())).map_err(|e| fail(e.to_string()))?;
         let mut out = Vec::with_capacity(512);
         {

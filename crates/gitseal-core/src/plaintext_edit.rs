@@ -1261,7 +1261,7 @@ mod tests {
     #[test]
     fn yaml_errors_name_the_path_never_the_value() {
         let e = unset("f.yaml", Format::Yaml, SECRET, r#"["stringData"]["nope"]"#).unwrap_err();
-        assert_eq!(e.exit_code(), 3);
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput);
         assert!(e.to_string().contains(r#"["stringData"]["nope"]"#), "{e}");
         let e = set("f.yaml", Format::Yaml, SECRET, r#"["data"]["x"]"#, &s("not base64 s3cr3t!")).unwrap_err();
         assert!(e.to_string().contains("--base64") && !e.to_string().contains("s3cr3t"), "{e}");
@@ -1270,7 +1270,7 @@ mod tests {
         let e = set("f.yaml", Format::Yaml, SECRET, r#"["sops"]["mac"]"#, &s("v")).unwrap_err();
         assert!(e.to_string().contains("metadata"), "{e}");
         let e = set("f.yaml", Format::Yaml, "a: [1, 2]\n", r#"["a"][5]"#, &s("v")).unwrap_err();
-        assert_eq!(e.exit_code(), 3);
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput);
     }
 
     #[test]

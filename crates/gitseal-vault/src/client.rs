@@ -1,6 +1,7 @@
-//! The blocking Vault client: one HTTP stack (`reqwest` on rustls with the `ring` crypto
-//! provider, configured from the TLS settings), one tokio current-thread runtime to drive
-//! it, bounded retries, lazy login.
+//! The async Vault client: one HTTP stack (`reqwest` on rustls with the `ring` crypto
+//! provider, configured from the TLS settings), bounded retries, lazy login. It runs on
+//! the caller's tokio runtime; [`crate::blocking::VaultClient`] wraps it for threads
+//! that have none.
 //!
 //! Requests are raw Vault HTTP API calls rather than a typed Vault SDK, because the client
 //! must send exactly the bodies sops sends (`{"plaintext": ...}` and nothing else), tell
@@ -8,8 +9,6 @@
 //! retry by HTTP status. The token is added per request from a `SecretString`, so no
 //! long-lived plain copy of it sits in a middleware.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,21 +26,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3);
 /// A login token is renewed by logging in again this long before its lease ends.
 const LOGIN_EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
-static SKIP_VERIFY_WARNED: AtomicBool = AtomicBool::new(false);
-
-/// A blocking client for one Vault server. `Send + Sync`: share it (for example in an
-/// `Arc`) between threads. Do not call it from inside an async runtime (it blocks on its
-/// own runtime).
+/// An async client for one Vault server. `Send + Sync`: share it (for example in an
+/// `Arc`) between tasks. Its futures need a tokio runtime with timers enabled.
 pub struct VaultClient {
-    runtime: tokio::runtime::Runtime,
     http: reqwest::Client,
     /// Server address without a trailing slash (may carry a path prefix).
     address: String,
     namespace: Option<HeaderValue>,
     auth: VaultAuth,
     max_retries: u32,
-    /// Token in use: the configured one, or the one a login returned.
-    token: Mutex<Option<CachedToken>>,
+    /// Token in use: the configured one, or the one a login returned. An async lock,
+    /// held across a login so that concurrent requests wait for one login.
+    token: tokio::sync::Mutex<Option<CachedToken>>,
 }
 
 pub(crate) struct CachedToken {
@@ -98,10 +94,6 @@ impl VaultClient {
             return Err(VaultError::Config(format!("invalid Vault address {address:?}: it must not have a query or fragment")));
         }
 
-        if cfg.skip_verify && url.scheme() == "https" && !SKIP_VERIFY_WARNED.swap(true, Ordering::Relaxed) {
-            eprintln!("warning: VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
-        }
-
         let http = http_client(cfg, url.scheme() == "https")?;
 
         let namespace = match cfg.namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -118,12 +110,7 @@ impl VaultClient {
             _ => None,
         };
 
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| VaultError::Config(format!("cannot start the HTTP runtime: {e}")))?;
-
-        Ok(VaultClient { runtime, http, address, namespace, auth: cfg.auth.clone(), max_retries: cfg.max_retries, token: Mutex::new(token) })
+        Ok(VaultClient { http, address, namespace, auth: cfg.auth.clone(), max_retries: cfg.max_retries, token: tokio::sync::Mutex::new(token) })
     }
 
     /// The server address this client talks to (no trailing slash).
@@ -133,18 +120,20 @@ impl VaultClient {
 
     /// The token to send, logging in first (once, then again when the login lease runs
     /// out) for AppRole and Kubernetes auth.
-    fn current_token(&self) -> Result<Option<SecretString>, VaultError> {
-        let mut cached = self.token.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    async fn current_token(&self) -> Result<Option<SecretString>, VaultError> {
+        let mut cached = self.token.lock().await;
         if let Some(c) = cached.as_ref() {
             if c.renew_at.is_none_or(|at| Instant::now() < at) {
                 return Ok(Some(c.token.clone()));
             }
         }
+        // Logins are requests without a token, so they never come back here; the boxes
+        // only break the cycle in the futures' types.
         let login = match &self.auth {
             VaultAuth::Token(t) => CachedToken { token: t.clone(), renew_at: None },
             VaultAuth::None => return Ok(None),
-            VaultAuth::AppRole { mount, role_id, secret_id } => super::auth::login_approle(self, mount, role_id, secret_id)?,
-            VaultAuth::Kubernetes { mount, role, jwt_path } => super::auth::login_kubernetes(self, mount, role, jwt_path)?,
+            VaultAuth::AppRole { mount, role_id, secret_id } => Box::pin(super::auth::login_approle(self, mount, role_id, secret_id)).await?,
+            VaultAuth::Kubernetes { mount, role, jwt_path } => Box::pin(super::auth::login_kubernetes(self, mount, role, jwt_path)).await?,
         };
         let token = login.token.clone();
         *cached = Some(login);
@@ -169,7 +158,7 @@ impl VaultClient {
     /// Sends `method /v1/{path}[?query]` with the client token (unless `authenticated` is
     /// false, as for logins), retrying as configured. 2xx answers are returned; so is 404
     /// when `accept_404`; any other status becomes [`VaultError::Api`] with Vault's errors.
-    pub(crate) fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -178,12 +167,12 @@ impl VaultClient {
         authenticated: bool,
         accept_404: bool,
     ) -> Result<RawResponse, VaultError> {
-        let token = if authenticated { self.current_token()? } else { None };
+        let token = if authenticated { self.current_token().await? } else { None };
         let url = self.url(path, query);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let outcome = self.runtime.block_on(self.send_once(&method, &url, token.as_ref(), body.clone()));
+            let outcome = self.send_once(&method, &url, token.as_ref(), body.clone()).await;
             let retry_after = match outcome {
                 Ok((resp, _)) if (200..300).contains(&resp.status) || (accept_404 && resp.status == 404) => return Ok(resp),
                 Ok((resp, retry_after)) => {
@@ -210,7 +199,7 @@ impl VaultClient {
                     None
                 }
             };
-            std::thread::sleep(backoff(attempt, retry_after));
+            tokio::time::sleep(backoff(attempt, retry_after)).await;
         }
     }
 
@@ -254,8 +243,8 @@ impl VaultClient {
     }
 
     /// `POST /v1/{path}` with a JSON body; returns the answer's JSON.
-    pub(crate) fn post_json(&self, path: &str, body: Zeroizing<Vec<u8>>, authenticated: bool) -> Result<(serde_json::Value, RawResponse), VaultError> {
-        let resp = self.send(Method::POST, path, None, Some(secret_bytes(body)), authenticated, false)?;
+    pub(crate) async fn post_json(&self, path: &str, body: Zeroizing<Vec<u8>>, authenticated: bool) -> Result<(serde_json::Value, RawResponse), VaultError> {
+        let resp = self.send(Method::POST, path, None, Some(secret_bytes(body)), authenticated, false).await?;
         let json = resp.json(&Method::POST, path)?;
         Ok((json, resp))
     }
@@ -277,7 +266,7 @@ impl AsRef<[u8]> for ZeroizingOwner {
 
 /// As Vault's client (retryablehttp's policy plus 412 for eventual consistency): 5xx
 /// except 501, 429 and 412 are retried; other statuses are final.
-fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     status == 412 || status == 429 || (status >= 500 && status != 501)
 }
 

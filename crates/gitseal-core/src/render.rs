@@ -12,7 +12,7 @@
 //! Rendering is all or nothing: any unresolvable reference fails the whole run, so a
 //! caller never applies an empty or partial Secret.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -24,6 +24,7 @@ use crate::document::{self, Document, Format, Leaf, ParsedFile, Style};
 use crate::error::{Error, Result};
 use crate::keys::Identities;
 use crate::pipeline::{self, DecryptRequest};
+use crate::ports::ServiceError;
 use crate::sops::value::ValueType;
 
 /// The annotation naming the Vault path of a Secret's `<key>` placeholders.
@@ -32,17 +33,12 @@ pub const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
 pub const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
 
 /// One KV entry's values, as read from Vault.
-pub type KvData = BTreeMap<String, Zeroizing<String>>;
+pub use crate::ports::KvData;
 
-/// Where references are read from. [`crate::vault::VaultPool`] is the real one.
-pub trait KvSource {
-    /// Reads `path` (as written in the reference: `secret/data/x` for KV v2, `kv/x` for
-    /// KV v1), at `version` when given. The error is a message safe to show.
-    fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, String>;
-}
+pub use crate::ports::KvSource;
 
 /// One read's outcome, shared by every reference to the same path and version.
-type KvResult = Arc<std::result::Result<KvData, String>>;
+type KvResult = Arc<std::result::Result<KvData, ServiceError>>;
 
 /// Reads each Vault path (and version) once per run, however many references name it.
 pub struct CachedKv<'a> {
@@ -229,7 +225,7 @@ fn resolve_secret(
     kv: &mut CachedKv<'_>,
     edits: &mut Vec<Edit>,
 ) -> Result<()> {
-    let err = |line: u32, msg: String| Error::Reference { file: file.into(), line, msg: format!("{}: {msg}", describe_doc(doc, src, index)) };
+    let err = |line: u32, msg: String| Error::Reference { file: file.into(), line, msg: format!("{}: {msg}", describe_doc(doc, src, index)), transient: false };
     let annotation = |name: &str| doc.leaves.iter().find(|l| is_annotation(doc, l, src, name));
     let path_note = annotation(PATH_ANNOTATION);
     let version_note = annotation(VERSION_ANNOTATION);
@@ -275,7 +271,14 @@ fn resolve_secret(
             let data = kv.get(&r.path, r.version);
             let data = match data.as_ref() {
                 Ok(d) => d,
-                Err(m) => return Err(err(leaf.line, format!("{}: {m}", r.describe()))),
+                Err(e) => {
+                    return Err(Error::Reference {
+                        file: file.into(),
+                        line: leaf.line,
+                        msg: format!("{}: {}: {e}", describe_doc(doc, src, index), r.describe()),
+                        transient: e.is_transient(),
+                    })
+                }
             };
             let v = data.get(&r.key).ok_or_else(|| {
                 let known: Vec<&str> = data.keys().map(String::as_str).collect();
@@ -304,7 +307,12 @@ fn remove_annotations(file: &str, src: &str, doc: &Document, notes: &[&Leaf], ed
     let mut removed = Vec::new();
     for leaf in notes {
         if matches!(leaf.style, Style::YamlBlock { .. }) || matches!(leaf.style, Style::YamlPlain { indent: u32::MAX }) {
-            return Err(Error::Reference { file: file.into(), line: leaf.line, msg: "write the gitseal.dev annotations in block style, one per line".into() });
+            return Err(Error::Reference {
+                file: file.into(),
+                line: leaf.line,
+                msg: "write the gitseal.dev annotations in block style, one per line".into(),
+                transient: false,
+            });
         }
         removed.push(line_start(src, leaf.span.start)..line_end(src, leaf.span.end));
     }
@@ -346,12 +354,14 @@ fn line_end(src: &str, pos: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::ServiceErrorKind;
+    use std::collections::BTreeMap;
 
     struct Fake(BTreeMap<(String, Option<u64>), KvData>);
 
     impl KvSource for Fake {
-        fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, String> {
-            self.0.get(&(path.to_owned(), version)).cloned().ok_or_else(|| format!("no secret at {path}"))
+        fn read(&self, path: &str, version: Option<u64>) -> std::result::Result<KvData, ServiceError> {
+            self.0.get(&(path.to_owned(), version)).cloned().ok_or_else(|| ServiceError::new(ServiceErrorKind::NotFound, format!("no secret at {path}")))
         }
     }
 

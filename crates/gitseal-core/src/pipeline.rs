@@ -179,11 +179,17 @@ impl Occurrences {
 /// `Ok(None)` when `prev` is not an encrypted file or no identity opens it, so nothing
 /// can be reused; an error when it opens but fails verification, so that a write never
 /// launders tampering into a fresh MAC.
-fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Result<Option<(Metadata, DataKey, HashMap<ReuseKey, String>)>> {
+fn reuse_table(
+    file: &str,
+    format: Format,
+    prev: &[u8],
+    ids: &Identities,
+    known: Option<&DataKey>,
+) -> Result<Option<(Metadata, DataKey, HashMap<ReuseKey, String>)>> {
     let Ok(text) = std::str::from_utf8(prev) else { return Ok(None) };
     let Ok(parsed) = document::parse(format, text) else { return Ok(None) };
     let Ok(Some(meta)) = file_metadata(file, &parsed) else { return Ok(None) };
-    let Ok(key) = keys::unwrap_data_key(&meta, ids) else { return Ok(None) };
+    let Some(key) = previous_key(&meta, ids, known) else { return Ok(None) };
     let mut table = HashMap::new();
     let mut seen = Occurrences::default();
     let computed = open_values(file, format, text, &parsed, &meta, &key, NewPlaintext::Refuse, |opened| {
@@ -192,6 +198,16 @@ fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities) -> Res
     })?;
     check_mac(file, &meta, &key, computed, false)?;
     Ok(Some((meta, key, table)))
+}
+
+/// The data key of a previous version: the one already opened from these very bytes
+/// (an [`OpenedFile`] being resealed: no second Vault call), else unwrapped now. It is
+/// verified against every ciphertext and the MAC by the caller either way.
+fn previous_key(meta: &Metadata, ids: &Identities, known: Option<&DataKey>) -> Option<DataKey> {
+    match known {
+        Some(key) => Some(key.clone()),
+        None => keys::unwrap_data_key(meta, ids).ok(),
+    }
 }
 
 /// What happens to one leaf when the file is written.
@@ -343,17 +359,17 @@ impl<'a, 'w> Splicer<'a, 'w> {
 /// Plans the encryption of a file: parses it, picks the rule, checks every existing
 /// ciphertext, computes the MAC and decides whether anything changes.
 pub fn plan_encrypt<'a>(req: &EncryptRequest<'a>) -> Result<EncryptPlan<'a>> {
-    plan_encrypt_inner(req, false).map(|p| p.expect("a plan is always made when files selecting nothing are not left out"))
+    plan_encrypt_inner(req, false, None).map(|p| p.expect("a plan is always made when files selecting nothing are not left out"))
 }
 
 /// As [`plan_encrypt`], but `None` for a file without sops metadata in which the
 /// selection picks no value: such a file (a Deployment, a `values.yaml`) is left as it
 /// is rather than given a `sops` block, and no key is wrapped for it.
 pub fn plan_encrypt_if_selected<'a>(req: &EncryptRequest<'a>) -> Result<Option<EncryptPlan<'a>>> {
-    plan_encrypt_inner(req, true)
+    plan_encrypt_inner(req, true, None)
 }
 
-fn plan_encrypt_inner<'a>(req: &EncryptRequest<'a>, skip_unselected: bool) -> Result<Option<EncryptPlan<'a>>> {
+fn plan_encrypt_inner<'a>(req: &EncryptRequest<'a>, skip_unselected: bool, known: Option<&DataKey>) -> Result<Option<EncryptPlan<'a>>> {
     let file = req.file;
     let format = if req.format == Format::Binary { Format::Json } else { req.format };
     let text = as_text(file, req.src)?;
@@ -366,7 +382,9 @@ fn plan_encrypt_inner<'a>(req: &EncryptRequest<'a>, skip_unselected: bool) -> Re
     // Encrypting onto an existing encrypted output: its key, rule and ciphertexts carry
     // over unless an explicitly different rule is asked for.
     let previous = match (&existing, req.previous) {
-        (None, Some(p)) => reuse_table(file, format, p, req.identities)?.filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection)),
+        (None, Some(p)) => {
+            reuse_table(file, format, p, req.identities, known)?.filter(|(meta, _, _)| req.selection.as_ref().is_none_or(|s| *s == meta.selection))
+        }
         _ => None,
     };
     let selection = match (&existing, &previous, &req.selection) {
@@ -536,10 +554,15 @@ fn new_metadata(wrapped: keys::WrappedKeys, selection: Selection, mac_only: bool
 /// whose path and plaintext match the previous version of the output keep that
 /// ciphertext too.
 pub fn encrypt(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
+    encrypt_with(req, None)
+}
+
+/// [`encrypt`], with the data key of `req.previous` when it is already open.
+fn encrypt_with(req: &EncryptRequest<'_>, known: Option<&DataKey>) -> Result<EncryptOutcome> {
     if req.format == Format::Binary && !is_sops_json(req.src) {
-        return encrypt_binary(req);
+        return encrypt_binary(req, known);
     }
-    let plan = plan_encrypt(req)?;
+    let plan = plan_encrypt_inner(req, false, known)?.expect("a plan is always made when files selecting nothing are not left out");
     let mut out = Vec::with_capacity(req.src.len() + plan.to_seal * 160);
     let sealed = plan.write_to(&mut out)?;
     let out = String::from_utf8(out).expect("splicing UTF-8 text with UTF-8 text gives UTF-8");
@@ -577,6 +600,72 @@ fn metadata_edit(format: Format, src: &str, doc: &Document, block: String, newli
 
 /// Decrypts a file after checking its MAC.
 pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
+    decrypt_opening(req).map(|(plain, _, _)| plain)
+}
+
+/// An encrypted file opened once: every ciphertext and the MAC verified, the plaintext
+/// and the data key at hand. Editing commands (`set`, `unset`, `edit`) decrypt it, change
+/// the plaintext and [`reseal`](OpenedFile::reseal) it without unwrapping the data key a
+/// second time (one Vault Transit decrypt per command).
+pub struct OpenedFile<'a> {
+    file: &'a str,
+    format: Format,
+    original: &'a [u8],
+    plaintext: Decrypted,
+    key: DataKey,
+    metadata: Metadata,
+}
+
+impl std::fmt::Debug for OpenedFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedFile").field("file", &self.file).field("format", &self.format).finish_non_exhaustive()
+    }
+}
+
+/// Opens an encrypted file for editing: decrypts it after checking every ciphertext and
+/// the MAC (`req.ignore_mac` is refused: an edit never builds on an unverified file).
+pub fn open<'a>(req: &DecryptRequest<'a>) -> Result<OpenedFile<'a>> {
+    if req.ignore_mac {
+        return Err(Error::Usage(format!("{}: a file is only rewritten after its MAC is verified", req.file)));
+    }
+    let (plaintext, key, metadata) = decrypt_opening(req)?;
+    Ok(OpenedFile { file: req.file, format: req.format, original: req.src, plaintext, key, metadata })
+}
+
+impl<'a> OpenedFile<'a> {
+    /// The decrypted file.
+    pub fn plaintext(&self) -> &Decrypted {
+        &self.plaintext
+    }
+
+    /// The file's sops metadata (recipients, rule, MAC).
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Encrypts an edited plaintext with the file's data key, recipients and rule; every
+    /// value whose path and plaintext did not change keeps its exact ciphertext (see
+    /// [`reencrypt`]). The data key is the one opened, so no key service is asked again.
+    pub fn reseal(&self, plaintext: &[u8], identities: &Identities) -> Result<EncryptOutcome> {
+        let no_recipients = Recipients::default();
+        encrypt_with(
+            &EncryptRequest {
+                file: self.file,
+                format: self.format,
+                src: plaintext,
+                recipients: &no_recipients,
+                selection: None,
+                mac_only_encrypted: false,
+                identities,
+                previous: Some(self.original),
+            },
+            Some(&self.key),
+        )
+    }
+}
+
+/// Decrypts a file after checking its MAC, and gives its data key and metadata too.
+fn decrypt_opening(req: &DecryptRequest<'_>) -> Result<(Decrypted, DataKey, Metadata)> {
     let file = req.file;
     let text = as_text(file, req.src)?;
     let format = if req.format == Format::Binary { Format::Json } else { req.format };
@@ -585,7 +674,8 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
     let key = keys::unwrap_data_key(&meta, req.identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
 
     if req.format == Format::Binary {
-        return decrypt_binary(file, text, &parsed, &meta, &key, req.ignore_mac);
+        let plain = decrypt_binary(file, text, &parsed, &meta, &key, req.ignore_mac)?;
+        return Ok((plain, key, meta));
     }
 
     let mut edits = Vec::new();
@@ -608,7 +698,7 @@ pub fn decrypt(req: &DecryptRequest<'_>) -> Result<Decrypted> {
         let keep = out.len() - strip;
         out.truncate(keep);
     }
-    Ok(Decrypted(out))
+    Ok((Decrypted(out), key, meta))
 }
 
 /// One ciphertext of a file, opened and found in its right place.
@@ -758,10 +848,10 @@ fn is_sops_json(src: &[u8]) -> bool {
     std::str::from_utf8(src).ok().and_then(|t| document::json::parse(t).ok()).is_some_and(|p| p.docs.first().is_some_and(|d| d.metadata.is_some()))
 }
 
-fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
+fn encrypt_binary(req: &EncryptRequest<'_>, known: Option<&DataKey>) -> Result<EncryptOutcome> {
     let file = req.file;
     let previous = match req.previous {
-        Some(p) => binary_previous(file, p, req.identities, req.src)?,
+        Some(p) => binary_previous(file, p, req.identities, req.src, known)?,
         None => None,
     };
     let (key, meta, enc) = match previous {
@@ -799,11 +889,17 @@ fn encrypt_binary(req: &EncryptRequest<'_>) -> Result<EncryptOutcome> {
 /// The previous version of an encrypted binary output, verified like any file a write
 /// builds on (see [`reuse_table`]): its metadata, data key, and its ciphertext when it
 /// holds `plaintext` already.
-fn binary_previous(file: &str, prev: &[u8], ids: &Identities, plaintext: &[u8]) -> Result<Option<(Metadata, DataKey, Option<String>)>> {
+fn binary_previous(
+    file: &str,
+    prev: &[u8],
+    ids: &Identities,
+    plaintext: &[u8],
+    known: Option<&DataKey>,
+) -> Result<Option<(Metadata, DataKey, Option<String>)>> {
     let Ok(text) = std::str::from_utf8(prev) else { return Ok(None) };
     let Ok(parsed) = document::parse(Format::Json, text) else { return Ok(None) };
     let Ok(Some(meta)) = file_metadata(file, &parsed) else { return Ok(None) };
-    let Ok(key) = keys::unwrap_data_key(&meta, ids) else { return Ok(None) };
+    let Some(key) = previous_key(&meta, ids, known) else { return Ok(None) };
     let old = decrypt_binary(file, text, &parsed, &meta, &key, false)?;
     let reused = (old.as_bytes() == plaintext).then(|| {
         let leaf = parsed.docs[0].leaves.iter().find(|l| l.key(text) == Some("data") && l.parent == 0).expect("decrypt_binary found it");
@@ -865,7 +961,7 @@ fn open_verified(file: &str, format: Format, src: &[u8], identities: &Identities
 /// Gives a file a new data key: every value is re-encrypted for the same recipients
 /// (key groups and threshold included). The MAC is checked first.
 pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -> Result<Encrypted> {
-    let (meta, _) = open_verified(file, format, src, identities)?;
+    let (plain, _, meta) = decrypt_opening(&DecryptRequest { file, format, src, identities, ignore_mac: false })?;
     if meta.groups().iter().any(|g| !g.foreign.is_empty()) {
         return Err(Error::Metadata {
             file: file.into(),
@@ -874,7 +970,6 @@ pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -
         });
     }
     let recipients = Recipients::from_metadata(&meta, identities).map_err(|e| Error::Key { file: file.into(), source: e })?;
-    let plain = decrypt(&DecryptRequest { file, format, src, identities, ignore_mac: false })?;
     let out = encrypt(&EncryptRequest {
         file,
         format,
@@ -983,9 +1078,10 @@ pub fn transit_rewrap(file: &str, format: Format, src: &[u8], identities: &Ident
     let mut changed = 0;
     for stanza in stanzas {
         let key = keys::TransitKey::of_stanza(stanza);
-        let enc = backend
-            .rewrap(&key, &stanza.enc)
-            .map_err(|reason| Error::Key { file: file.into(), source: keys::KeyError::Wrap { recipient: format!("hc_vault:{key}"), reason } })?;
+        let enc = backend.rewrap(&key, &stanza.enc).map_err(|e| Error::Key {
+            file: file.into(),
+            source: keys::KeyError::Wrap { recipient: format!("hc_vault:{key}"), transient: e.is_transient(), reason: e.to_string() },
+        })?;
         if enc != stanza.enc {
             stanza.enc = enc;
             changed += 1;

@@ -20,6 +20,7 @@ use super::error::VaultError;
 /// only.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct KvSecret {
+    /// Key to value.
     pub data: BTreeMap<String, Zeroizing<String>>,
     /// The KV v2 version read; `None` for KV v1.
     pub version: Option<u64>,
@@ -45,7 +46,7 @@ impl VaultClient {
     /// Errors: [`VaultError::NotFound`] when nothing is stored there (or no such version),
     /// [`VaultError::VersionDeleted`] for a deleted or destroyed KV v2 version,
     /// [`VaultError::InvalidPath`] for a version asked of a KV v1 secret.
-    pub fn kv_read(&self, path: &str, version: Option<u64>) -> Result<KvSecret, VaultError> {
+    pub async fn kv_read(&self, path: &str, version: Option<u64>) -> Result<KvSecret, VaultError> {
         let clean = path.trim().trim_matches('/');
         if clean.is_empty() || clean.split('/').count() < 2 {
             return Err(VaultError::InvalidPath {
@@ -60,7 +61,7 @@ impl VaultClient {
             return Err(VaultError::InvalidPath { path: path.to_owned(), reason: "KV v2 versions start at 1".into() });
         }
         let query = version.map(|v| format!("version={v}"));
-        let resp = self.send(Method::GET, clean, query.as_deref(), None, true, true)?;
+        let resp = self.send(Method::GET, clean, query.as_deref(), None, true, true).await?;
         let mut json = resp.json(&Method::GET, clean)?;
         let result = interpret(clean, version, resp.status, &mut json);
         super::scrub(&mut json);

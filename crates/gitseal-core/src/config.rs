@@ -1,4 +1,6 @@
-//! `.sops.yaml`: finding it as sops does and choosing the creation rule for a file.
+//! `.sops.yaml`: its rules, and choosing the creation rule for a file. Finding and
+//! reading the file is the caller's (the CLI walks up from the working directory as sops
+//! does).
 
 use std::path::{Path, PathBuf};
 
@@ -10,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::sops::select::{Selection, FIELDS};
 
 /// Config file names, in the order sops looks for them in each directory.
-const CONFIG_NAMES: [&str; 2] = [".sops.yaml", ".sops.yml"];
+pub const CONFIG_NAMES: [&str; 2] = [".sops.yaml", ".sops.yml"];
 /// sops stops walking up after this many levels.
-const MAX_DEPTH: usize = 100;
+pub const MAX_SEARCH_DEPTH: usize = 100;
 
 /// A parsed `.sops.yaml`.
 #[derive(Debug)]
@@ -46,32 +48,15 @@ pub struct RuleKeyGroup {
     pub hc_vault: Vec<String>,
 }
 
-/// Walks up from `start` looking for `.sops.yaml`.
-pub fn find(start: &Path) -> Option<PathBuf> {
-    let mut dir = Some(start.to_path_buf());
-    for _ in 0..MAX_DEPTH {
-        let d = dir?;
-        for name in CONFIG_NAMES {
-            let candidate = d.join(name);
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-        }
-        dir = d.parent().map(Path::to_path_buf);
-    }
-    None
-}
-
 fn config_err(path: &Path, msg: String) -> Error {
     Error::Config { file: path.display().to_string(), msg }
 }
 
-/// Reads and validates a config file.
-pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { file: path.display().to_string(), action: "cannot read config", source })?;
-    let tree = parse_tree(&text).map_err(|(line, msg)| config_err(path, format!("line {line}: {msg}")))?;
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+/// Parses and validates the text of the config file `path`, whose rules' `path_regex`
+/// match paths relative to `dir` (the directory the file is in, absolute).
+pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Config> {
+    let tree = parse_tree(text).map_err(|(line, msg)| config_err(path, format!("line {line}: {msg}")))?;
+    let dir = dir.to_path_buf();
     let mut rules = Vec::new();
     for (index, r) in tree.get("creation_rules").map(Tree::as_list).unwrap_or(&[]).iter().enumerate() {
         let field_err = |field: &str, msg: &str| config_err(path, format!("creation_rules[{index}].{field}: {msg}"));

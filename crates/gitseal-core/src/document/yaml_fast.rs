@@ -812,7 +812,7 @@ mod tests {
         use crate::keys::age::{generate_identity, AgeRecipient, Identities};
         use crate::keys::Recipients;
         let mut files = Vec::new();
-        corpus_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"), &mut files);
+        corpus_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/corpus"), &mut files);
         assert!(files.len() >= 10, "corpus incomplete: {files:?}");
         let (secret, recipient) = generate_identity();
         let mut ids = Identities::default();

@@ -24,9 +24,6 @@ use crate::sops::metadata::Metadata;
 use crate::sops::select::Selection;
 use crate::sops::value::{looks_encrypted, ValueType};
 
-/// Exit code of `gitseal check` when it found problems.
-pub const EXIT_FINDINGS: i32 = 10;
-
 /// Files larger than this are skipped (with a note): no Secret manifest is this big, and
 /// reading a large asset at every commit would make the gate slow.
 pub const DEFAULT_MAX_SIZE: u64 = 50 * 1024 * 1024;
