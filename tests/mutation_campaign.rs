@@ -88,6 +88,7 @@ fn encrypt_text(k: &Keys, name: &str, format: Format, src: &str) -> String {
         mac_only_encrypted: false,
         identities: &k.ids,
         previous: None,
+        check: Some(gitseal_core::k8s::check_secret_data),
     };
     encrypt(&req).unwrap_or_else(|e| panic!("{name}: {e}")).output.into_string()
 }

@@ -145,7 +145,7 @@ proptest! {
         let (ids, recipients) = keys();
         let enc = encrypt(&EncryptRequest {
             file: "gen.yaml", format: Format::Yaml, src: src.as_bytes(), recipients: &recipients,
-            selection: None, mac_only_encrypted: false, identities: &ids, previous: None,
+            selection: None, mac_only_encrypted: false, identities: &ids, previous: None, check: Some(gitseal_core::k8s::check_secret_data),
         }).unwrap();
         let dec = decrypt(&DecryptRequest {
             file: "gen.yaml", format: Format::Yaml, src: enc.output.as_bytes(), identities: &ids, ignore_mac: false,
@@ -154,7 +154,7 @@ proptest! {
 
         let again = encrypt(&EncryptRequest {
             file: "gen.yaml", format: Format::Yaml, src: enc.output.as_bytes(), recipients: &recipients,
-            selection: None, mac_only_encrypted: false, identities: &ids, previous: None,
+            selection: None, mac_only_encrypted: false, identities: &ids, previous: None, check: Some(gitseal_core::k8s::check_secret_data),
         }).unwrap();
         prop_assert!(!again.changed);
         prop_assert_eq!(again.output.as_str(), enc.output.as_str());

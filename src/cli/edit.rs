@@ -270,7 +270,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         let result = match (&opened, &new_file_plan) {
-            (Some(file), _) => file.reseal(&edited, &ids),
+            (Some(file), _) => file.reseal(&edited, &ids, Some(gitseal_core::k8s::check_secret_data)),
             (None, Some(plan)) => gitseal_core::encrypt(&EncryptRequest {
                 file: &name,
                 format,
@@ -280,6 +280,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
                 mac_only_encrypted: plan.mac_only_encrypted,
                 identities: &ids,
                 previous: None,
+                check: Some(gitseal_core::k8s::check_secret_data),
             }),
             (None, None) => unreachable!("a new file always has a plan"),
         };

@@ -210,6 +210,7 @@ impl Job<'_> {
             mac_only_encrypted: plan.mac_only_encrypted,
             identities: self.ids,
             previous: previous.as_deref(),
+            check: Some(gitseal_core::k8s::check_secret_data),
         };
         // Binary files are encrypted whole, in memory.
         if req.format == Format::Binary {

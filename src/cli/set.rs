@@ -128,7 +128,7 @@ fn change_file(
         msg: "the file is not valid UTF-8 text".into(),
     })?;
     let edited = change(&name, format, text)?;
-    let out = opened.reseal(edited.as_bytes(), &ids)?;
+    let out = opened.reseal(edited.as_bytes(), &ids, Some(gitseal_core::k8s::check_secret_data))?;
     if out.changed {
         fsio::write_encrypted(path, &out.output)?;
     }

@@ -294,6 +294,7 @@ impl SecretManifest {
             mac_only_encrypted,
             identities: &no_identities,
             previous: None,
+            check: Some(crate::k8s::check_secret_data),
         })?;
         // Every value the selection covers must have been sealed (a label named like a
         // selected key may add more); fewer is a bug that would put plaintext in the

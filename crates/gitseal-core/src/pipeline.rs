@@ -13,7 +13,6 @@ use crate::crypto::DataKey;
 use crate::document::splice::{apply, Edit};
 use crate::document::{self, binary, Document, Format, Leaf, ParsedFile, Style, Tree};
 use crate::error::{Error, Result};
-use crate::k8s;
 use crate::keys::{self, Identities, Recipients};
 use crate::sops::mac::MacBuilder;
 use crate::sops::metadata::{now_rfc3339, Metadata, SOPS_VERSION};
@@ -67,7 +66,15 @@ pub struct EncryptRequest<'a> {
     /// The current content of the output file, when encrypting onto an existing
     /// encrypted file: its data key and unchanged ciphertexts are reused.
     pub previous: Option<&'a [u8]>,
+    /// Validates the plaintext before anything is encrypted (the caller's domain rules,
+    /// such as [`crate::k8s::check_secret_data`]: a Secret's `data` is base64); `None`
+    /// checks nothing beyond the format.
+    pub check: Option<InputCheck>,
 }
+
+/// A rule a file must satisfy before it is encrypted: given the file's name (for
+/// messages), its text and its parsed documents, an error naming the line, or `Ok`.
+pub type InputCheck = fn(file: &str, text: &str, parsed: &ParsedFile) -> Result<()>;
 
 /// The result of [`encrypt`].
 #[derive(Debug)]
@@ -397,7 +404,9 @@ fn plan_encrypt_inner<'a>(req: &EncryptRequest<'a>, skip_unselected: bool, known
     let sel = selection.compile().map_err(|e| Error::Config { file: file.into(), msg: format!("invalid selection regex: {e}") })?;
     let mac_only = existing.as_ref().or(previous.as_ref().map(|(m, _, _)| m)).map_or(req.mac_only_encrypted, |m| m.mac_only_encrypted);
 
-    k8s::check_secret_data(file, text, &parsed)?;
+    if let Some(check) = req.check {
+        check(file, text, &parsed)?;
+    }
 
     // What happens to each value. Decided before touching keys: a fully encrypted file
     // needs no key at all to be left alone.
@@ -646,7 +655,8 @@ impl<'a> OpenedFile<'a> {
     /// Encrypts an edited plaintext with the file's data key, recipients and rule; every
     /// value whose path and plaintext did not change keeps its exact ciphertext (see
     /// [`reencrypt`]). The data key is the one opened, so no key service is asked again.
-    pub fn reseal(&self, plaintext: &[u8], identities: &Identities) -> Result<EncryptOutcome> {
+    /// `check` validates the new plaintext as [`EncryptRequest::check`] does.
+    pub fn reseal(&self, plaintext: &[u8], identities: &Identities, check: Option<InputCheck>) -> Result<EncryptOutcome> {
         let no_recipients = Recipients::default();
         encrypt_with(
             &EncryptRequest {
@@ -658,6 +668,7 @@ impl<'a> OpenedFile<'a> {
                 mac_only_encrypted: false,
                 identities,
                 previous: Some(self.original),
+                check,
             },
             Some(&self.key),
         )
@@ -926,7 +937,7 @@ fn decrypt_binary(file: &str, src: &str, parsed: &ParsedFile, meta: &Metadata, k
 /// Encrypts an edited plaintext of an encrypted file: the original's data key,
 /// recipients and rule are kept, and every value whose path and plaintext did not change
 /// keeps its exact ciphertext. `edit`, `set` and `unset` write through this.
-pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], identities: &Identities) -> Result<EncryptOutcome> {
+pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], identities: &Identities, check: Option<InputCheck>) -> Result<EncryptOutcome> {
     let no_recipients = Recipients::default();
     let out = encrypt(&EncryptRequest {
         file,
@@ -937,6 +948,7 @@ pub fn reencrypt(file: &str, format: Format, original: &[u8], plaintext: &[u8], 
         mac_only_encrypted: false,
         identities,
         previous: Some(original),
+        check,
     })?;
     Ok(out)
 }
@@ -979,6 +991,8 @@ pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -
         mac_only_encrypted: meta.mac_only_encrypted,
         identities,
         previous: None,
+        // The values are the file's own, checked when they were first encrypted.
+        check: None,
     })?;
     Ok(out.output)
 }

@@ -10,7 +10,6 @@ pub mod json;
 pub mod splice;
 pub mod tree;
 pub mod yaml;
-mod yaml_fast;
 
 use std::ops::Range;
 use std::path::Path;

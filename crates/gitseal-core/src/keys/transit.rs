@@ -479,6 +479,7 @@ mod tests {
             mac_only_encrypted: false,
             identities: &ids,
             previous: None,
+            check: None,
         };
         (crate::pipeline::encrypt(&req).unwrap().output.into_string(), ids)
     }
@@ -496,12 +497,12 @@ mod tests {
         };
         let opened = crate::pipeline::open(&req).unwrap();
         let edited = std::str::from_utf8(opened.plaintext().as_bytes()).unwrap().replace("token: one", "token: two");
-        let out = opened.reseal(edited.as_bytes(), &ids).unwrap();
+        let out = opened.reseal(edited.as_bytes(), &ids, None).unwrap();
         assert!(out.changed);
         assert_eq!(backend.decrypts.load(std::sync::atomic::Ordering::SeqCst), 1, "one unwrap for open and reseal together");
         // reencrypt, given bytes nobody opened yet, unwraps once itself.
         let before = backend.decrypts.load(std::sync::atomic::Ordering::SeqCst);
-        crate::pipeline::reencrypt("s.yaml", crate::document::Format::Yaml, encrypted.as_bytes(), edited.as_bytes(), &ids).unwrap();
+        crate::pipeline::reencrypt("s.yaml", crate::document::Format::Yaml, encrypted.as_bytes(), edited.as_bytes(), &ids, None).unwrap();
         assert_eq!(backend.decrypts.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
         // What was resealed opens again, with the new value and the other one unchanged.
         let text = out.output.into_string();

@@ -2,7 +2,7 @@
 //! single-line plain or quoted scalars, literal block scalars and comments.
 //!
 //! It reads the file line by line and produces exactly what the event-based parser in
-//! [`super::yaml`] produces for the same input (a property test compares the two), at a
+//! [`super::events`] produces for the same input (a property test compares the two), at a
 //! fraction of the cost. On anything outside that subset (flow collections, anchors,
 //! tags, folded or multi-line scalars, escapes, odd indentation, duplicate keys, the
 //! `sops` metadata block, ...) it gives up and the event-based parser takes over, so
@@ -14,8 +14,10 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use saphyr_parser::ScalarStyle;
 
-use super::yaml::{attach_comments, insert_point, is_null, key_indent, parse_events, plain_type, scalar_extent, Collection, FoundComment};
-use super::{Document, Format, Leaf, ParsedFile, PathEntry, Style, Text};
+use super::scan::{
+    attach_comments, insert_point, is_null, key_indent, line_end_after, line_start_of, plain_type, scalar_extent, Collection, FoundComment, MAX_DEPTH,
+};
+use crate::document::{Document, Format, Leaf, ParsedFile, PathEntry, Style, SyntaxError, Text};
 use crate::sops::value::ValueType;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,8 +70,14 @@ struct OpenKey {
 /// Characters that cannot start a plain scalar handled here.
 const AWKWARD_START: &[u8] = b"[]{}&*!|>'\"%@`?,#";
 
+/// The full parser, which the fast path hands a file's `sops` metadata block to (the
+/// block uses flow style and long folded strings, outside the fast subset). Passed in
+/// rather than imported, so that neither parser depends on the other.
+pub(crate) type FullParser = fn(&str) -> Result<ParsedFile, SyntaxError>;
+
 struct Fast<'a> {
     src: &'a str,
+    full: FullParser,
     hasher: RandomState,
     docs: Vec<Document>,
     doc_starts: Vec<usize>,
@@ -86,7 +94,7 @@ struct Fast<'a> {
 }
 
 /// Parses `src`, or returns `None` when it is outside the fast path's subset.
-pub fn parse(src: &str) -> Option<ParsedFile> {
+pub(crate) fn parse(src: &str, full: FullParser) -> Option<ParsedFile> {
     #[cfg(test)]
     if tests::FULL_PARSER_ONLY.with(std::cell::Cell::get) {
         return None;
@@ -97,6 +105,7 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
     }
     let mut p = Fast {
         src,
+        full,
         hasher: RandomState::new(),
         docs: vec![Document::new(1)],
         doc_starts: vec![0],
@@ -160,7 +169,7 @@ pub fn parse(src: &str) -> Option<ParsedFile> {
         let mut nested = false;
         if let Some(o) = open.take() {
             if indent > o.map_indent || (indent == o.map_indent && is_item) {
-                if p.stack.len() >= super::yaml::MAX_DEPTH {
+                if p.stack.len() >= MAX_DEPTH {
                     return None; // the full parser names the line
                 }
                 p.open_collection(o, indent, if is_item { Kind::Seq } else { Kind::Map }, tok);
@@ -350,7 +359,7 @@ impl Fast<'_> {
         if find_byte(&b[ls..end], b'#').is_some() {
             return None;
         }
-        let block = parse_events(&self.src[ls..end]).ok()?;
+        let block = (self.full)(&self.src[ls..end]).ok()?;
         let [doc] = &mut block.docs.try_into().ok()?;
         if !doc.leaves.is_empty() {
             return None;
@@ -477,7 +486,7 @@ impl Fast<'_> {
                 let vend = vstart + src[vstart..vend_raw].trim_end_matches(' ').len();
                 let v = &src[vstart..vend];
                 if let Some(h) = comment {
-                    self.comments.push((self.docs.len() - 1, h, ce, h - super::yaml::line_start_of(src, h)));
+                    self.comments.push((self.docs.len() - 1, h, ce, h - line_start_of(src, h)));
                 }
                 self.scalar_indent = Some(line_indent);
                 if let Some((_, k, true)) = &key {
@@ -510,7 +519,7 @@ impl Fast<'_> {
         }
         if trimmed.starts_with('#') && trimmed.len() < rest.len() {
             let h = ce - trimmed.len();
-            self.comments.push((self.docs.len() - 1, h, ce, h - super::yaml::line_start_of(self.src, h)));
+            self.comments.push((self.docs.len() - 1, h, ce, h - line_start_of(self.src, h)));
             return Some(());
         }
         None
@@ -669,7 +678,7 @@ fn literal_indent(src: &str, from: usize, parent: usize) -> Option<usize> {
             Some(i) if !blank && spaces < i => break,
             Some(_) => {}
         }
-        p = super::yaml::line_end_after(src, p);
+        p = line_end_after(src, p);
     }
     indent
 }
@@ -711,8 +720,14 @@ mod tests {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-    use super::super::{yaml, MetadataBlock};
+    use super::super::events as yaml;
     use super::*;
+    use crate::document::MetadataBlock;
+
+    /// The fast path with the full parser for metadata blocks, as [`super::super::parse`] runs it.
+    fn parse(src: &str) -> Option<ParsedFile> {
+        super::parse(src, yaml::parse_events)
+    }
 
     fn text_fp(t: &Text, src: &str) -> String {
         match t {
@@ -834,6 +849,7 @@ mod tests {
                 mac_only_encrypted: false,
                 identities: &ids,
                 previous: None,
+                check: Some(crate::k8s::check_secret_data),
             })
             .unwrap();
             let enc_taken = check(enc.output.as_str()).unwrap_or_else(|e| panic!("{} encrypted: {e}", f.display()));
@@ -1600,6 +1616,7 @@ mod tests {
                 mac_only_encrypted: false,
                 identities: &ids,
                 previous: None,
+                check: Some(crate::k8s::check_secret_data),
             };
             // An indented top-level mapping gets an indented `sops:` block, which the fast
             // path leaves to the full parser. A value that looks encrypted makes encrypt
