@@ -8,6 +8,7 @@
 //! request bodies) so that a fault can close a connection without any answer.
 #![allow(dead_code)]
 
+pub mod openbao;
 pub mod tls;
 
 use std::collections::{BTreeMap, HashMap};
