@@ -468,3 +468,31 @@ fn edit_makes_one_transit_decrypt() {
     assert!(sops_reads(&f, &bao, &file).contains("token: edited-token\n"));
     assert_eq!(decrypts, 1, "Transit decrypts for one `gitseal edit`");
 }
+
+#[test]
+fn rewrap_makes_one_transit_decrypt_and_one_rewrap_per_entry() {
+    let f = Fixture::new();
+    let bao = bao_with_key("gitops");
+    bao.create_transit_key("backup");
+    let file = f.write("secret.yaml", SECRET);
+    let uris = format!("{},{}", bao.transit_uri("gitops"), bao.transit_uri("backup"));
+    let out = gitseal_vault_only(&f, &bao, bao.root_token()).args(["encrypt", "-i", "--hc-vault-transit", &uris]).arg(&file).output().unwrap();
+    assert_success("encrypt for two Transit keys", &out);
+    bao.rotate_transit_key("gitops");
+    bao.rotate_transit_key("backup");
+
+    let from = bao.audit_entries().len();
+    let out = gitseal_vault_only(&f, &bao, bao.root_token()).arg("rewrap").arg(&file).output().unwrap();
+    assert_success("gitseal rewrap", &out);
+    let mut calls = transit_calls_since(&bao, from);
+    let decrypts = calls.iter().filter(|p| p.starts_with("transit/decrypt/")).count();
+    calls.retain(|p| p.starts_with("transit/rewrap/"));
+    calls.sort();
+    assert_eq!(decrypts, 1, "one Transit decrypt to verify the MAC");
+    assert_eq!(calls, ["transit/rewrap/backup", "transit/rewrap/gitops"], "one rewrap per Transit entry");
+    let text = utf8(&f.read("secret.yaml")).to_owned();
+    for entry in 0..2 {
+        assert!(hc_vault_field(&text, entry, "enc").starts_with("vault:v2:"), "entry {entry} not rewrapped: {text}");
+    }
+    assert_eq!(sops_reads(&f, &bao, &file), SECRET);
+}
