@@ -103,17 +103,17 @@ impl OpenBao {
             let child = cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
             let mut server = OpenBao { child, port, setup_port, tls, root_token, dir };
             if server.wait_until_healthy() {
-                server.mount("sys/mounts/transit", json!({"type": "transit"}));
-                server.mount("sys/mounts/kv", json!({"type": "kv", "options": {"version": "1"}}));
-                server.mount("sys/auth/approle", json!({"type": "approle"}));
+                server.write("sys/mounts/transit", json!({"type": "transit"}));
+                server.write("sys/mounts/kv", json!({"type": "kv", "options": {"version": "1"}}));
+                server.write("sys/auth/approle", json!({"type": "approle"}));
                 return server;
             }
         }
         panic!("OpenBao did not start in 5 attempts");
     }
 
-    /// Waits for `sys/health` to answer 200 (initialized, unsealed, active); `false` when
-    /// the server exited first (its port was taken).
+    /// Waits for `sys/health` to answer 200 (initialized, unsealed, active) and for the
+    /// root token to be accepted; `false` when the port turned out to be taken.
     fn wait_until_healthy(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -125,15 +125,14 @@ impl OpenBao {
                 panic!("OpenBao exited with {status} before answering:\n{log}");
             }
             if let Ok((200, _)) = self.try_request("GET", "sys/health", None, None, None) {
-                return true;
+                // Only this server knows its random root token: another server that took
+                // the port in the meantime answers 403.
+                let token = self.root_token.clone();
+                return matches!(self.try_request("GET", "auth/token/lookup-self", Some(&token), None, None), Ok((200, _)));
             }
             assert!(Instant::now() < deadline, "OpenBao did not answer on port {} within 60 s", self.port);
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-
-    fn mount(&self, path: &str, body: Value) {
-        self.write(path, body);
     }
 
     /// `http://127.0.0.1:PORT` (or `https://` for a TLS server).
