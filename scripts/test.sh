@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full test run: install the interop peers (sops 3.11.0, age, rvault), then run the
+# Full test run: install the interop peers (sops 3.11.0, age, OpenBao), then run the
 # Rust test suite. This is the command CI runs.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ sops_v=$(sops --version --disable-version-check 2>/dev/null | head -1 | sed "s/^
 age_v=$(age --version 2>/dev/null | head -1)
 echo "sops: $sops_v ($(command -v sops))"
 echo "age:  $age_v ($(command -v age))"
-echo "rvault: $(command -v rvault)"
+echo "bao:  $(bao version 2>/dev/null | head -1) ($(command -v bao))"
 
 # --locked: test against exactly the dependency versions in Cargo.lock. The dev profile
 # builds dependencies optimised (Cargo.toml) and skips the release LTO, which would
@@ -91,7 +91,7 @@ if [[ $status -eq 0 && $fuzz_status -ne 0 ]]; then
 fi
 
 step "Summary"
-echo "peers:   sops $sops_v, age $age_v, rvault (rusty_vault 0.2.1) (GITSEAL_REQUIRE_PEERS=1)"
+echo "peers:   sops $sops_v, age $age_v, $(bao version 2>/dev/null | head -1 | cut -d" " -f1-2) (GITSEAL_REQUIRE_PEERS=1)"
 echo "command: cargo test ${cargo_flags[*]}; scripts/fuzz.sh --smoke $fuzz_seconds (exit $fuzz_status)"
 if [[ $status -eq 0 ]]; then
     echo "result:  PASSED in ${elapsed}s"

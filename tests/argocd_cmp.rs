@@ -1,6 +1,6 @@
 //! The Argo CD config management plugin in examples/argocd-cmp/plugin.yaml: its
 //! `discover` and `generate` commands run as Argo CD runs them (`sh -c` in the
-//! application directory), with gitseal on PATH and the test Vault server.
+//! application directory), with gitseal on PATH and an OpenBao server.
 
 mod common;
 mod vault_support;
@@ -11,7 +11,7 @@ use std::process::Command;
 use common::{assert_success, stderr, utf8, Fixture};
 use gitseal_core::config::parse_tree;
 use serde_json::json;
-use vault_support::{VaultServer, ROOT_TOKEN};
+use vault_support::openbao::OpenBao;
 
 /// `spec.<section>` command and first argument of the plugin configuration.
 fn plugin_command(section: &[&str]) -> (Vec<String>, String) {
@@ -26,7 +26,7 @@ fn plugin_command(section: &[&str]) -> (Vec<String>, String) {
     (command, arg)
 }
 
-fn run_like_argocd(f: &Fixture, app: &Path, section: &[&str], server: &VaultServer) -> std::process::Output {
+fn run_like_argocd(f: &Fixture, app: &Path, section: &[&str], server: &OpenBao) -> std::process::Output {
     let (command, arg) = plugin_command(section);
     assert_eq!(command, ["sh", "-c"]);
     let bin_dir = Path::new(common::gitseal_bin()).parent().unwrap().to_owned();
@@ -39,7 +39,7 @@ fn run_like_argocd(f: &Fixture, app: &Path, section: &[&str], server: &VaultServ
         .env("HOME", f.dir.path())
         .env("SOPS_AGE_KEY_FILE", &f.key_file)
         .env("VAULT_ADDR", server.addr())
-        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_TOKEN", server.root_token())
         .output()
         .unwrap()
 }
@@ -47,7 +47,7 @@ fn run_like_argocd(f: &Fixture, app: &Path, section: &[&str], server: &VaultServ
 #[test]
 fn plugin_discovers_and_renders_an_application() {
     let f = Fixture::new();
-    let server = VaultServer::start();
+    let server = OpenBao::start();
     server.kv2_put("secret", "flux/webhook", json!({"token": "from-vault"}));
 
     let app = f.path("app");
@@ -166,7 +166,7 @@ fn kustomize_build_piped_to_render_cannot_open_sops_files() {
 #[test]
 fn kustomize_plugin_decrypts_first_then_builds_every_overlay_and_resolves_vault() {
     let f = Fixture::new();
-    let server = VaultServer::start();
+    let server = OpenBao::start();
     server.kv2_put("secret", "flux/webhook", json!({"token": "from-vault"}));
     let repo = kustomize_repo(&f);
     let script = generate_script("plugin-kustomize.yaml");
@@ -186,7 +186,7 @@ fn kustomize_plugin_decrypts_first_then_builds_every_overlay_and_resolves_vault(
             .env("ARGOCD_APP_SOURCE_PATH", app)
             .env("SOPS_AGE_KEY_FILE", &f.key_file)
             .env("VAULT_ADDR", server.addr())
-            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .env("VAULT_TOKEN", server.root_token())
             .output()
             .unwrap();
         assert_success(&format!("generate {app}"), &out);
@@ -218,7 +218,7 @@ fn kustomize_plugin_decrypts_first_then_builds_every_overlay_and_resolves_vault(
         .env("ARGOCD_APP_SOURCE_PATH", "apps/overlays/prod")
         .env("SOPS_AGE_KEY_FILE", &f.key_file)
         .env("VAULT_ADDR", server.addr())
-        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_TOKEN", server.root_token())
         .output()
         .unwrap();
     assert!(!out.status.success(), "a tampered file must fail the generation");

@@ -8,7 +8,7 @@
 //! request bodies) so that a fault can close a connection without any answer.
 #![allow(dead_code)]
 
-pub mod tls;
+pub mod openbao;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
