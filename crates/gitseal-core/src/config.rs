@@ -2,10 +2,11 @@
 //! reading the file is the caller's (the CLI walks up from the working directory as sops
 //! does).
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use crate::document::yaml::nodes::{self, Node};
 use regex::Regex;
-use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use crate::document::Tree;
 use crate::error::{Error, Result};
@@ -179,43 +180,47 @@ fn unknown_keys(src: &str) -> Vec<(usize, String)> {
     }
     let mut out = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut parser = Parser::new_from_str(src);
-    while let Some(Ok((ev, span))) = parser.next_event() {
-        match ev {
-            Event::MappingStart(..) | Event::SequenceStart(..) => {
-                let is_map = matches!(ev, Event::MappingStart(..));
-                // The level of the new collection, from where it sits.
-                let (map_level, list_level) = match stack.last_mut() {
-                    None => (Level::Top, Level::Free),
-                    Some(Frame::Map { level, expect_key, key }) => {
-                        *expect_key = true;
-                        (Level::Free, level.list_items(key))
-                    }
-                    Some(Frame::List { items }) => (*items, Level::Free),
-                };
-                stack.push(if is_map { Frame::Map { level: map_level, expect_key: true, key: String::new() } } else { Frame::List { items: list_level } });
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                stack.pop();
-            }
-            Event::Scalar(v, ..) => {
-                if let Some(Frame::Map { level, expect_key, key }) = stack.last_mut() {
-                    if *expect_key {
-                        let known = level.known();
-                        if *level != Level::Free && !known.contains(&&*v) {
-                            let near = crate::tree_path::nearest(&v, known.iter().copied(), 1, false);
-                            let hint = near.first().map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
-                            out.push((span.start.line(), format!("warning: unknown key `{v}`{hint}; sops ignores it")));
+    // A syntax error is reported by parse_tree, which reads the same text.
+    let _ = nodes::walk(
+        src,
+        |_| (),
+        |node| {
+            match node {
+                Node::CollectionStart { map, .. } => {
+                    // The level of the new collection, from where it sits.
+                    let (map_level, list_level) = match stack.last_mut() {
+                        None => (Level::Top, Level::Free),
+                        Some(Frame::Map { level, expect_key, key }) => {
+                            *expect_key = true;
+                            (Level::Free, level.list_items(key))
                         }
-                        *key = v.into_owned();
-                    }
-                    *expect_key = !*expect_key;
+                        Some(Frame::List { items }) => (*items, Level::Free),
+                    };
+                    stack.push(if map { Frame::Map { level: map_level, expect_key: true, key: String::new() } } else { Frame::List { items: list_level } });
                 }
+                Node::CollectionEnd => {
+                    stack.pop();
+                }
+                Node::Scalar { text, line, .. } => {
+                    if let Some(Frame::Map { level, expect_key, key }) = stack.last_mut() {
+                        if *expect_key {
+                            let known = level.known();
+                            if *level != Level::Free && !known.contains(&&*text) {
+                                let near = crate::tree_path::nearest(&text, known.iter().copied(), 1, false);
+                                let hint = near.first().map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default();
+                                out.push((line, format!("warning: unknown key `{text}`{hint}; sops ignores it")));
+                            }
+                            *key = text.into_owned();
+                        }
+                        *expect_key = !*expect_key;
+                    }
+                }
+                Node::DocumentEnd => return Ok(ControlFlow::Break(())),
+                Node::DocumentStart | Node::Alias { .. } => {}
             }
-            Event::DocumentEnd => break,
-            _ => {}
-        }
-    }
+            Ok(ControlFlow::Continue(()))
+        },
+    );
     out
 }
 
@@ -286,38 +291,42 @@ pub fn parse_tree(src: &str) -> std::result::Result<Tree, (usize, String)> {
         }
     }
     let mut stack: Vec<F> = Vec::new();
-    let mut parser = Parser::new_from_str(src);
-    while let Some(ev) = parser.next_event() {
-        let (ev, span) = ev.map_err(|e| (e.marker().line(), e.info().to_owned()))?;
-        let done = match ev {
-            Event::MappingStart(..) => {
-                stack.push(F::Map(Vec::new(), None));
-                None
-            }
-            Event::SequenceStart(..) => {
-                stack.push(F::List(Vec::new()));
-                None
-            }
-            Event::MappingEnd | Event::SequenceEnd => {
-                let v = match stack.pop() {
-                    Some(F::Map(e, _)) => Tree::Map(e),
-                    Some(F::List(i)) => Tree::List(i),
-                    None => Tree::Null,
-                };
-                push(&mut stack, v)
-            }
-            Event::Scalar(s, style, ..) => {
-                let v = if style == ScalarStyle::Plain && matches!(&*s, "" | "~" | "null") { Tree::Null } else { Tree::Scalar(s.into_owned()) };
-                push(&mut stack, v)
-            }
-            Event::Alias(_) => return Err((span.start.line(), "aliases are not supported".into())),
-            _ => None,
-        };
-        if let Some(t) = done {
-            return Ok(t);
-        }
-    }
-    Ok(Tree::Null)
+    let mut result = Tree::Null;
+    nodes::walk(
+        src,
+        |e| (e.line, e.info),
+        |node| {
+            let done = match node {
+                Node::CollectionStart { map: true, .. } => {
+                    stack.push(F::Map(Vec::new(), None));
+                    None
+                }
+                Node::CollectionStart { map: false, .. } => {
+                    stack.push(F::List(Vec::new()));
+                    None
+                }
+                Node::CollectionEnd => {
+                    let v = match stack.pop() {
+                        Some(F::Map(e, _)) => Tree::Map(e),
+                        Some(F::List(i)) => Tree::List(i),
+                        None => Tree::Null,
+                    };
+                    push(&mut stack, v)
+                }
+                Node::Scalar { text, null, .. } => push(&mut stack, if null { Tree::Null } else { Tree::Scalar(text.into_owned()) }),
+                Node::Alias { line } => return Err((line, "aliases are not supported".into())),
+                Node::DocumentStart | Node::DocumentEnd => None,
+            };
+            Ok(match done {
+                Some(t) => {
+                    result = t;
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            })
+        },
+    )?;
+    Ok(result)
 }
 
 #[cfg(test)]

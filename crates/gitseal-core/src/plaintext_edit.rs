@@ -382,7 +382,9 @@ fn render_new_yaml(parsed: &ParsedFile, value: &NewValue, indent: usize) -> Stri
 
 mod yaml {
     use super::*;
-    use saphyr_parser::{Event, Parser, ScalarStyle};
+    use crate::document::yaml::nodes::{self, Node};
+    use crate::document::yaml::scan::is_null;
+    use std::ops::ControlFlow;
 
     /// What an addressable key holds.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,80 +425,72 @@ mod yaml {
         Seq { entry: Option<usize>, children: usize },
     }
 
-    fn is_null(s: &str) -> bool {
-        matches!(s, "" | "~" | "null" | "Null" | "NULL")
-    }
-
     impl Index {
         pub fn build(src: &str) -> std::result::Result<Index, String> {
             let mut idx = Index { docs: Vec::new(), roots: Vec::new() };
-            let mut pos = crate::document::yaml::ByteIndex::new(src);
             let mut stack: Vec<Frame> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
             let mut root: Option<Root> = None;
-            let mut parser = Parser::new_from_str(src);
-            while let Some(next) = parser.next_event() {
-                let (event, span) = next.map_err(|e| format!("invalid YAML: {}", e.info()))?;
-                let start = pos.byte(span.start.index());
-                let end = pos.byte(span.end.index()).max(start);
-                match event {
-                    Event::DocumentStart(_) => {
-                        entries = Vec::new();
-                        root = None;
-                    }
-                    Event::DocumentEnd => {
-                        // Empty documents are dropped, as the document parser drops them.
-                        if let Some(r) = root.take() {
-                            idx.docs.push(std::mem::take(&mut entries));
-                            idx.roots.push(r);
+            nodes::walk(
+                src,
+                |e| format!("invalid YAML: {}", e.info),
+                |node| {
+                    match node {
+                        Node::DocumentStart => {
+                            entries = Vec::new();
+                            root = None;
                         }
-                    }
-                    Event::Scalar(text, style, _, tag) => {
-                        if let Some(Frame::Map { pending: pending @ None, .. }) = stack.last_mut() {
-                            *pending = Some((text.into_owned(), start));
-                            continue;
-                        }
-                        let null = style == ScalarStyle::Plain && tag.as_ref().is_none_or(|t| t.suffix == "null") && is_null(&text);
-                        let kind = if null { Kind::Null } else { Kind::Scalar };
-                        child(&mut stack, &mut entries, kind, start..end);
-                    }
-                    Event::MappingStart(..) | Event::SequenceStart(..) => {
-                        let is_map = matches!(event, Event::MappingStart(..));
-                        let flow = matches!(src.as_bytes().get(start), Some(b'{') | Some(b'['));
-                        if stack.is_empty() {
-                            if !is_map {
-                                return Err("the top level of a document must be a mapping".into());
+                        Node::DocumentEnd => {
+                            // Empty documents are dropped, as the document parser drops them.
+                            if let Some(r) = root.take() {
+                                idx.docs.push(std::mem::take(&mut entries));
+                                idx.roots.push(r);
                             }
-                            root = Some(Root { flow, children: 0 });
-                            stack.push(Frame::Map { keys: Some(Vec::new()), pending: None, entry: None, children: 0 });
-                            continue;
                         }
-                        if let Some(Frame::Map { pending: None, .. }) = stack.last() {
-                            return Err("a mapping key that is a collection cannot be edited by path".into());
+                        Node::Scalar { text, null, bytes, .. } => {
+                            if let Some(Frame::Map { pending: pending @ None, .. }) = stack.last_mut() {
+                                *pending = Some((text.into_owned(), bytes.start));
+                                return Ok(ControlFlow::Continue(()));
+                            }
+                            let kind = if null { Kind::Null } else { Kind::Scalar };
+                            child(&mut stack, &mut entries, kind, bytes);
                         }
-                        let kind = if is_map { Kind::Map { flow } } else { Kind::Seq { flow } };
-                        let (keys, entry) = child(&mut stack, &mut entries, kind, start..end);
-                        stack.push(if is_map { Frame::Map { keys, pending: None, entry, children: 0 } } else { Frame::Seq { entry, children: 0 } });
-                    }
-                    Event::MappingEnd | Event::SequenceEnd => {
-                        let (entry, children) = match stack.pop() {
-                            Some(Frame::Map { entry, children, .. }) | Some(Frame::Seq { entry, children }) => (entry, children),
-                            None => (None, 0),
-                        };
-                        match entry {
-                            Some(e) => entries[e].children = children,
-                            None if stack.is_empty() => {
-                                if let Some(r) = root.as_mut() {
-                                    r.children = children;
+                        Node::CollectionStart { map, flow, bytes, .. } => {
+                            if stack.is_empty() {
+                                if !map {
+                                    return Err("the top level of a document must be a mapping".into());
                                 }
+                                root = Some(Root { flow, children: 0 });
+                                stack.push(Frame::Map { keys: Some(Vec::new()), pending: None, entry: None, children: 0 });
+                                return Ok(ControlFlow::Continue(()));
                             }
-                            None => {}
+                            if let Some(Frame::Map { pending: None, .. }) = stack.last() {
+                                return Err("a mapping key that is a collection cannot be edited by path".into());
+                            }
+                            let kind = if map { Kind::Map { flow } } else { Kind::Seq { flow } };
+                            let (keys, entry) = child(&mut stack, &mut entries, kind, bytes);
+                            stack.push(if map { Frame::Map { keys, pending: None, entry, children: 0 } } else { Frame::Seq { entry, children: 0 } });
                         }
+                        Node::CollectionEnd => {
+                            let (entry, children) = match stack.pop() {
+                                Some(Frame::Map { entry, children, .. }) | Some(Frame::Seq { entry, children }) => (entry, children),
+                                None => (None, 0),
+                            };
+                            match entry {
+                                Some(e) => entries[e].children = children,
+                                None if stack.is_empty() => {
+                                    if let Some(r) = root.as_mut() {
+                                        r.children = children;
+                                    }
+                                }
+                                None => {}
+                            }
+                        }
+                        Node::Alias { .. } => return Err("YAML aliases are not supported".into()),
                     }
-                    Event::Alias(_) => return Err("YAML aliases are not supported".into()),
-                    Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
-                }
-            }
+                    Ok(ControlFlow::Continue(()))
+                },
+            )?;
             Ok(idx)
         }
     }

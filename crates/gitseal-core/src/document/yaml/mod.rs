@@ -10,11 +10,11 @@
 mod emit;
 mod events;
 mod fast;
+pub(crate) mod nodes;
 pub(crate) mod scan;
 
 pub use emit::{render_metadata, render_value};
 pub use events::parse_events;
-pub(crate) use scan::ByteIndex;
 pub use scan::{plain_type, MAX_DEPTH};
 
 use crate::document::{ParsedFile, Style, SyntaxError, Text};
