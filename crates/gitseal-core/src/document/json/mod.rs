@@ -5,13 +5,15 @@
 //! `float`), `null` is neither encrypted nor hashed, and the metadata lives in a top-level
 //! member named `"sops"`, written as the last member, tab-indented, with Go's escaping.
 
+pub(crate) mod index;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
 use zeroize::Zeroizing;
 
-use super::{line_col, Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree};
+use crate::document::{line_col, Document, Format, Leaf, MetadataBlock, ParsedFile, PathEntry, Rendered, Style, SyntaxError, Text, Tree};
 use crate::sops::value::{format_go_float, parse_go_bool, parse_go_float, ValueType};
 
 /// The member holding sops metadata.
