@@ -484,17 +484,15 @@ mod tests {
         (crate::pipeline::encrypt(&req).unwrap().output.into_string(), ids)
     }
 
+    fn decrypt_request<'a>(encrypted: &'a str, ids: &'a Identities) -> crate::pipeline::DecryptRequest<'a> {
+        crate::pipeline::DecryptRequest { file: "s.yaml", format: crate::document::Format::Yaml, src: encrypted.as_bytes(), identities: ids, ignore_mac: false }
+    }
+
     #[test]
     fn an_opened_file_is_resealed_with_one_transit_decrypt() {
         let backend = Arc::new(MemoryTransit::default());
         let (encrypted, ids) = transit_secret(&backend);
-        let req = crate::pipeline::DecryptRequest {
-            file: "s.yaml",
-            format: crate::document::Format::Yaml,
-            src: encrypted.as_bytes(),
-            identities: &ids,
-            ignore_mac: false,
-        };
+        let req = decrypt_request(&encrypted, &ids);
         let opened = crate::pipeline::open(&req).unwrap();
         let edited = std::str::from_utf8(opened.plaintext().as_bytes()).unwrap().replace("token: one", "token: two");
         let out = opened.reseal(edited.as_bytes(), &ids, None).unwrap();
@@ -514,13 +512,7 @@ mod tests {
     fn opening_for_an_edit_refuses_to_skip_the_mac() {
         let backend = Arc::new(MemoryTransit::default());
         let (encrypted, ids) = transit_secret(&backend);
-        let req = crate::pipeline::DecryptRequest {
-            file: "s.yaml",
-            format: crate::document::Format::Yaml,
-            src: encrypted.as_bytes(),
-            identities: &ids,
-            ignore_mac: true,
-        };
+        let req = crate::pipeline::DecryptRequest { ignore_mac: true, ..decrypt_request(&encrypted, &ids) };
         let err = crate::pipeline::open(&req).unwrap_err();
         assert_eq!(err.kind(), crate::error::ErrorKind::Usage, "an edit never builds on a file whose MAC was not checked");
     }
