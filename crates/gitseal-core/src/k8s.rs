@@ -29,9 +29,7 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
             if looks_encrypted(text) {
                 continue;
             }
-            let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            let compact = zeroize::Zeroizing::new(compact);
-            if B64.decode(compact.as_bytes()).is_err() {
+            if !is_base64_data(text) {
                 return Err(Error::InvalidValue {
                     file: file.into(),
                     line: leaf.line,
@@ -41,6 +39,13 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Whether `text` is what the API server takes under a Secret's `data`: standard base64,
+/// line breaks and other ASCII whitespace ignored. The decoded bytes are zeroized.
+pub fn is_base64_data(text: &str) -> bool {
+    let compact = zeroize::Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>());
+    B64.decode(compact.as_bytes()).map(zeroize::Zeroizing::new).is_ok()
 }
 
 /// File names kustomize reads as its own configuration.

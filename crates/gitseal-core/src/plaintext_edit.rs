@@ -14,6 +14,7 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use crate::document::splice::{apply, Edit};
+use crate::document::yaml::scan::line_end_after;
 use crate::document::{self, Format, Leaf, ParsedFile, Style, Text};
 use crate::error::{Error, Result};
 use crate::k8s;
@@ -198,10 +199,7 @@ fn check_secret_data(ctx: &Ctx<'_>, format: Format, value: &NewValue) -> Result<
         return Ok(());
     }
     let ok = match value {
-        NewValue::Str(s) => {
-            let compact: Zeroizing<String> = Zeroizing::new(s.chars().filter(|c| !c.is_ascii_whitespace()).collect());
-            B64.decode(compact.as_bytes()).map(Zeroizing::new).is_ok()
-        }
+        NewValue::Str(s) => k8s::is_base64_data(s),
         _ => false,
     };
     if ok {
@@ -335,14 +333,6 @@ fn verify(ctx: &Ctx<'_>, format: Format, out: &str, op: &Op<'_>) -> Result<()> {
 
 fn line_start(src: &str, pos: usize) -> usize {
     src.as_bytes()[..pos.min(src.len())].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
-}
-
-/// The byte after the end of the line containing `pos` (after its `\n`), or EOF.
-fn line_end_after(src: &str, pos: usize) -> usize {
-    match src.as_bytes()[pos.min(src.len())..].iter().position(|&b| b == b'\n') {
-        Some(i) => pos + i + 1,
-        None => src.len(),
-    }
 }
 
 fn col(src: &str, pos: usize) -> usize {
