@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 /// `../shared` beside the repository (`GITSEAL_SHARED_DIR` overrides, for worktrees
 /// elsewhere).
 fn shared_dir() -> PathBuf {
-    std::env::var_os("GITSEAL_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared")))
+    std::env::var_os("GITSEAL_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")))
 }
 
 fn vectors_dir() -> Option<PathBuf> {
