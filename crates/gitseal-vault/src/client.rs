@@ -9,7 +9,7 @@
 //! retry by HTTP status. The token is added per request from a `SecretString`, so no
 //! long-lived plain copy of it sits in a middleware.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, RETRY_AFTER};
@@ -17,14 +17,13 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
+use super::auth::{self, CachedToken};
 use super::config::{VaultAuth, VaultConfig};
 use super::error::VaultError;
 
 /// First backoff step; doubled per retry, capped at [`MAX_BACKOFF`], with jitter.
 const BASE_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(3);
-/// A login token is renewed by logging in again this long before its lease ends.
-const LOGIN_EXPIRY_MARGIN: Duration = Duration::from_secs(10);
 
 /// An async client for one Vault server. `Send + Sync`: share it (for example in an
 /// `Arc`) between tasks. Its futures need a tokio runtime with timers enabled.
@@ -38,13 +37,6 @@ pub struct VaultClient {
     /// Token in use: the configured one, or the one a login returned. An async lock,
     /// held across a login so that concurrent requests wait for one login.
     token: tokio::sync::Mutex<Option<CachedToken>>,
-}
-
-pub(crate) struct CachedToken {
-    token: SecretString,
-    /// When a login token should be replaced by a new login; `None` for tokens given
-    /// directly and for login tokens without a lease.
-    renew_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for VaultClient {
@@ -105,7 +97,7 @@ impl VaultClient {
                 // Rejected here rather than at the first request, with no echo of the value.
                 HeaderValue::from_str(t.expose_secret())
                     .map_err(|_| VaultError::Config("the Vault token contains characters not allowed in an HTTP header".into()))?;
-                Some(CachedToken { token: t.clone(), renew_at: None })
+                Some(CachedToken::given(t.clone()))
             }
             _ => None,
         };
@@ -122,35 +114,22 @@ impl VaultClient {
     /// out) for AppRole and Kubernetes auth.
     async fn current_token(&self) -> Result<Option<SecretString>, VaultError> {
         let mut cached = self.token.lock().await;
-        if let Some(c) = cached.as_ref() {
-            if c.renew_at.is_none_or(|at| Instant::now() < at) {
-                return Ok(Some(c.token.clone()));
-            }
+        if let Some(c) = cached.as_ref().filter(|c| c.is_fresh()) {
+            return Ok(Some(c.token.clone()));
         }
-        // Logins are requests without a token, so they never come back here; the boxes
-        // only break the cycle in the futures' types.
-        let login = match &self.auth {
-            VaultAuth::Token(t) => CachedToken { token: t.clone(), renew_at: None },
-            VaultAuth::None => return Ok(None),
-            VaultAuth::AppRole { mount, role_id, secret_id } => Box::pin(super::auth::login_approle(self, mount, role_id, secret_id)).await?,
-            VaultAuth::Kubernetes { mount, role, jwt_path } => Box::pin(super::auth::login_kubernetes(self, mount, role, jwt_path)).await?,
+        let login = match (&self.auth, auth::login_request(&self.auth)?) {
+            (VaultAuth::Token(t), _) => CachedToken::given(t.clone()),
+            (_, None) => return Ok(None),
+            (_, Some(request)) => {
+                // A login is a request without a token, so it never comes back here; the
+                // box only breaks the cycle in the futures' types.
+                let (json, _raw) = Box::pin(self.post_json(&request.path, request.body, false)).await?;
+                auth::login_token(&request.path, json)?
+            }
         };
         let token = login.token.clone();
         *cached = Some(login);
         Ok(Some(token))
-    }
-}
-
-impl CachedToken {
-    /// A token a login returned, to be replaced shortly before its lease ends.
-    pub(crate) fn from_login(token: SecretString, lease_seconds: u64) -> Result<Self, VaultError> {
-        HeaderValue::from_str(token.expose_secret())
-            .map_err(|_| VaultError::Config("the token returned by the Vault login contains characters not allowed in an HTTP header".into()))?;
-        let renew_at = (lease_seconds > 0).then(|| {
-            let lease = Duration::from_secs(lease_seconds);
-            Instant::now() + lease.saturating_sub(LOGIN_EXPIRY_MARGIN.min(lease / 2))
-        });
-        Ok(CachedToken { token, renew_at })
     }
 }
 
