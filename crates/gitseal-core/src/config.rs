@@ -231,7 +231,7 @@ impl Config {
 
     /// The text `path_regex` is matched against for `file`: its path relative to the
     /// config's directory (or as given, when it lies outside it).
-    pub fn match_text(&self, file: &Path) -> String {
+    pub(crate) fn match_text(&self, file: &Path) -> String {
         let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         abs.strip_prefix(&self.dir).unwrap_or(&abs).to_string_lossy().into_owned()
     }

@@ -12,9 +12,9 @@ use aes_gcm::AesGcm;
 use zeroize::Zeroizing;
 
 /// Nonce size sops writes.
-pub const IV_LEN: usize = 32;
+pub(crate) const IV_LEN: usize = 32;
 /// GCM tag size.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 
 type Gcm32 = AesGcm<Aes256, U32, U16>;
 type Gcm12 = AesGcm<Aes256, U12, U16>;
@@ -32,7 +32,7 @@ impl DataKey {
     }
 
     /// Wraps raw key bytes; `None` unless exactly 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let arr: [u8; 32] = bytes.try_into().ok()?;
         Some(DataKey(Zeroizing::new(arr)))
     }
@@ -47,7 +47,7 @@ impl DataKey {
     }
 
     /// A cipher with this key's schedule computed once, for sealing many values.
-    pub fn sealer(&self) -> Sealer {
+    pub(crate) fn sealer(&self) -> Sealer {
         Sealer { cipher: Gcm32::new(GenericArray::from_slice(&self.0[..])) }
     }
 
@@ -86,7 +86,7 @@ impl std::fmt::Debug for DataKey {
 }
 
 /// Seals many values under one key without recomputing its key schedule.
-pub struct Sealer {
+pub(crate) struct Sealer {
     cipher: Gcm32,
 }
 
@@ -111,7 +111,7 @@ pub struct Sealed {
 
 /// Fills `buf` from the OS CSPRNG. Failure to reach it is unrecoverable for a tool whose
 /// whole job is key material, so it aborts with a clear message rather than limping on.
-pub fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     getrandom::getrandom(buf).expect("the operating system's random number generator failed");
 }
 

@@ -46,7 +46,7 @@ pub struct EnvVars {
 }
 
 /// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut b = name.bytes();
     b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }

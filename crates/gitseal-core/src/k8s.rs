@@ -14,7 +14,7 @@ pub fn is_secret(doc: &Document) -> bool {
 
 /// Every plaintext value under a Secret's `data` must be base64, as the API server
 /// demands: refusing it here beats a failed apply in the cluster.
-pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<()> {
+pub(crate) fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<()> {
     for doc in parsed.docs.iter().filter(|d| is_secret(d)) {
         for leaf in &doc.leaves {
             let in_data = doc.paths[leaf.parent as usize].keys.len() == 1 && &*doc.paths[leaf.parent as usize].keys[0] == "data";
@@ -44,7 +44,7 @@ pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<(
 }
 
 /// File names kustomize reads as its own configuration.
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub(crate) const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Whether a file is kustomize's own configuration: named as kustomize looks for it, or
 /// holding a document of `apiVersion: kustomize.config.k8s.io/...` (a `Kustomization` or

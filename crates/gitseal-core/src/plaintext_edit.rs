@@ -386,7 +386,7 @@ mod yaml {
 
     /// What an addressable key holds.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Kind {
+    pub(crate) enum Kind {
         Scalar,
         Null,
         Map { flow: bool },
@@ -413,7 +413,7 @@ mod yaml {
         pub roots: Vec<Root>,
     }
 
-    pub struct Root {
+    pub(crate) struct Root {
         pub flow: bool,
         pub children: usize,
     }
@@ -531,7 +531,7 @@ mod yaml {
     /// entry `- ` items at the same column (a block sequence may sit at its key's
     /// indentation). Blank lines and comments at the key's column or left of it are not
     /// part of it.
-    pub fn extent_end(src: &str, pos: usize, dash_continues: bool) -> usize {
+    pub(crate) fn extent_end(src: &str, pos: usize, dash_continues: bool) -> usize {
         let c = col(src, pos);
         let mut end = line_end_after(src, pos);
         let mut p = end;
@@ -564,7 +564,7 @@ mod yaml {
     }
 
     /// The `:` ending the block-mapping key that starts at `key_start`.
-    pub fn colon_after_key(src: &str, key_start: usize) -> Option<usize> {
+    pub(crate) fn colon_after_key(src: &str, key_start: usize) -> Option<usize> {
         let b = src.as_bytes();
         let mut i = key_start;
         match b.get(i)? {
@@ -1120,7 +1120,7 @@ mod dotenv {
 
 /// A Kubernetes object name from a file stem: lower case, characters other than letters,
 /// digits, `-` and `.` replaced by `-`.
-pub fn k8s_name(stem: &str) -> String {
+pub(crate) fn k8s_name(stem: &str) -> String {
     let mut s: String = stem
         .chars()
         .map(|c| {

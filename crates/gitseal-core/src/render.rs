@@ -28,9 +28,9 @@ use crate::ports::ServiceError;
 use crate::sops::value::ValueType;
 
 /// The annotation naming the Vault path of a Secret's `<key>` placeholders.
-pub const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
+pub(crate) const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
 /// The annotation pinning the KV v2 version the placeholders read.
-pub const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
+pub(crate) const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
 
 /// One KV entry's values, as read from Vault.
 pub use crate::ports::KvData;

@@ -4,7 +4,7 @@
 //! Each format module parses its bytes into a [`ParsedFile`] and knows how to write a
 //! scalar back in the style it found it in. Nothing here knows about keys or ciphers.
 
-pub mod binary;
+pub(crate) mod binary;
 pub mod dotenv;
 pub mod json;
 pub mod splice;
@@ -112,7 +112,7 @@ impl Text {
     }
 
     /// `src[range]` when the text is exactly that slice, else an owned copy of `text`.
-    pub fn from_source(src: &str, range: Range<usize>, text: &str) -> Self {
+    pub(crate) fn from_source(src: &str, range: Range<usize>, text: &str) -> Self {
         if src.get(range.clone()) == Some(text) && range.end <= u32::MAX as usize {
             Text::Source(range.start as u32, range.end as u32)
         } else {
@@ -181,7 +181,7 @@ impl PathEntry {
     }
 
     /// Writes the AAD into `out` (cleared first), reusing its allocation.
-    pub fn aad_into(&self, key: Option<&str>, out: &mut String) {
+    pub(crate) fn aad_into(&self, key: Option<&str>, out: &mut String) {
         out.clear();
         for k in self.keys.iter().map(|k| &**k).chain(key) {
             out.push_str(k);
@@ -340,7 +340,7 @@ pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: 
 }
 
 /// 1-based line and column of byte `pos`.
-pub fn line_col(src: &str, pos: usize) -> (u32, u32) {
+pub(crate) fn line_col(src: &str, pos: usize) -> (u32, u32) {
     let before = &src.as_bytes()[..pos.min(src.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;

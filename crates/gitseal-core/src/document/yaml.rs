@@ -1009,7 +1009,7 @@ fn finite_or_special(text: &str) -> bool {
 }
 
 /// The YAML 1.2 core-schema type of a plain scalar, as go-yaml v3 resolves it.
-pub fn plain_type(text: &str) -> ValueType {
+pub(crate) fn plain_type(text: &str) -> ValueType {
     match text {
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => return ValueType::Bool,
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN" => return ValueType::Float,
@@ -1185,7 +1185,7 @@ fn chomp_str(c: char) -> &'static str {
 }
 
 /// Writes a value in the leaf's style.
-pub fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+pub(crate) fn render_value(file: &ParsedFile, leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
     let nl = file.newline;
     // sops stores booleans as Go prints them; YAML writes them in lower case.
     // Floats that Go spells `+Inf`/`NaN` are written as YAML spells them: YAML reads

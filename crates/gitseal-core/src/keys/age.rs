@@ -181,7 +181,7 @@ impl Identities {
     }
 
     /// Decrypts an armored age stanza to its raw bytes (a data key or a Shamir share).
-    pub fn unwrap_bytes(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
+    pub(crate) fn unwrap_bytes(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
         if self.keys.is_empty() {
             return None;
         }
@@ -320,14 +320,14 @@ impl AgeOpenError {
 
 /// One line of an identity source that holds no identity gitseal reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedLine {
+pub(crate) struct SkippedLine {
     /// 1-based.
     pub line: usize,
     pub reason: &'static str,
 }
 
 /// The identities of one source's text, and the lines skipped.
-pub struct ParsedIdentityText {
+pub(crate) struct ParsedIdentityText {
     keys: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// The recipients of the identities, in order (SSH keys: none).
     pub recipients: Vec<String>,
@@ -337,7 +337,7 @@ pub struct ParsedIdentityText {
 /// Reads an identity source's text: an unencrypted OpenSSH (or PEM RSA) private key, or
 /// age identity lines. Lines gitseal does not read are listed in `skipped`, never an
 /// error; messages name the line, never its content.
-pub fn parse_identity_text(source_name: &str, text: &str) -> Result<ParsedIdentityText, KeyError> {
+pub(crate) fn parse_identity_text(source_name: &str, text: &str) -> Result<ParsedIdentityText, KeyError> {
     let bad = |reason: &str| KeyError::BadIdentity { source_name: source_name.to_owned(), reason: reason.to_owned() };
     let mut out = ParsedIdentityText { keys: Vec::new(), recipients: Vec::new(), skipped: Vec::new() };
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {

@@ -1,7 +1,7 @@
 //! Master keys: wrapping the data key for recipients and unwrapping it with identities.
 
 pub mod age;
-pub mod age_pq;
+pub(crate) mod age_pq;
 pub mod shamir;
 pub mod transit;
 
@@ -168,7 +168,7 @@ impl Recipients {
 
     /// The recipients a file's metadata names (those gitseal can wrap for). Transit
     /// entries need the Vault connection of `ids`.
-    pub fn from_metadata(meta: &Metadata, ids: &Identities) -> Result<Self, KeyError> {
+    pub(crate) fn from_metadata(meta: &Metadata, ids: &Identities) -> Result<Self, KeyError> {
         let parse = |g: &KeyGroup| -> Result<RecipientGroup, KeyError> {
             let age = g.age.iter().map(|a| AgeRecipient::parse(&a.recipient)).collect::<Result<_, _>>()?;
             let mut hc_vault = Vec::new();
@@ -196,7 +196,7 @@ impl Recipients {
 }
 
 /// Recovers the data key of a file from its metadata with the identities at hand.
-pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, KeyError> {
+pub(crate) fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, KeyError> {
     let mut vault_errors = Vec::new();
     let result = match &meta.key_groups {
         Some(groups) if groups.len() > 1 => {

@@ -23,10 +23,10 @@
 use zeroize::Zeroizing;
 
 /// Bytes a share has beyond the secret: the trailing x-coordinate.
-pub const SHARE_OVERHEAD: usize = 1;
+pub(crate) const SHARE_OVERHEAD: usize = 1;
 
 /// Largest number of shares (and threshold): x-coordinates are the non-zero bytes.
-pub const MAX_PARTS: usize = 255;
+pub(crate) const MAX_PARTS: usize = 255;
 
 /// Why a secret could not be split or recombined.
 #[derive(Debug, thiserror::Error)]

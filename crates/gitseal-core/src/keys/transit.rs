@@ -41,7 +41,7 @@ impl TransitKey {
     }
 
     /// The key a metadata entry names.
-    pub fn of_stanza(s: &VaultStanza) -> Self {
+    pub(crate) fn of_stanza(s: &VaultStanza) -> Self {
         TransitKey { address: s.vault_address.clone(), engine_path: s.engine_path.clone(), key_name: s.key_name.clone() }
     }
 }

@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256, Sha512};
 
 /// Accumulates the MAC.
-pub struct MacBuilder {
+pub(crate) struct MacBuilder {
     hash: Sha512,
 }
 

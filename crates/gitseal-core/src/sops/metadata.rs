@@ -4,7 +4,7 @@ use crate::document::Tree;
 use crate::sops::select::{Selection, FIELDS};
 
 /// Version string written into new files (the sops release whose layout gitseal writes).
-pub const SOPS_VERSION: &str = "3.11.0";
+pub(crate) const SOPS_VERSION: &str = "3.11.0";
 
 /// One age recipient's copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,7 +241,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn format_rfc3339(secs: u64) -> String {
+pub(crate) fn format_rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).

@@ -19,20 +19,20 @@ pub enum Selection {
 }
 
 /// The suffix sops assumes when a file names no selection field.
-pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
+pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
 /// The rule Flux documents for Kubernetes manifests.
 pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
 
 /// The selection fields, in the order [`Selection::from_fields`] takes them.
-pub const FIELDS: [&str; 6] =
+pub(crate) const FIELDS: [&str; 6] =
     ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"];
 
 /// sops's wording when more than one selection field is set.
-pub const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
+pub(crate) const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
 
 impl Selection {
-    pub fn default_sops() -> Self {
+    pub(crate) fn default_sops() -> Self {
         Selection::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned())
     }
 
@@ -106,7 +106,7 @@ pub enum Selector {
 
 impl Selector {
     /// Whether this one key matches the rule's pattern (never, for the comment rules).
-    pub fn key_matches(&self, key: &str) -> bool {
+    pub(crate) fn key_matches(&self, key: &str) -> bool {
         match self {
             Selector::UnencryptedSuffix(s) | Selector::EncryptedSuffix(s) => key.ends_with(s.as_str()),
             Selector::UnencryptedRegex(r) | Selector::EncryptedRegex(r) => r.is_match(key),
@@ -129,7 +129,7 @@ impl Selector {
     }
 
     /// The regex of a comment rule.
-    pub fn comment_regex(&self) -> Option<&Regex> {
+    pub(crate) fn comment_regex(&self) -> Option<&Regex> {
         match self {
             Selector::UnencryptedCommentRegex(r) | Selector::EncryptedCommentRegex(r) => Some(r),
             _ => None,

@@ -104,13 +104,13 @@ impl EncValue {
     }
 
     /// Like [`EncValue::seal`], with a key schedule reused across values.
-    pub fn seal_with(sealer: &crate::crypto::Sealer, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
+    pub(crate) fn seal_with(sealer: &crate::crypto::Sealer, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
         let s = sealer.seal(plaintext, aad);
         EncValue { data: s.data, iv: s.iv, tag: s.tag, ty }
     }
 
     /// Appends the `ENC[...]` form to `out`.
-    pub fn write_into(&self, out: &mut String) {
+    pub(crate) fn write_into(&self, out: &mut String) {
         out.push_str("ENC[AES256_GCM,data:");
         B64.encode_string(&self.data, out);
         out.push_str(",iv:");
@@ -128,7 +128,7 @@ impl EncValue {
     }
 
     /// Decrypts to text (every sops type is UTF-8 text except `bytes`).
-    pub fn open_text(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<String>, EncError> {
+    pub(crate) fn open_text(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<String>, EncError> {
         let bytes = self.open(key, aad)?;
         match std::str::from_utf8(&bytes) {
             Ok(s) => Ok(Zeroizing::new(s.to_owned())),
@@ -157,7 +157,7 @@ impl std::fmt::Display for EncValue {
 /// `FormatFloat(f, 'f', -1, 64)` for floats, `True`/`False` for bools. gitseal encrypts a
 /// value's original spelling (so `1.50` decrypts back to `1.50`) but must hash what sops
 /// hashes, so both sides agree on the MAC.
-pub fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<'_, str>, EncError> {
+pub(crate) fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<'_, str>, EncError> {
     use std::borrow::Cow;
     match ty {
         ValueType::Str | ValueType::Comment | ValueType::Bytes => Ok(Cow::Borrowed(text)),
@@ -179,7 +179,7 @@ pub fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<
 }
 
 /// `strconv.Atoi`: optional sign, decimal digits.
-pub fn parse_go_int(s: &str) -> Option<i64> {
+pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -188,7 +188,7 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
 }
 
 /// `strconv.ParseFloat(s, 64)` for the spellings gitseal and sops produce.
-pub fn parse_go_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     let lower = s.to_ascii_lowercase();
     let unsigned = lower.trim_start_matches(['+', '-']);
     let neg = lower.starts_with('-');
@@ -204,7 +204,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 }
 
 /// Decimal float syntax both Go's ParseFloat and Rust's parse accept.
-pub fn is_decimal_float(s: &str) -> bool {
+pub(crate) fn is_decimal_float(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -243,7 +243,7 @@ pub fn is_decimal_float(s: &str) -> bool {
 }
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, no exponent.
-pub fn format_go_float(f: f64) -> String {
+pub(crate) fn format_go_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".to_owned()
     } else if f.is_infinite() {
