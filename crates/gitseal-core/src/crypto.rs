@@ -37,6 +37,7 @@ impl DataKey {
         Some(DataKey(Zeroizing::new(arr)))
     }
 
+    /// The 32 key bytes (AES-256). Callers must not copy them out of zeroizing storage.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
@@ -104,8 +105,11 @@ impl Sealer {
 
 /// The three parts of one AES-GCM encryption.
 pub struct Sealed {
+    /// The ciphertext, as long as the plaintext.
     pub data: Vec<u8>,
+    /// The 32-byte nonce ([`IV_LEN`]), random per value as sops draws it.
     pub iv: Vec<u8>,
+    /// The 16-byte GCM authentication tag.
     pub tag: Vec<u8>,
 }
 

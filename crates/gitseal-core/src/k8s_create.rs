@@ -93,14 +93,17 @@ impl SecretManifest {
         })
     }
 
+    /// The Secret's `metadata.name`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The Secret's `metadata.namespace`, when one was given.
     pub fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
     }
 
+    /// The Secret's `type` (`Opaque` unless a preset chose another).
     pub fn secret_type(&self) -> &str {
         &self.secret_type
     }
@@ -619,6 +622,7 @@ pub enum WebhookPreset {
 }
 
 impl WebhookPreset {
+    /// Every preset, in the order `--help` lists them.
     pub const ALL: [WebhookPreset; 4] = [WebhookPreset::FluxReceiver, WebhookPreset::ArgocdGithub, WebhookPreset::ArgocdGitlab, WebhookPreset::ArgoEvents];
 
     /// The name used on the command line.
@@ -639,6 +643,7 @@ impl WebhookPreset {
         }
     }
 
+    /// The namespace the consumer runs in by default, used when none is given.
     pub fn default_namespace(self) -> &'static str {
         match self {
             WebhookPreset::FluxReceiver => "flux-system",

@@ -22,13 +22,18 @@ use crate::tree_path::{self, Step};
 
 /// A value to write at a path.
 pub enum NewValue {
+    /// A string, written in the format's string syntax (quoted where needed).
     Str(Zeroizing<String>),
     /// A number as JSON spells it; `integer` when it has no fraction or exponent.
     Number {
+        /// The number's text, validated as a JSON number.
         text: Zeroizing<String>,
+        /// Whether it is an integer (sops's `int` type) rather than a float.
         integer: bool,
     },
+    /// `true` or `false`.
     Bool(bool),
+    /// A null, written as the bare word `null`.
     Null,
 }
 

@@ -70,10 +70,13 @@ impl FindingKind {
 /// secret values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The file, as [`FileToCheck::name`] named it.
     pub file: String,
     /// 1-based; file-level findings use the line of the sops metadata, or 1.
     pub line: u32,
+    /// What kind of problem it is (machine-readable output shows its [`FindingKind::as_str`] name).
     pub kind: FindingKind,
+    /// What is wrong, in words: keys, rules and recipients, never secret values.
     pub message: String,
 }
 

@@ -11,7 +11,9 @@ use crate::sops::metadata::Metadata;
 /// What `status` reports about one file.
 #[derive(Debug, Clone)]
 pub struct FileStatus {
+    /// The file's name, as the caller gave it.
     pub file: String,
+    /// The format the file was read as.
     pub format: Format,
     /// The sops metadata when the file is encrypted.
     pub metadata: Option<Metadata>,
@@ -85,6 +87,7 @@ fn foreign_words(entry: &Tree) -> String {
 }
 
 impl FileStatus {
+    /// Whether the file has sops metadata.
     pub fn encrypted(&self) -> bool {
         self.metadata.is_some()
     }

@@ -6,7 +6,9 @@ use crate::sops::value::ValueType;
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// A map key (`["name"]`), as the user wrote it between the quotes.
     Key(String),
+    /// A 0-based list index (`[0]`).
     Index(usize),
 }
 

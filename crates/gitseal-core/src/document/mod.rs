@@ -24,13 +24,18 @@ use crate::sops::value::ValueType;
 /// The file formats sops knows, chosen by extension as sops chooses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// YAML (`.yaml`, `.yml`), read with the fast line parser or the event parser.
     Yaml,
+    /// JSON (`.json`).
     Json,
+    /// dotenv (`.env` files and `*.env`): `KEY=value` lines and `#` comments.
     Dotenv,
+    /// Any other file: the whole content is one value, stored under `data` in a JSON wrapper as sops does.
     Binary,
 }
 
 impl Format {
+    /// The format sops would pick for `path`: by extension, `.env` by name, everything else binary.
     pub fn from_path(path: &Path) -> Format {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -53,6 +58,7 @@ impl Format {
         }
     }
 
+    /// The format an `--input-type`/`--output-type` name stands for (`yaml`, `json`, `dotenv`, `binary`); `None` for any other name.
     pub fn parse_name(s: &str) -> Option<Format> {
         Some(match s {
             "yaml" => Format::Yaml,
@@ -69,20 +75,29 @@ impl Format {
 pub enum Style {
     /// YAML plain scalar. `indent` is the indentation a block scalar replacing it would use.
     YamlPlain {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
+    /// YAML single-quoted scalar (`'...'`).
     YamlSingle {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
+    /// YAML double-quoted scalar (`"..."`).
     YamlDouble {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
     /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
     /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
     YamlBlock {
+        /// Byte range of the header indicator in the source.
         header: Range<u32>,
+        /// Columns of the content lines' indentation.
         indent: u32,
+        /// `>` (folded) rather than `|` (literal).
         folded: bool,
+        /// Whether the decoded value ends in a line break (no `-` chomping indicator).
         ends_with_newline: bool,
     },
     /// A JSON string (span includes the quotes).
@@ -102,11 +117,14 @@ pub enum Style {
 /// drop. `Debug` never shows the text.
 #[derive(Clone)]
 pub enum Text {
+    /// Byte range `start..end` into the source, when the decoded text is exactly those bytes.
     Source(u32, u32),
+    /// A decoded copy (escapes resolved, block scalars folded), wiped when dropped.
     Owned(Box<Zeroizing<String>>),
 }
 
 impl Text {
+    /// Owned text, zeroized on drop.
     pub fn owned(s: impl Into<String>) -> Self {
         Text::Owned(Box::new(Zeroizing::new(s.into())))
     }
@@ -120,6 +138,7 @@ impl Text {
         }
     }
 
+    /// The text, reading `src` (the source the leaf was parsed from) when it is held by position.
     pub fn get<'a>(&'a self, src: &'a str) -> &'a str {
         match self {
             Text::Source(a, b) => &src[*a as usize..*b as usize],
@@ -152,14 +171,17 @@ pub struct Leaf {
     pub text: Text,
     /// Bytes that hold the value in the source.
     pub span: Range<usize>,
+    /// How the value is written, so its replacement is written the same way.
     pub style: Style,
 }
 
 impl Leaf {
+    /// The decoded value text; `src` is the source the file was parsed from.
     pub fn text<'a>(&'a self, src: &'a str) -> &'a str {
         self.text.get(src)
     }
 
+    /// The map key naming this value, if any; `src` is the source the file was parsed from.
     pub fn key<'a>(&'a self, src: &'a str) -> Option<&'a str> {
         self.key.as_ref().map(|k| k.get(src))
     }
@@ -196,8 +218,11 @@ impl PathEntry {
 /// The `sops` metadata found in a document, with the bytes it occupies.
 #[derive(Debug, Clone)]
 pub struct MetadataBlock {
+    /// The metadata as a tree, as sops's `sops` key holds it.
     pub tree: Tree,
+    /// Bytes the block occupies in the source (the `sops` key through its last line).
     pub span: Range<usize>,
+    /// 1-based line of the `sops` key.
     pub line: u32,
 }
 
@@ -219,6 +244,7 @@ pub enum WalkStep {
 /// One document (YAML files can hold several; other formats hold exactly one).
 #[derive(Debug)]
 pub struct Document {
+    /// Collections holding values, by index ([`Leaf::parent`]); entry 0 is the root.
     pub paths: Vec<PathEntry>,
     /// Values in source order; comments included.
     pub leaves: Vec<Leaf>,
@@ -226,22 +252,26 @@ pub struct Document {
     /// document is flat for that purpose: no comments, or one level (dotenv), in which
     /// case the leaves in source order are the walk.
     pub walk: Vec<WalkStep>,
+    /// The document's `sops` metadata; `None` in a plaintext document.
     pub metadata: Option<MetadataBlock>,
     /// Where a new metadata block goes.
     pub insert_at: usize,
     /// Top-level `apiVersion` and `kind` when both are plain strings.
     pub k8s_kind: Option<String>,
+    /// Whether the document has a top-level plain-string `apiVersion`.
     pub has_api_version: bool,
     /// The indentation of top-level members (JSON, e.g. `"\t"`) or keys (an indented
     /// YAML mapping), which the added `sops` member must share; whether a `,` must
     /// precede it (JSON).
     pub member_indent: String,
+    /// Whether a `,` must precede the added `sops` member (JSON with other members).
     pub needs_separator: bool,
     /// 1-based line where the document starts.
     pub line: u32,
 }
 
 impl Document {
+    /// An empty document starting at 1-based `line`, with only the root collection.
     pub fn new(line: u32) -> Self {
         Document {
             paths: vec![PathEntry { keys: Vec::new() }],
@@ -257,6 +287,7 @@ impl Document {
         }
     }
 
+    /// The additional authenticated data sops binds `leaf`'s ciphertext to (its tree path); `src` is the parsed source.
     pub fn aad(&self, leaf: &Leaf, src: &str) -> String {
         self.paths[leaf.parent as usize].aad(leaf.key(src))
     }
@@ -270,7 +301,9 @@ impl Document {
 /// A whole file, parsed.
 #[derive(Debug)]
 pub struct ParsedFile {
+    /// The format the file was parsed as.
     pub format: Format,
+    /// The documents in source order; exactly one except in multi-document YAML.
     pub docs: Vec<Document>,
     /// `"\r\n"` when the file uses CRLF line ends.
     pub newline: &'static str,
@@ -282,12 +315,16 @@ pub struct ParsedFile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {col}: {msg}")]
 pub struct SyntaxError {
+    /// 1-based line of the problem.
     pub line: u32,
+    /// 1-based column of the problem.
     pub col: u32,
+    /// What the parser expected or found.
     pub msg: String,
 }
 
 impl SyntaxError {
+    /// A syntax error at 1-based `line` and `col`.
     pub fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
         SyntaxError { line, col, msg: msg.into() }
     }
@@ -318,12 +355,14 @@ pub fn render_value(format: Format, file: &ParsedFile, leaf: &Leaf, ty: ValueTyp
 /// The text that replaces a leaf.
 #[derive(Debug)]
 pub struct Rendered {
+    /// The text that takes the leaf's span.
     pub value: String,
     /// Replacement for a block scalar's header indicator, when it must change.
     pub header: Option<String>,
 }
 
 impl Rendered {
+    /// A replacement that leaves any block-scalar header as it is.
     pub fn plain(value: String) -> Self {
         Rendered { value, header: None }
     }

@@ -40,6 +40,7 @@ impl std::fmt::Debug for AgeRecipient {
 }
 
 impl AgeRecipient {
+    /// Parses an `age1...` (X25519), `age1pq1...` (post-quantum hybrid) or `ssh-ed25519`/`ssh-rsa` public key.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let text = text.trim();
         if text.starts_with("age1pq1") {
@@ -57,6 +58,7 @@ impl AgeRecipient {
         Err(KeyError::BadRecipient(text.to_owned()))
     }
 
+    /// The recipient as written in metadata and `.sops.yaml` (its Bech32 or SSH text).
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -115,10 +117,12 @@ impl std::fmt::Debug for Identities {
 }
 
 impl Identities {
+    /// Whether no age identity is held (a Transit backend does not count).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// The number of age identities held.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -296,14 +300,19 @@ impl std::io::BufRead for WholeHeader<'_> {
 /// vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AgeOpenError {
+    /// The ASCII armor (`-----BEGIN AGE ENCRYPTED FILE-----`) is malformed: markers, line lengths or base64.
     #[error("the ASCII armor is malformed")]
     Armor,
+    /// The age header is not valid version 1 syntax (stanzas, MAC line).
     #[error("the age header is malformed")]
     Header,
+    /// No identity at hand opens any recipient stanza.
     #[error("no identity matches a recipient stanza")]
     NoMatch,
+    /// The header's HMAC does not match the file key the stanza gave: the header was changed.
     #[error("the header MAC does not match")]
     HeaderMac,
+    /// The STREAM payload does not authenticate with the file key (truncated or altered).
     #[error("the payload does not decrypt")]
     Payload,
 }

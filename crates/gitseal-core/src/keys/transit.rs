@@ -20,6 +20,7 @@ pub struct TransitKey {
     pub address: String,
     /// The Transit mount, which may contain slashes.
     pub engine_path: String,
+    /// The key's name under `<engine path>/keys/`.
     pub key_name: String,
 }
 
@@ -58,6 +59,7 @@ pub use crate::ports::TransitBackend;
 /// A Transit key together with the connection that can use it.
 #[derive(Clone)]
 pub struct TransitRecipient {
+    /// Which Transit key wraps the data key.
     pub key: TransitKey,
     backend: Arc<dyn TransitBackend>,
 }
@@ -69,6 +71,7 @@ impl fmt::Debug for TransitRecipient {
 }
 
 impl TransitRecipient {
+    /// A recipient wrapping with `key` through `backend` (the Vault client, or a test double).
     pub fn new(key: TransitKey, backend: Arc<dyn TransitBackend>) -> Self {
         TransitRecipient { key, backend }
     }

@@ -9,6 +9,7 @@ pub(crate) const SOPS_VERSION: &str = "3.11.0";
 /// One age recipient's copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgeStanza {
+    /// The recipient's public key (`age1...`, `age1pq1...` or an SSH key), as sops writes it.
     pub recipient: String,
     /// ASCII-armored age ciphertext of the raw 32-byte data key.
     pub enc: String,
@@ -17,10 +18,15 @@ pub struct AgeStanza {
 /// One HashiCorp Vault Transit copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultStanza {
+    /// Vault's address: scheme, host and port (`https://vault.example.com:8200`).
     pub vault_address: String,
+    /// The Transit mount, which may contain slashes (`transit`, `team/transit`).
     pub engine_path: String,
+    /// The Transit key's name.
     pub key_name: String,
+    /// When the data key was wrapped: RFC 3339 UTC, as sops writes it.
     pub created_at: String,
+    /// Transit's ciphertext of the base64 data key (`vault:v1:...`).
     pub enc: String,
 }
 
@@ -35,13 +41,16 @@ impl VaultStanza {
 /// kept verbatim so rewriting a file never drops someone else's access.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyGroup {
+    /// The group's age copies of the data key.
     pub age: Vec<AgeStanza>,
+    /// The group's Vault Transit copies of the data key.
     pub hc_vault: Vec<VaultStanza>,
     /// `(field, value)` for kms, gcp_kms, hckms, azure_kv and pgp.
     pub foreign: Vec<(String, Tree)>,
 }
 
 impl KeyGroup {
+    /// Whether the group holds no master key of any kind.
     pub fn is_empty(&self) -> bool {
         self.age.is_empty() && self.hc_vault.is_empty() && self.foreign.iter().all(|(_, t)| t.as_list().is_empty())
     }
@@ -64,16 +73,21 @@ const FOREIGN_KINDS: [&str; 5] = ["kms", "gcp_kms", "hckms", "azure_kv", "pgp"];
 /// The parsed metadata of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
+    /// How many key groups recover the data key (`key_groups` form only); `None` means all of them.
     pub shamir_threshold: Option<u64>,
     /// `key_groups` form (several groups, Shamir-split data key) when `Some`.
     pub key_groups: Option<Vec<KeyGroup>>,
     /// The single, top-level group otherwise.
     pub keys: KeyGroup,
+    /// `lastmodified`: when the values were last encrypted, RFC 3339 UTC; the MAC is encrypted with it as additional data.
     pub lastmodified: String,
+    /// `mac`: the `ENC[...]` encryption of the SHA-512 over the values, bound to `lastmodified`.
     pub mac: String,
     /// The selection field (written where sops writes it, after `mac`).
     pub selection: Selection,
+    /// `mac_only_encrypted`: whether the MAC covers encrypted values only.
     pub mac_only_encrypted: bool,
+    /// The sops `version` the file was written with (gitseal writes `3.11.0`).
     pub version: String,
 }
 

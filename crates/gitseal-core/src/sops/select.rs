@@ -10,11 +10,17 @@ use crate::sops::value::ValueType;
 /// The one selection field a file carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
+    /// `unencrypted_suffix`: keys ending in it stay plaintext, everything else is encrypted (sops's default, `_unencrypted`).
     UnencryptedSuffix(String),
+    /// `encrypted_suffix`: only keys ending in it are encrypted.
     EncryptedSuffix(String),
+    /// `unencrypted_regex`: keys matching it stay plaintext.
     UnencryptedRegex(String),
+    /// `encrypted_regex`: only values under a key matching it are encrypted.
     EncryptedRegex(String),
+    /// `unencrypted_comment_regex`: values after a comment matching it stay plaintext.
     UnencryptedCommentRegex(String),
+    /// `encrypted_comment_regex`: only values after a comment matching it are encrypted.
     EncryptedCommentRegex(String),
 }
 
@@ -36,6 +42,7 @@ impl Selection {
         Selection::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned())
     }
 
+    /// The selection for Kubernetes manifests: `encrypted_regex: ^(data|stringData)$`.
     pub fn k8s_default() -> Self {
         Selection::EncryptedRegex(K8S_ENCRYPTED_REGEX.to_owned())
     }
@@ -96,11 +103,17 @@ impl Selection {
 /// A compiled selection rule.
 #[derive(Debug, Clone)]
 pub enum Selector {
+    /// Keys ending in the suffix stay plaintext.
     UnencryptedSuffix(String),
+    /// Only keys ending in the suffix are encrypted.
     EncryptedSuffix(String),
+    /// Keys matching the regex stay plaintext.
     UnencryptedRegex(Regex),
+    /// Only values under a key matching the regex are encrypted.
     EncryptedRegex(Regex),
+    /// Values after a comment matching the regex stay plaintext.
     UnencryptedCommentRegex(Regex),
+    /// Only values after a comment matching the regex are encrypted.
     EncryptedCommentRegex(Regex),
 }
 

@@ -9,15 +9,22 @@ use crate::crypto::DataKey;
 /// The `type:` of an encrypted value: how its plaintext bytes are to be read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueType {
+    /// A string (`str`).
     Str,
+    /// An integer (`int`), written in Go's decimal syntax.
     Int,
+    /// A float (`float`), written as Go's `strconv.FormatFloat(f, 'f', -1, 64)` does.
     Float,
+    /// A boolean (`bool`): `true` or `false`.
     Bool,
+    /// An encrypted YAML comment (`comment`): the text after `#`.
     Comment,
+    /// Raw bytes (`bytes`), as the binary format's `data` holds them.
     Bytes,
 }
 
 impl ValueType {
+    /// The name sops writes after `type:`.
     pub fn as_str(self) -> &'static str {
         match self {
             ValueType::Str => "str",
@@ -29,6 +36,7 @@ impl ValueType {
         }
     }
 
+    /// The type for a `type:` name; `None` for names sops does not write.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "str" => ValueType::Str,
@@ -46,10 +54,13 @@ impl ValueType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncError {
+    /// The string is not `ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]` with valid base64 (the part that is wrong).
     #[error("malformed encrypted value: {0}")]
     Malformed(&'static str),
+    /// AES-GCM authentication failed with this data key and additional data.
     #[error("encrypted value does not decrypt with this file's data key (tampered, moved to another key, or from another file)")]
     Authentication,
+    /// The plaintext is not valid for its declared type (the type's name).
     #[error("encrypted value of type {0} holds a plaintext that is not a valid {0}")]
     BadPlaintext(&'static str),
 }
@@ -57,9 +68,13 @@ pub enum EncError {
 /// A parsed `ENC[...]` value, still encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncValue {
+    /// The ciphertext, as long as the plaintext.
     pub data: Vec<u8>,
+    /// The nonce: 32 random bytes as sops and gitseal write it (12 and 16 are read too).
     pub iv: Vec<u8>,
+    /// The 16-byte GCM authentication tag.
     pub tag: Vec<u8>,
+    /// How the plaintext is to be read back.
     pub ty: ValueType,
 }
 
