@@ -107,7 +107,7 @@ impl Sealer {
 pub struct Sealed {
     /// The ciphertext, as long as the plaintext.
     pub data: Vec<u8>,
-    /// The 32-byte nonce ([`IV_LEN`]), random per value as sops draws it.
+    /// The 32-byte nonce, random per value as sops draws it.
     pub iv: Vec<u8>,
     /// The 16-byte GCM authentication tag.
     pub tag: Vec<u8>,

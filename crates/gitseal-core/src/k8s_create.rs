@@ -313,7 +313,8 @@ impl SecretManifest {
 }
 
 /// A `kubernetes.io/tls` Secret from a PEM certificate chain and its PEM private key, as
-/// `kubectl create secret tls` makes it, after [`check_tls_pair`].
+/// `kubectl create secret tls` makes it, after checking that both are PEM and that the
+/// key belongs to the first certificate.
 pub fn tls_secret(name: &str, namespace: Option<&str>, cert: (&Path, Zeroizing<Vec<u8>>), key: (&Path, Zeroizing<Vec<u8>>)) -> Result<SecretManifest> {
     check_tls_pair(cert.0, &cert.1, key.0, &key.1)?;
     let mut manifest = SecretManifest::new(name, namespace, TLS_TYPE)?;

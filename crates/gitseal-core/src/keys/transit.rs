@@ -3,7 +3,7 @@
 //! entry, exactly as sops does.
 //!
 //! This module is pure: naming keys and deciding what to wrap. The network calls go
-//! through [`TransitBackend`], which [`crate::vault::VaultPool`] implements, so the key
+//! through [`TransitBackend`], which the `gitseal-vault` crate implements, so the key
 //! layer can be used (and tested) without a Vault client.
 
 use std::fmt;

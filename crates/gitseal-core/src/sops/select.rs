@@ -31,7 +31,7 @@ pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
 
 /// The selection fields, in the order [`Selection::from_fields`] takes them.
-pub(crate) const FIELDS: [&str; 6] =
+pub const FIELDS: [&str; 6] =
     ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"];
 
 /// sops's wording when more than one selection field is set.
