@@ -25,7 +25,7 @@ pub struct DataKey(Zeroizing<[u8; 32]>);
 
 impl DataKey {
     /// A fresh key from the operating system's CSPRNG.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
         fill_random(&mut key[..]);
         DataKey(key)
@@ -38,7 +38,7 @@ impl DataKey {
     }
 
     /// The 32 key bytes (AES-256). Callers must not copy them out of zeroizing storage.
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
@@ -62,7 +62,7 @@ impl DataKey {
     }
 
     /// Decrypts; `None` when the tag does not verify (wrong key, wrong AAD, tampering).
-    pub fn open(&self, data: &[u8], iv: &[u8], tag: &[u8], aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    pub(crate) fn open(&self, data: &[u8], iv: &[u8], tag: &[u8], aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         if tag.len() != TAG_LEN {
             return None;
         }
@@ -93,7 +93,7 @@ pub(crate) struct Sealer {
 
 impl Sealer {
     /// Encrypts `plaintext` with a fresh random 32-byte IV.
-    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
+    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
         let mut iv = [0u8; IV_LEN];
         fill_random(&mut iv);
         let mut buf = plaintext.to_vec();

@@ -235,7 +235,7 @@ impl Error {
     }
 
     /// The file this error is about, when there is one.
-    pub fn file(&self) -> Option<&str> {
+    pub(crate) fn file(&self) -> Option<&str> {
         match self {
             Error::Syntax { file, .. }
             | Error::InvalidValue { file, .. }

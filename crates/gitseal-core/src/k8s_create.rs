@@ -665,7 +665,7 @@ impl WebhookPreset {
 
     /// Labels the consumer expects on the Secret. Argo CD labels its own Secrets this
     /// way (see argocd-secret.yaml in its manifests).
-    pub fn labels(self) -> &'static [(&'static str, &'static str)] {
+    pub(crate) fn labels(self) -> &'static [(&'static str, &'static str)] {
         match self {
             WebhookPreset::ArgocdGithub | WebhookPreset::ArgocdGitlab => {
                 &[("app.kubernetes.io/name", "argocd-secret"), ("app.kubernetes.io/part-of", "argocd")]

@@ -400,7 +400,7 @@ mod yaml {
 
     /// A mapping entry whose whole path is made of keys (what a tree path can name).
     #[derive(Debug)]
-    pub struct Entry {
+    pub(crate) struct Entry {
         pub keys: Vec<String>,
         /// Byte where the key starts (its quote, when quoted).
         pub key_start: usize,
@@ -413,7 +413,7 @@ mod yaml {
     }
 
     /// Per document: its addressable entries, and the root mapping.
-    pub struct Index {
+    pub(crate) struct Index {
         pub docs: Vec<Vec<Entry>>,
         pub roots: Vec<Root>,
     }
@@ -433,7 +433,7 @@ mod yaml {
     }
 
     impl Index {
-        pub fn build(src: &str) -> std::result::Result<Index, String> {
+        pub(crate) fn build(src: &str) -> std::result::Result<Index, String> {
             let mut idx = Index { docs: Vec::new(), roots: Vec::new() };
             let mut pos = crate::document::yaml::ByteIndex::new(src);
             let mut stack: Vec<Frame> = Vec::new();
@@ -668,7 +668,7 @@ mod yaml {
         Ok(r)
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let d = pick_doc(ctx, Format::Yaml)?;
         let index = Index::build(src).map_err(|m| ctx.err(m))?;
@@ -974,7 +974,7 @@ mod json {
         &line[..n]
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let mut scan = Scan { b: src.as_bytes(), src, pos: 0, idx: Index::default() };
         let root = scan.value(0).map_err(|_| ctx.err("gitseal could not read this JSON structure"))?;
@@ -1089,7 +1089,7 @@ mod dotenv {
         Ok(std::borrow::Cow::Owned(t.replace('\n', "\\n")))
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let key = match ctx.steps.as_slice() {
             [Step::Key(k)] => k,

@@ -540,7 +540,7 @@ impl KeyLayout {
     }
 
     /// True when the layout names no key at all (a rule that leaves keys to flags).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.groups.iter().all(BTreeSet::is_empty)
     }
 

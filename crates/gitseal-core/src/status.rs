@@ -88,7 +88,7 @@ fn foreign_words(entry: &Tree) -> String {
 
 impl FileStatus {
     /// Whether the file has sops metadata.
-    pub fn encrypted(&self) -> bool {
+    pub(crate) fn encrypted(&self) -> bool {
         self.metadata.is_some()
     }
 

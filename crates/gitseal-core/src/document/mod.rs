@@ -49,7 +49,7 @@ impl Format {
     }
 
     /// The name `--input-type` takes for this format (the inverse of [`Format::parse_name`]).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
@@ -125,7 +125,7 @@ pub enum Text {
 
 impl Text {
     /// Owned text, zeroized on drop.
-    pub fn owned(s: impl Into<String>) -> Self {
+    pub(crate) fn owned(s: impl Into<String>) -> Self {
         Text::Owned(Box::new(Zeroizing::new(s.into())))
     }
 
@@ -139,7 +139,7 @@ impl Text {
     }
 
     /// The text, reading `src` (the source the leaf was parsed from) when it is held by position.
-    pub fn get<'a>(&'a self, src: &'a str) -> &'a str {
+    pub(crate) fn get<'a>(&'a self, src: &'a str) -> &'a str {
         match self {
             Text::Source(a, b) => &src[*a as usize..*b as usize],
             Text::Owned(s) => s.as_str(),
@@ -196,7 +196,7 @@ pub struct PathEntry {
 
 impl PathEntry {
     /// The AAD sops uses for a value at this path: each key followed by `:`.
-    pub fn aad(&self, key: Option<&str>) -> String {
+    pub(crate) fn aad(&self, key: Option<&str>) -> String {
         let mut s = String::new();
         self.aad_into(key, &mut s);
         s
@@ -272,7 +272,7 @@ pub struct Document {
 
 impl Document {
     /// An empty document starting at 1-based `line`, with only the root collection.
-    pub fn new(line: u32) -> Self {
+    pub(crate) fn new(line: u32) -> Self {
         Document {
             paths: vec![PathEntry { keys: Vec::new() }],
             leaves: Vec::new(),
@@ -325,7 +325,7 @@ pub struct SyntaxError {
 
 impl SyntaxError {
     /// A syntax error at 1-based `line` and `col`.
-    pub fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
+    pub(crate) fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
         SyntaxError { line, col, msg: msg.into() }
     }
 }
@@ -363,13 +363,13 @@ pub struct Rendered {
 
 impl Rendered {
     /// A replacement that leaves any block-scalar header as it is.
-    pub fn plain(value: String) -> Self {
+    pub(crate) fn plain(value: String) -> Self {
         Rendered { value, header: None }
     }
 }
 
 /// Writes the metadata block for a document in `format`.
-pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: &Tree) -> String {
+pub(crate) fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: &Tree) -> String {
     match format {
         Format::Yaml => yaml::render_metadata(tree, file.newline),
         Format::Json | Format::Binary => json::render_metadata(doc, tree, file.newline),

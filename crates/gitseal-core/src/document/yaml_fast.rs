@@ -86,7 +86,7 @@ struct Fast<'a> {
 }
 
 /// Parses `src`, or returns `None` when it is outside the fast path's subset.
-pub fn parse(src: &str) -> Option<ParsedFile> {
+pub(crate) fn parse(src: &str) -> Option<ParsedFile> {
     #[cfg(test)]
     if tests::FULL_PARSER_ONLY.with(std::cell::Cell::get) {
         return None;

@@ -59,7 +59,7 @@ impl AgeRecipient {
     }
 
     /// The recipient as written in metadata and `.sops.yaml` (its Bech32 or SSH text).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
@@ -78,7 +78,7 @@ impl AgeRecipient {
 
     /// Encrypts raw key material (the data key, or a Shamir share of it) to this
     /// recipient, ASCII-armored as sops writes it.
-    pub fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
+    pub(crate) fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
         let fail = |reason: String| KeyError::Wrap { recipient: self.text.clone(), reason, transient: false };
         let encryptor = age::Encryptor::with_recipients(std::iter::once(self.as_dyn())).map_err(|e| fail(e.to_string()))?;
         let mut out = Vec::with_capacity(512);
@@ -118,7 +118,7 @@ impl std::fmt::Debug for Identities {
 
 impl Identities {
     /// Whether no age identity is held (a Transit backend does not count).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
@@ -133,7 +133,7 @@ impl Identities {
     }
 
     /// The Vault connection set with [`Identities::set_transit`].
-    pub fn transit(&self) -> Option<&std::sync::Arc<dyn super::transit::TransitBackend>> {
+    pub(crate) fn transit(&self) -> Option<&std::sync::Arc<dyn super::transit::TransitBackend>> {
         self.transit.as_ref()
     }
 

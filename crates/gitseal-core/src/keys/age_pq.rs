@@ -160,7 +160,7 @@ fn key_schedule(shared_secret: &[u8]) -> (Zeroizing<[u8; 32]>, [u8; 12]) {
 
 impl HybridRecipient {
     /// The stanza that seals `file_key` to this recipient.
-    pub fn wrap(&self, file_key: &FileKey) -> Stanza {
+    pub(crate) fn wrap(&self, file_key: &FileKey) -> Stanza {
         let (enc, shared) = self.ek.encapsulate();
         let shared = Zeroizing::new(shared);
         let (key, nonce) = key_schedule(shared.as_slice());
@@ -201,7 +201,7 @@ impl std::str::FromStr for HybridIdentity {
 
 impl HybridIdentity {
     /// A new random identity.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut seed = Zeroizing::new([0u8; x_wing::DECAPSULATION_KEY_SIZE]);
         getrandom::getrandom(seed.as_mut_slice()).expect("the operating system's random number generator works");
         HybridIdentity { dk: x_wing::DecapsulationKeyRejectNonContrib::from(*seed) }
@@ -222,7 +222,7 @@ impl HybridIdentity {
 
     /// Opens one stanza: `None` when it is not a hybrid stanza or not for this key,
     /// an error when it is a malformed hybrid stanza (which makes the header invalid).
-    pub fn unwrap(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
+    pub(crate) fn unwrap(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
         if stanza.tag != STANZA_TAG {
             return None;
         }

@@ -161,7 +161,7 @@ impl RecipientGroup {
 
 /// The data key wrapped for a set of recipients, as metadata holds it.
 #[derive(Debug, Clone)]
-pub struct WrappedKeys {
+pub(crate) struct WrappedKeys {
     /// The wrapped keys per group, when the data key was split (sops's `key_groups`).
     pub key_groups: Option<Vec<KeyGroup>>,
     /// The wrapped keys of the single group (sops's top-level `age` and `hc_vault`); empty when split.
@@ -194,7 +194,7 @@ impl Recipients {
 
     /// Wraps `key` for every recipient; with several key groups, each group gets one
     /// Shamir share (share `i` to group `i`, as sops assigns them).
-    pub fn wrap(&self, key: &DataKey) -> Result<WrappedKeys, KeyError> {
+    pub(crate) fn wrap(&self, key: &DataKey) -> Result<WrappedKeys, KeyError> {
         if self.key_groups.len() <= 1 {
             let group = self.single().wrap(key.as_bytes())?;
             return Ok(WrappedKeys { key_groups: None, keys: group, shamir_threshold: None });

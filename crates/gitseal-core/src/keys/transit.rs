@@ -77,7 +77,7 @@ impl TransitRecipient {
     }
 
     /// Wraps `data` (the data key or a Shamir share) into a metadata entry.
-    pub fn wrap(&self, data: &[u8]) -> Result<VaultStanza, KeyError> {
+    pub(crate) fn wrap(&self, data: &[u8]) -> Result<VaultStanza, KeyError> {
         let enc = self.backend.encrypt(&self.key, data).map_err(|e| KeyError::Wrap {
             recipient: format!("hc_vault:{}", self.key),
             transient: e.is_transient(),

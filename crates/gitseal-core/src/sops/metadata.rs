@@ -32,7 +32,7 @@ pub struct VaultStanza {
 
 impl VaultStanza {
     /// The `hc_vault_transit_uri` form sops uses to name this key.
-    pub fn uri(&self) -> String {
+    pub(crate) fn uri(&self) -> String {
         format!("{}/v1/{}/keys/{}", self.vault_address, self.engine_path, self.key_name)
     }
 }
@@ -51,12 +51,12 @@ pub struct KeyGroup {
 
 impl KeyGroup {
     /// Whether the group holds no master key of any kind.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.age.is_empty() && self.hc_vault.is_empty() && self.foreign.iter().all(|(_, t)| t.as_list().is_empty())
     }
 
     /// Human-readable names of every master key, for messages.
-    pub fn describe(&self) -> Vec<String> {
+    pub(crate) fn describe(&self) -> Vec<String> {
         let mut out: Vec<String> = self.age.iter().map(|a| format!("age:{}", a.recipient)).collect();
         out.extend(self.hc_vault.iter().map(|v| format!("hc_vault:{}", v.uri())));
         for (kind, t) in &self.foreign {
@@ -155,7 +155,7 @@ impl Metadata {
     }
 
     /// The key groups, whichever form the file uses.
-    pub fn groups(&self) -> Vec<&KeyGroup> {
+    pub(crate) fn groups(&self) -> Vec<&KeyGroup> {
         match &self.key_groups {
             Some(groups) => groups.iter().collect(),
             None => vec![&self.keys],

@@ -1,6 +1,6 @@
 //! Which values are encrypted: sops's selection rules. The four key rules test every key
 //! of a value's path; the two comment rules look at the comments sops has seen on the
-//! way to the value (see [`Selector::select`]).
+//! way to the value (see `Selector::select`).
 
 use regex::Regex;
 
@@ -129,7 +129,7 @@ impl Selector {
 
     /// Whether a value is encrypted, given whether any key on its path matches (for the
     /// comment rules: whether any comment in scope matches).
-    pub fn encrypts(&self, any_matches: bool) -> bool {
+    pub(crate) fn encrypts(&self, any_matches: bool) -> bool {
         match self {
             Selector::UnencryptedSuffix(_) | Selector::UnencryptedRegex(_) | Selector::UnencryptedCommentRegex(_) => !any_matches,
             Selector::EncryptedSuffix(_) | Selector::EncryptedRegex(_) | Selector::EncryptedCommentRegex(_) => any_matches,
@@ -181,7 +181,7 @@ impl Selector {
     /// when a comment in scope matches, except that a matching comment does not count for
     /// itself, so it stays readable. Comments are matched as they stand in `src`: the
     /// plaintext when encrypting, the ciphertext when decrypting, as sops does.
-    pub fn select(&self, doc: &Document, walk: &[WalkStep], src: &str) -> Vec<bool> {
+    pub(crate) fn select(&self, doc: &Document, walk: &[WalkStep], src: &str) -> Vec<bool> {
         let Some(re) = self.comment_regex() else {
             let paths: Vec<bool> = doc.paths.iter().map(|p| p.keys.iter().any(|k| self.key_matches(k))).collect();
             return doc.leaves.iter().map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k)))).collect();

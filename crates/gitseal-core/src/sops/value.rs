@@ -25,7 +25,7 @@ pub enum ValueType {
 
 impl ValueType {
     /// The name sops writes after `type:`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ValueType::Str => "str",
             ValueType::Int => "int",
@@ -37,7 +37,7 @@ impl ValueType {
     }
 
     /// The type for a `type:` name; `None` for names sops does not write.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "str" => ValueType::Str,
             "int" => ValueType::Int,
@@ -114,7 +114,7 @@ impl EncValue {
     }
 
     /// Encrypts `plaintext` of type `ty` under `aad`.
-    pub fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
+    pub(crate) fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
         Self::seal_with(&key.sealer(), plaintext, aad, ty)
     }
 
@@ -138,7 +138,7 @@ impl EncValue {
     }
 
     /// Decrypts to the plaintext bytes.
-    pub fn open(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncError> {
+    pub(crate) fn open(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncError> {
         key.open(&self.data, &self.iv, &self.tag, aad).ok_or(EncError::Authentication)
     }
 
@@ -270,7 +270,7 @@ pub(crate) fn format_go_float(f: f64) -> String {
 }
 
 /// `strconv.ParseBool`.
-pub fn parse_go_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_go_bool(s: &str) -> Option<bool> {
     match s {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
