@@ -37,7 +37,7 @@ impl std::fmt::Debug for EnvVar {
 pub struct Skipped {
     /// The data key as written in the file.
     pub key: String,
-    /// Why it gave no variable (not a valid name, a NUL byte in the value, ...).
+    /// Why it gave no variable, in words (`not a valid environment variable name`).
     pub reason: &'static str,
 }
 

@@ -114,12 +114,13 @@ pub enum Error {
         /// What is wrong in it.
         msg: String,
     },
-    /// Reading or writing failed (raised by callers that do the I/O; the core itself does none).
+    /// Reading or writing failed: writing a plan's output to the caller's writer, or I/O the
+    /// caller did itself (the core opens no files).
     #[error("{file}: {action}: {source}")]
     Io {
         /// The file read or written.
         file: String,
-        /// What was being done, in words (`"reading"`, `"writing"`).
+        /// What was being done, in words (`"cannot read"`, `"cannot write output"`).
         action: &'static str,
         /// The operating system's error.
         source: std::io::Error,

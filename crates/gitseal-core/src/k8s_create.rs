@@ -103,7 +103,7 @@ impl SecretManifest {
         self.namespace.as_deref()
     }
 
-    /// The Secret's `type` (`Opaque` unless a preset chose another).
+    /// The Secret's `type` (`Opaque`, `kubernetes.io/tls`, `kubernetes.io/dockerconfigjson`, ...).
     pub fn secret_type(&self) -> &str {
         &self.secret_type
     }
@@ -623,7 +623,7 @@ pub enum WebhookPreset {
 }
 
 impl WebhookPreset {
-    /// Every preset, in the order `--help` lists them.
+    /// Every preset.
     pub const ALL: [WebhookPreset; 4] = [WebhookPreset::FluxReceiver, WebhookPreset::ArgocdGithub, WebhookPreset::ArgocdGitlab, WebhookPreset::ArgoEvents];
 
     /// The name used on the command line.

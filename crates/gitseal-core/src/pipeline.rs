@@ -67,7 +67,7 @@ pub struct EncryptRequest<'a> {
     pub recipients: &'a Recipients,
     /// Explicit selection rule (flags or config); `None` picks the default.
     pub selection: Option<Selection>,
-    /// Compute the MAC over encrypted values only (sops's `mac_only_encrypted`), for a new data key.
+    /// Compute the MAC over encrypted values only (sops's `mac_only_encrypted`).
     pub mac_only_encrypted: bool,
     /// Identities to open an existing data key (re-encrypting an encrypted file).
     pub identities: &'a Identities,

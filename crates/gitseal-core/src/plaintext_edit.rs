@@ -26,7 +26,7 @@ pub enum NewValue {
     Str(Zeroizing<String>),
     /// A number as JSON spells it; `integer` when it has no fraction or exponent.
     Number {
-        /// The number's text, validated as a JSON number.
+        /// The number's text, as JSON spells it.
         text: Zeroizing<String>,
         /// Whether it is an integer (sops's `int` type) rather than a float.
         integer: bool,

@@ -6,7 +6,7 @@ use crate::sops::value::ValueType;
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// A map key (`["name"]`), as the user wrote it between the quotes.
+    /// A map key (`["name"]`).
     Key(String),
     /// A 0-based list index (`[0]`).
     Index(usize),

@@ -97,7 +97,8 @@ pub enum Style {
         indent: u32,
         /// `>` (folded) rather than `|` (literal).
         folded: bool,
-        /// Whether the decoded value ends in a line break (no `-` chomping indicator).
+        /// Whether the source has a line break after the last content line (not so at the end of a
+        /// file without a final newline).
         ends_with_newline: bool,
     },
     /// A JSON string (span includes the quotes).
@@ -220,7 +221,7 @@ impl PathEntry {
 pub struct MetadataBlock {
     /// The metadata as a tree, as sops's `sops` key holds it.
     pub tree: Tree,
-    /// Bytes the block occupies in the source (the `sops` key through its last line).
+    /// Bytes the block occupies in the source.
     pub span: Range<usize>,
     /// 1-based line of the `sops` key.
     pub line: u32,
@@ -258,7 +259,7 @@ pub struct Document {
     pub insert_at: usize,
     /// Top-level `apiVersion` and `kind` when both are plain strings.
     pub k8s_kind: Option<String>,
-    /// Whether the document has a top-level plain-string `apiVersion`.
+    /// Whether the document has a top-level `apiVersion` key.
     pub has_api_version: bool,
     /// The indentation of top-level members (JSON, e.g. `"\t"`) or keys (an indented
     /// YAML mapping), which the added `sops` member must share; whether a `,` must

@@ -21,10 +21,11 @@ pub enum KeyError {
     /// A recipient that is neither `age1...` nor an SSH public key (the text, shortened for post-quantum keys).
     #[error("invalid age recipient {0:?}: expected age1... or an ssh-ed25519/ssh-rsa public key")]
     BadRecipient(String),
-    /// An identity that was given explicitly but cannot be used.
+    /// An SSH private key that cannot be used (unreadable, passphrase-protected or of an
+    /// unsupported type).
     #[error("{source_name}: {reason}")]
     BadIdentity {
-        /// Where the identity came from (a file path or an environment variable's name), never the key.
+        /// Where the key came from (a file path or an environment variable's name), never the key.
         source_name: String,
         /// Why it cannot be used.
         reason: String,
@@ -39,7 +40,8 @@ pub enum KeyError {
         /// What is wrong with that line (never its text).
         reason: String,
     },
-    /// No identity at hand opens the data key of a file with a single key group.
+    /// The identities at hand do not open the data key (for a split key: the shares that
+    /// opened did not combine to one).
     #[error("no identity can decrypt the data key; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
     NoMatchingIdentity {
         /// The recipients the file is encrypted to (public keys and Transit URIs).

@@ -19,7 +19,7 @@ pub enum ValueType {
     Bool,
     /// An encrypted YAML comment (`comment`): the text after `#`.
     Comment,
-    /// Raw bytes (`bytes`), as the binary format's `data` holds them.
+    /// Bytes (`bytes`, sops's type for byte-slice values), read back as text like a string.
     Bytes,
 }
 
