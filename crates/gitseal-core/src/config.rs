@@ -20,9 +20,11 @@ pub const MAX_SEARCH_DEPTH: usize = 100;
 /// A parsed `.sops.yaml`.
 #[derive(Debug)]
 pub struct Config {
+    /// The file the rules were read from, as the caller named it (used in error messages).
     pub path: PathBuf,
     /// The directory paths are matched relative to.
     pub dir: PathBuf,
+    /// `creation_rules` in file order; the first whose `path_regex` matches a file applies, as in sops.
     pub rules: Vec<CreationRule>,
     /// Keys sops does not know (`creation_rule:`, `path_regx:`), as `FILE:LINE: message`:
     /// sops ignores them silently, which drops or widens a rule.
@@ -32,20 +34,30 @@ pub struct Config {
 /// One entry of `creation_rules`.
 #[derive(Debug)]
 pub struct CreationRule {
+    /// 0-based position in `creation_rules`, shown in messages as `[index]`.
     pub index: usize,
+    /// `path_regex`, compiled; `None` matches every file.
     pub path_regex: Option<Regex>,
+    /// The rule's top-level `age` recipients (a list or a comma-separated string in the file).
     pub age: Vec<String>,
+    /// The rule's top-level `hc_vault_transit_uri` keys, as URIs (`https://vault:8200/v1/transit/keys/name`).
     pub hc_vault_transit_uri: Vec<String>,
+    /// `key_groups`: recipients grouped for Shamir splitting; when present, sops ignores the top-level keys.
     pub key_groups: Vec<RuleKeyGroup>,
+    /// `shamir_threshold`: how many key groups must open the data key; `None` means all of them.
     pub shamir_threshold: Option<u64>,
+    /// The rule's selection (`encrypted_regex`, `unencrypted_suffix`, ...); `None` when it sets none, so the default applies.
     pub selection: Option<Selection>,
+    /// `mac_only_encrypted`: the MAC covers encrypted values only (sops's option of that name).
     pub mac_only_encrypted: bool,
 }
 
 /// One entry of a rule's `key_groups`.
 #[derive(Debug, Default)]
 pub struct RuleKeyGroup {
+    /// Age recipients of the group.
     pub age: Vec<String>,
+    /// Vault Transit key URIs of the group (`hc_vault` in the file).
     pub hc_vault: Vec<String>,
 }
 
@@ -236,7 +248,7 @@ impl Config {
 
     /// The text `path_regex` is matched against for `file`: its path relative to the
     /// config's directory (or as given, when it lies outside it).
-    pub fn match_text(&self, file: &Path) -> String {
+    pub(crate) fn match_text(&self, file: &Path) -> String {
         let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         abs.strip_prefix(&self.dir).unwrap_or(&abs).to_string_lossy().into_owned()
     }

@@ -12,9 +12,9 @@ use aes_gcm::AesGcm;
 use zeroize::Zeroizing;
 
 /// Nonce size sops writes.
-pub const IV_LEN: usize = 32;
+pub(crate) const IV_LEN: usize = 32;
 /// GCM tag size.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 
 type Gcm32 = AesGcm<Aes256, U32, U16>;
 type Gcm12 = AesGcm<Aes256, U12, U16>;
@@ -25,19 +25,20 @@ pub struct DataKey(Zeroizing<[u8; 32]>);
 
 impl DataKey {
     /// A fresh key from the operating system's CSPRNG.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut key = Zeroizing::new([0u8; 32]);
         fill_random(&mut key[..]);
         DataKey(key)
     }
 
     /// Wraps raw key bytes; `None` unless exactly 32 bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let arr: [u8; 32] = bytes.try_into().ok()?;
         Some(DataKey(Zeroizing::new(arr)))
     }
 
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    /// The 32 key bytes (AES-256). Callers must not copy them out of zeroizing storage.
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
@@ -47,7 +48,7 @@ impl DataKey {
     }
 
     /// A cipher with this key's schedule computed once, for sealing many values.
-    pub fn sealer(&self) -> Sealer {
+    pub(crate) fn sealer(&self) -> Sealer {
         Sealer { cipher: Gcm32::new(GenericArray::from_slice(&self.0[..])) }
     }
 
@@ -61,7 +62,7 @@ impl DataKey {
     }
 
     /// Decrypts; `None` when the tag does not verify (wrong key, wrong AAD, tampering).
-    pub fn open(&self, data: &[u8], iv: &[u8], tag: &[u8], aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    pub(crate) fn open(&self, data: &[u8], iv: &[u8], tag: &[u8], aad: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         if tag.len() != TAG_LEN {
             return None;
         }
@@ -86,13 +87,13 @@ impl std::fmt::Debug for DataKey {
 }
 
 /// Seals many values under one key without recomputing its key schedule.
-pub struct Sealer {
+pub(crate) struct Sealer {
     cipher: Gcm32,
 }
 
 impl Sealer {
     /// Encrypts `plaintext` with a fresh random 32-byte IV.
-    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
+    pub(crate) fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Sealed {
         let mut iv = [0u8; IV_LEN];
         fill_random(&mut iv);
         let mut buf = plaintext.to_vec();
@@ -104,14 +105,17 @@ impl Sealer {
 
 /// The three parts of one AES-GCM encryption.
 pub struct Sealed {
+    /// The ciphertext, as long as the plaintext.
     pub data: Vec<u8>,
+    /// The 32-byte nonce, random per value as sops draws it.
     pub iv: Vec<u8>,
+    /// The 16-byte GCM authentication tag.
     pub tag: Vec<u8>,
 }
 
 /// Fills `buf` from the OS CSPRNG. Failure to reach it is unrecoverable for a tool whose
 /// whole job is key material, so it aborts with a clear message rather than limping on.
-pub fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     getrandom::getrandom(buf).expect("the operating system's random number generator failed");
 }
 

@@ -20,6 +20,7 @@ use crate::sops::value::ValueType;
 
 /// One variable. `Debug` shows the name only.
 pub struct EnvVar {
+    /// The variable name: the data key, checked to be a valid environment name.
     pub name: String,
     /// Bytes, not text: a Secret's `data` may decode to anything but NUL.
     pub value: Zeroizing<Vec<u8>>,
@@ -34,19 +35,23 @@ impl std::fmt::Debug for EnvVar {
 /// A key that gave no variable, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
+    /// The data key as written in the file.
     pub key: String,
+    /// Why it gave no variable, in words (`not a valid environment variable name`).
     pub reason: &'static str,
 }
 
 /// The variables of a file, in file order, and the keys left out.
 #[derive(Debug, Default)]
 pub struct EnvVars {
+    /// The variables, in file order.
     pub vars: Vec<EnvVar>,
+    /// Data keys that gave no variable.
     pub skipped: Vec<Skipped>,
 }
 
 /// Whether `name` is a portable environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut b = name.bytes();
     b.next().is_some_and(|c| c.is_ascii_alphabetic() || c == b'_') && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }

@@ -7,54 +7,150 @@
 use crate::keys::KeyError;
 
 /// What went wrong, and where.
+///
+/// Every variant but [`Error::Usage`] carries `file`: the name the caller gave the input (a path, or a label
+/// such as `<stdin>`), never its contents. `line` and `col` are 1-based. No message holds
+/// a secret value, a key or a token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The input is not valid YAML, JSON or dotenv.
     #[error("{file}:{line}:{col}: {msg}")]
-    Syntax { file: String, line: u32, col: u32, msg: String },
+    Syntax {
+        /// The file the input came from.
+        file: String,
+        /// 1-based line of the first offending byte.
+        line: u32,
+        /// 1-based column of the first offending byte, as the parser counts it.
+        col: u32,
+        /// What the parser expected or found, in words.
+        msg: String,
+    },
+    /// A value is well-formed syntax but wrong for gitseal or sops (bad base64 in a Secret's
+    /// `data`, a malformed `ENC[...]` string, an unsupported key type).
     #[error("{file}:{line}: {msg}")]
-    InvalidValue { file: String, line: u32, msg: String },
+    InvalidValue {
+        /// The file the value is in.
+        file: String,
+        /// 1-based line of the value.
+        line: u32,
+        /// What is wrong with the value (never the value itself).
+        msg: String,
+    },
+    /// The `sops` metadata block is missing a field, has a wrong type or an unknown version.
     #[error("{file}:{line}: {msg}")]
-    Metadata { file: String, line: u32, msg: String },
+    Metadata {
+        /// The encrypted file.
+        file: String,
+        /// 1-based line of the offending metadata entry (that of the `sops` key when unknown).
+        line: u32,
+        /// Which field is wrong and how.
+        msg: String,
+    },
+    /// A command that needs an encrypted file got one without `sops` metadata.
     #[error("{file}: not encrypted (no sops metadata found)")]
-    NotEncrypted { file: String },
+    NotEncrypted {
+        /// The plaintext file.
+        file: String,
+    },
+    /// The data key could not be unwrapped or wrapped; `source` says for which keys and why.
     #[error("{file}: {source}")]
-    Key { file: String, source: KeyError },
+    Key {
+        /// The file whose data key it is.
+        file: String,
+        /// The failure of each key tried.
+        source: KeyError,
+    },
+    /// Encrypting with no recipient from the flags or a `.sops.yaml` creation rule.
     #[error("{file}: no recipients: give --age, or add a creation rule with recipients to .sops.yaml")]
-    NoRecipients { file: String },
+    NoRecipients {
+        /// The file that was to be encrypted.
+        file: String,
+    },
     /// No recipients for a new file, with what to give instead (the file may not exist
     /// yet, or go to stdout).
     #[error("{file}: no recipients: {hint}")]
-    NoRecipientsFor { file: String, hint: String },
+    NoRecipientsFor {
+        /// The file that was to be created.
+        file: String,
+        /// The flag or configuration that would supply recipients.
+        hint: String,
+    },
+    /// The MAC in the metadata does not match the values: something was changed, moved or
+    /// removed after encryption (checked as sops checks it, over the values in file order).
     #[error("{file}: MAC mismatch: the file was modified after it was encrypted (values changed, moved or removed, or a document lost)")]
-    MacMismatch { file: String },
+    MacMismatch {
+        /// The encrypted file.
+        file: String,
+    },
+    /// An `ENC[...]` value fails AES-GCM authentication with the file's data key and its
+    /// tree path as additional data.
     #[error(
         "{file}:{line}: encrypted value does not decrypt with this file's data key: it was tampered with, moved from another key, or copied from another file"
     )]
-    Tampered { file: String, line: u32 },
+    Tampered {
+        /// The encrypted file.
+        file: String,
+        /// 1-based line of the value that does not authenticate.
+        line: u32,
+    },
     /// A ciphertext that authenticates but stands where its kind cannot (an encrypted
     /// comment in a value's place, a value's ciphertext in a comment, ciphertext in a
     /// document without sops metadata): moved there by hand.
     #[error("{file}:{line}: {msg}; the file was tampered with")]
-    Misplaced { file: String, line: u32, msg: &'static str },
+    Misplaced {
+        /// The encrypted file.
+        file: String,
+        /// 1-based line of the misplaced ciphertext.
+        line: u32,
+        /// Which kind of ciphertext stands where.
+        msg: &'static str,
+    },
+    /// The `.sops.yaml` configuration is invalid (bad regex, unknown key, wrong type).
     #[error("{file}: {msg}")]
-    Config { file: String, msg: String },
+    Config {
+        /// The configuration file.
+        file: String,
+        /// What is wrong in it.
+        msg: String,
+    },
+    /// Reading or writing failed: writing a plan's output to the caller's writer, or I/O the
+    /// caller did itself (the core opens no files).
     #[error("{file}: {action}: {source}")]
-    Io { file: String, action: &'static str, source: std::io::Error },
+    Io {
+        /// The file read or written.
+        file: String,
+        /// What was being done, in words (`"cannot read"`, `"cannot write output"`).
+        action: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A `<path:...>` reference in a value could not be resolved from the key-value store.
     #[error("{file}:{line}: {msg}")]
     Reference {
+        /// The file holding the reference.
         file: String,
+        /// 1-based line of the reference.
         line: u32,
+        /// Which reference failed and why (the store's answer, never a secret).
         msg: String,
         /// The store was unavailable (connection, timeout, 5xx): trying again may work.
         transient: bool,
     },
+    /// Arguments or options that make no sense together; the message says which.
     #[error("{0}")]
     Usage(String),
     /// A tree path (`["stringData"]["token"]`) that names nothing, or not what the command
     /// needs.
     #[error("{file}: {path}: {msg}")]
-    Path { file: String, path: String, msg: String },
+    Path {
+        /// The file the path was looked up in.
+        file: String,
+        /// The tree path as the user wrote it.
+        path: String,
+        /// Why it does not fit (with the nearest existing path when there is one).
+        msg: String,
+    },
 }
 
 /// What kind of failure an [`Error`] is.
@@ -140,7 +236,7 @@ impl Error {
     }
 
     /// The file this error is about, when there is one.
-    pub fn file(&self) -> Option<&str> {
+    pub(crate) fn file(&self) -> Option<&str> {
         match self {
             Error::Syntax { file, .. }
             | Error::InvalidValue { file, .. }
@@ -161,4 +257,5 @@ impl Error {
     }
 }
 
+/// The core's result: [`Error`] unless another error type is named.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

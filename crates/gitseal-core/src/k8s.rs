@@ -13,7 +13,9 @@ pub fn is_secret(doc: &Document) -> bool {
 }
 
 /// Every plaintext value under a Secret's `data` must be base64, as the API server
-/// demands: refusing it here beats a failed apply in the cluster.
+/// demands: refusing it here beats a failed apply in the cluster. An
+/// [`InputCheck`](crate::pipeline::InputCheck): callers hand it to the engine in
+/// [`EncryptRequest::check`](crate::pipeline::EncryptRequest::check).
 pub fn check_secret_data(file: &str, src: &str, parsed: &ParsedFile) -> Result<()> {
     for doc in parsed.docs.iter().filter(|d| is_secret(d)) {
         for leaf in &doc.leaves {
@@ -49,7 +51,7 @@ pub fn is_base64_data(text: &str) -> bool {
 }
 
 /// File names kustomize reads as its own configuration.
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub(crate) const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Whether a file is kustomize's own configuration: named as kustomize looks for it, or
 /// holding a document of `apiVersion: kustomize.config.k8s.io/...` (a `Kustomization` or

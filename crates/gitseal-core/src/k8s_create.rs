@@ -25,11 +25,11 @@ use crate::sops::select::Selection;
 /// Random bytes drawn for a token when no size is given (64 hex characters).
 pub const DEFAULT_RANDOM_BYTES: usize = 32;
 /// Fewer random bytes than this make a guessable token.
-pub const MIN_RANDOM_BYTES: usize = 16;
+pub(crate) const MIN_RANDOM_BYTES: usize = 16;
 /// A token is pasted into a web form; nothing needs more.
-pub const MAX_RANDOM_BYTES: usize = 1024;
+pub(crate) const MAX_RANDOM_BYTES: usize = 1024;
 /// The API server refuses Secrets whose data exceeds 1 MiB.
-pub const MAX_SECRET_DATA_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_SECRET_DATA_BYTES: usize = 1024 * 1024;
 
 /// The secret type of `kubectl create secret docker-registry`.
 pub const DOCKER_CONFIG_JSON_TYPE: &str = "kubernetes.io/dockerconfigjson";
@@ -37,9 +37,9 @@ pub const DOCKER_CONFIG_JSON_TYPE: &str = "kubernetes.io/dockerconfigjson";
 pub const DOCKER_CONFIG_JSON_KEY: &str = ".dockerconfigjson";
 
 /// The secret type of `kubectl create secret tls`.
-pub const TLS_TYPE: &str = "kubernetes.io/tls";
+pub(crate) const TLS_TYPE: &str = "kubernetes.io/tls";
 /// The certificate chain of a `kubernetes.io/tls` Secret (PEM).
-pub const TLS_CERT_KEY: &str = "tls.crt";
+pub(crate) const TLS_CERT_KEY: &str = "tls.crt";
 /// The private key of a `kubernetes.io/tls` Secret (PEM).
 pub const TLS_KEY_KEY: &str = "tls.key";
 /// The selection that encrypts only `tls.key` and leaves the (public) certificate and
@@ -93,14 +93,17 @@ impl SecretManifest {
         })
     }
 
+    /// The Secret's `metadata.name`.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The Secret's `metadata.namespace`, when one was given.
     pub fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
     }
 
+    /// The Secret's `type` (`Opaque`, `kubernetes.io/tls`, `kubernetes.io/dockerconfigjson`, ...).
     pub fn secret_type(&self) -> &str {
         &self.secret_type
     }
@@ -202,13 +205,13 @@ impl SecretManifest {
     }
 
     /// Total size of the decoded values.
-    pub fn data_size(&self) -> usize {
+    pub(crate) fn data_size(&self) -> usize {
         self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
 
     /// The manifest in YAML, in a buffer that is zeroized on drop. Keys are sorted, as
     /// kubectl writes them.
-    pub fn to_yaml(&self) -> Zeroizing<String> {
+    pub(crate) fn to_yaml(&self) -> Zeroizing<String> {
         // The metadata holds nothing secret: it is written first, into its own buffer, so
         // that the size of the secret buffer is known exactly.
         let mut head = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: ");
@@ -311,7 +314,8 @@ impl SecretManifest {
 }
 
 /// A `kubernetes.io/tls` Secret from a PEM certificate chain and its PEM private key, as
-/// `kubectl create secret tls` makes it, after [`check_tls_pair`].
+/// `kubectl create secret tls` makes it, after checking that both are PEM and that the
+/// key belongs to the first certificate.
 pub fn tls_secret(name: &str, namespace: Option<&str>, cert: (&Path, Zeroizing<Vec<u8>>), key: (&Path, Zeroizing<Vec<u8>>)) -> Result<SecretManifest> {
     check_tls_pair(cert.0, &cert.1, key.0, &key.1)?;
     let mut manifest = SecretManifest::new(name, namespace, TLS_TYPE)?;
@@ -324,7 +328,7 @@ pub fn tls_secret(name: &str, namespace: Option<&str>, cert: (&Path, Zeroizing<V
 /// PEM `CERTIFICATE` blocks (the server certificate first), `key_pem` exactly one
 /// unencrypted PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC), and the key belongs to
 /// the first certificate (their public keys are compared). Errors name the file.
-pub fn check_tls_pair(cert_file: &Path, cert_pem: &[u8], key_file: &Path, key_pem: &[u8]) -> Result<()> {
+pub(crate) fn check_tls_pair(cert_file: &Path, cert_pem: &[u8], key_file: &Path, key_pem: &[u8]) -> Result<()> {
     use rustls::pki_types::pem::{PemObject, SectionKind};
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -413,7 +417,7 @@ pub fn parse_random_spec(spec: &str) -> Result<(String, usize)> {
 }
 
 /// Checks a number of random bytes against the allowed range.
-pub fn check_random_bytes(bytes: usize) -> std::result::Result<(), String> {
+pub(crate) fn check_random_bytes(bytes: usize) -> std::result::Result<(), String> {
     if !(MIN_RANDOM_BYTES..=MAX_RANDOM_BYTES).contains(&bytes) {
         return Err(format!("{bytes} random bytes: give between {MIN_RANDOM_BYTES} and {MAX_RANDOM_BYTES}"));
     }
@@ -421,7 +425,7 @@ pub fn check_random_bytes(bytes: usize) -> std::result::Result<(), String> {
 }
 
 /// `bytes` bytes from the operating system's random number generator, as lowercase hex.
-pub fn random_hex(bytes: usize) -> Zeroizing<String> {
+pub(crate) fn random_hex(bytes: usize) -> Zeroizing<String> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut raw = Zeroizing::new(vec![0u8; bytes]);
     getrandom::getrandom(&mut raw).expect("the operating system's random number generator failed");
@@ -506,7 +510,7 @@ fn needs_quotes(s: &str) -> bool {
 }
 
 /// A data key as the API server accepts it (`IsConfigMapKey`).
-pub fn check_data_key(key: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_data_key(key: &str) -> std::result::Result<(), String> {
     if key.is_empty() {
         return Err("a key may not be empty".into());
     }
@@ -543,7 +547,7 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 /// A DNS-1123 label: a namespace.
-pub fn check_dns_label(s: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_dns_label(s: &str) -> std::result::Result<(), String> {
     if is_dns_label(s) {
         Ok(())
     } else {
@@ -552,7 +556,7 @@ pub fn check_dns_label(s: &str) -> std::result::Result<(), String> {
 }
 
 /// A DNS-1123 subdomain: an object name.
-pub fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
     if s.len() <= 253
         && s.split('.').all(|part| {
             !part.is_empty()
@@ -620,6 +624,7 @@ pub enum WebhookPreset {
 }
 
 impl WebhookPreset {
+    /// Every preset.
     pub const ALL: [WebhookPreset; 4] = [WebhookPreset::FluxReceiver, WebhookPreset::ArgocdGithub, WebhookPreset::ArgocdGitlab, WebhookPreset::ArgoEvents];
 
     /// The name used on the command line.
@@ -632,7 +637,7 @@ impl WebhookPreset {
         }
     }
 
-    pub fn default_name(self) -> &'static str {
+    pub(crate) fn default_name(self) -> &'static str {
         match self {
             WebhookPreset::FluxReceiver => "webhook-token",
             WebhookPreset::ArgocdGithub | WebhookPreset::ArgocdGitlab => "argocd-secret",
@@ -640,6 +645,7 @@ impl WebhookPreset {
         }
     }
 
+    /// The namespace the consumer runs in by default, used when none is given.
     pub fn default_namespace(self) -> &'static str {
         match self {
             WebhookPreset::FluxReceiver => "flux-system",
@@ -660,7 +666,7 @@ impl WebhookPreset {
 
     /// Labels the consumer expects on the Secret. Argo CD labels its own Secrets this
     /// way (see argocd-secret.yaml in its manifests).
-    pub fn labels(self) -> &'static [(&'static str, &'static str)] {
+    pub(crate) fn labels(self) -> &'static [(&'static str, &'static str)] {
         match self {
             WebhookPreset::ArgocdGithub | WebhookPreset::ArgocdGitlab => {
                 &[("app.kubernetes.io/name", "argocd-secret"), ("app.kubernetes.io/part-of", "argocd")]

@@ -1,10 +1,41 @@
-//! gitseal: SOPS-compatible, format-preserving encryption of Kubernetes Secrets.
+//! gitseal-core: SOPS-compatible, format-preserving encryption of Kubernetes Secrets and
+//! other YAML, JSON, dotenv and binary files.
 //!
-//! The library does no process I/O beyond key discovery ([`keys::discovery`]), config
-//! loading ([`config`]) and the file helpers in [`fsio`]: the CLI, the in-cluster
-//! decryptor and the render plugins share it.
+//! The core reads bytes and returns bytes: it does no file system, environment, network or
+//! process access and prints nothing. Files, key discovery, flags and exit codes are the
+//! `gitseal` CLI's; Vault is reached through the traits of [`ports`], which the
+//! `gitseal-vault` crate implements.
+//!
+//! # The API
+//!
+//! The crate root re-exports the entry points: [`encrypt`] and [`decrypt`] a whole file
+//! ([`EncryptRequest`] → [`EncryptOutcome`] with the [`Encrypted`] text,
+//! [`DecryptRequest`] → [`Decrypted`]), [`open`] a file once for editing ([`OpenedFile`]),
+//! the keys ([`Recipients`] to encrypt for, [`Identities`] to decrypt with), the
+//! [`Format`] of a file, and the errors ([`Error`], its [`ErrorKind`], and
+//! [`ServiceError`] from the ports).
+//!
+//! The public modules are the rest of the API, for the commands the CLI builds on them:
+//! - [`pipeline`]: the engine (plans, re-encryption, `updatekeys`, rotation);
+//! - [`document`]: parsed files with the byte span of every value, and the per-format
+//!   parsers the fuzz targets drive;
+//! - [`sops`]: the `ENC[...]` codec, the metadata block and the selection rules;
+//! - [`keys`]: age (X25519, SSH, post-quantum hybrid) and Vault Transit master keys,
+//!   Shamir key groups;
+//! - [`config`]: `.sops.yaml` creation rules; [`ports`]: the services the core calls;
+//! - [`plaintext_edit`], [`tree_path`]: `set`/`unset` on plaintext, and sops's
+//!   `["key"][0]` paths;
+//! - [`k8s`], [`k8s_create`], [`render`], [`repo_check`], [`status`], [`env_vars`]:
+//!   Kubernetes rules and manifests, reference rendering, the repository check, `status`
+//!   and `exec-env`;
+//! - [`crypto`], [`error`].
+//!
+//! Parser internals, splice bookkeeping and helpers are crate-private. Secrets (data
+//! keys, identities, plaintexts) stay in zeroizing storage and out of `Debug` output and
+//! error messages.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod crypto;
@@ -23,5 +54,8 @@ pub mod sops;
 pub mod status;
 pub mod tree_path;
 
-pub use error::{Error, Result};
-pub use pipeline::{decrypt, encrypt, DecryptRequest, Decrypted, EncryptOutcome, EncryptRequest, Encrypted};
+pub use document::Format;
+pub use error::{Error, ErrorKind, Result};
+pub use keys::{Identities, Recipients};
+pub use pipeline::{decrypt, encrypt, open, DecryptRequest, Decrypted, EncryptOutcome, EncryptRequest, Encrypted, OpenedFile};
+pub use ports::{KvSource, ServiceError, TransitBackend};

@@ -24,12 +24,15 @@ use crate::sops::value::{canonical_mac_text, looks_encrypted, EncValue, ValueTyp
 pub struct Encrypted(String);
 
 impl Encrypted {
+    /// The file content as text (sops output is always UTF-8).
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The file content as bytes, for writing.
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+    /// The file content, without copying.
     pub fn into_string(self) -> String {
         self.0
     }
@@ -39,6 +42,7 @@ impl Encrypted {
 pub struct Decrypted(Zeroizing<Vec<u8>>);
 
 impl Decrypted {
+    /// The plaintext bytes. Secret: keep them out of logs and do not copy them into non-zeroizing buffers.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -54,12 +58,15 @@ impl std::fmt::Debug for Decrypted {
 pub struct EncryptRequest<'a> {
     /// Name used in messages.
     pub file: &'a str,
+    /// The format to parse `src` as and to write the output in.
     pub format: Format,
+    /// The plaintext (or, to re-encrypt, an encrypted file's content), as read.
     pub src: &'a [u8],
     /// Recipients for a new data key (ignored when the file already has metadata).
     pub recipients: &'a Recipients,
     /// Explicit selection rule (flags or config); `None` picks the default.
     pub selection: Option<Selection>,
+    /// Compute the MAC over encrypted values only (sops's `mac_only_encrypted`).
     pub mac_only_encrypted: bool,
     /// Identities to open an existing data key (re-encrypting an encrypted file).
     pub identities: &'a Identities,
@@ -79,6 +86,7 @@ pub type InputCheck = fn(file: &str, text: &str, parsed: &ParsedFile) -> Result<
 /// The result of [`encrypt`].
 #[derive(Debug)]
 pub struct EncryptOutcome {
+    /// The encrypted file content.
     pub output: Encrypted,
     /// False when the output is byte-identical to what is already there.
     pub changed: bool,
@@ -91,9 +99,13 @@ pub struct EncryptOutcome {
 
 /// What to decrypt.
 pub struct DecryptRequest<'a> {
+    /// Name used in messages.
     pub file: &'a str,
+    /// The format to parse `src` as; the plaintext keeps it.
     pub format: Format,
+    /// The encrypted file content, as read.
     pub src: &'a [u8],
+    /// Identities that may open the data key (age keys and a Transit backend).
     pub identities: &'a Identities,
     /// Skip the MAC check (the caller warns loudly).
     pub ignore_mac: bool,
@@ -1000,14 +1012,18 @@ pub fn rotate(file: &str, format: Format, src: &[u8], identities: &Identities) -
 /// What [`rewrap`] changed.
 #[derive(Debug)]
 pub struct Rewrapped {
+    /// The file with its data key re-wrapped.
     pub output: Encrypted,
+    /// Recipients the data key is now also wrapped for (public keys and Transit URIs).
     pub added: Vec<String>,
+    /// Recipients it is no longer wrapped for.
     pub removed: Vec<String>,
     /// The key groups or the Shamir threshold change (recipients may stay the same).
     pub regrouped: bool,
 }
 
 impl Rewrapped {
+    /// Whether anything changed, so the caller can leave the file untouched when not.
     pub fn changed(&self) -> bool {
         !self.added.is_empty() || !self.removed.is_empty() || self.regrouped
     }

@@ -23,13 +23,18 @@ use crate::tree_path::{self, Step};
 
 /// A value to write at a path.
 pub enum NewValue {
+    /// A string, written in the format's string syntax (quoted where needed).
     Str(Zeroizing<String>),
     /// A number as JSON spells it; `integer` when it has no fraction or exponent.
     Number {
+        /// The number's text, as JSON spells it.
         text: Zeroizing<String>,
+        /// Whether it is an integer (sops's `int` type) rather than a float.
         integer: bool,
     },
+    /// `true` or `false`.
     Bool(bool),
+    /// A null, written as the bare word `null`.
     Null,
 }
 
@@ -378,7 +383,7 @@ mod yaml {
 
     /// What an addressable key holds.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Kind {
+    pub(crate) enum Kind {
         Scalar,
         Null,
         Map { flow: bool },
@@ -387,7 +392,7 @@ mod yaml {
 
     /// A mapping entry whose whole path is made of keys (what a tree path can name).
     #[derive(Debug)]
-    pub struct Entry {
+    pub(crate) struct Entry {
         pub keys: Vec<String>,
         /// Byte where the key starts (its quote, when quoted).
         pub key_start: usize,
@@ -400,12 +405,12 @@ mod yaml {
     }
 
     /// Per document: its addressable entries, and the root mapping.
-    pub struct Index {
+    pub(crate) struct Index {
         pub docs: Vec<Vec<Entry>>,
         pub roots: Vec<Root>,
     }
 
-    pub struct Root {
+    pub(crate) struct Root {
         pub flow: bool,
         pub children: usize,
     }
@@ -416,7 +421,7 @@ mod yaml {
     }
 
     impl Index {
-        pub fn build(src: &str) -> std::result::Result<Index, String> {
+        pub(crate) fn build(src: &str) -> std::result::Result<Index, String> {
             let mut idx = Index { docs: Vec::new(), roots: Vec::new() };
             let mut stack: Vec<Frame> = Vec::new();
             let mut entries: Vec<Entry> = Vec::new();
@@ -515,7 +520,7 @@ mod yaml {
     /// entry `- ` items at the same column (a block sequence may sit at its key's
     /// indentation). Blank lines and comments at the key's column or left of it are not
     /// part of it.
-    pub fn extent_end(src: &str, pos: usize, dash_continues: bool) -> usize {
+    pub(crate) fn extent_end(src: &str, pos: usize, dash_continues: bool) -> usize {
         let c = col(src, pos);
         let mut end = line_end_after(src, pos);
         let mut p = end;
@@ -548,7 +553,7 @@ mod yaml {
     }
 
     /// The `:` ending the block-mapping key that starts at `key_start`.
-    pub fn colon_after_key(src: &str, key_start: usize) -> Option<usize> {
+    pub(crate) fn colon_after_key(src: &str, key_start: usize) -> Option<usize> {
         let b = src.as_bytes();
         let mut i = key_start;
         match b.get(i)? {
@@ -647,7 +652,7 @@ mod yaml {
         Ok(r)
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let d = pick_doc(ctx, Format::Yaml)?;
         let index = Index::build(src).map_err(|m| ctx.err(m))?;
@@ -832,7 +837,7 @@ mod json {
         &line[..n]
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let (idx, root) = index::build(src).map_err(|_| ctx.err("gitseal could not read this JSON structure"))?;
         let nl = ctx.parsed.newline;
@@ -945,7 +950,7 @@ mod dotenv {
         Ok(std::borrow::Cow::Owned(t.replace('\n', "\\n")))
     }
 
-    pub fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
+    pub(crate) fn edit(ctx: &Ctx<'_>, op: &Op<'_>) -> Result<Zeroizing<String>> {
         let src = ctx.text;
         let key = match ctx.steps.as_slice() {
             [Step::Key(k)] => k,
@@ -981,7 +986,7 @@ mod dotenv {
 
 /// A Kubernetes object name from a file stem: lower case, characters other than letters,
 /// digits, `-` and `.` replaced by `-`.
-pub fn k8s_name(stem: &str) -> String {
+pub(crate) fn k8s_name(stem: &str) -> String {
     let mut s: String = stem
         .chars()
         .map(|c| {

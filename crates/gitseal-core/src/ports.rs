@@ -51,7 +51,7 @@ impl ServiceError {
     }
 
     /// Whether trying again later may succeed (the service was unavailable).
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         self.kind == ServiceErrorKind::Unavailable
     }
 

@@ -28,9 +28,9 @@ use crate::ports::ServiceError;
 use crate::sops::value::ValueType;
 
 /// The annotation naming the Vault path of a Secret's `<key>` placeholders.
-pub const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
+pub(crate) const PATH_ANNOTATION: &str = "gitseal.dev/vault-path";
 /// The annotation pinning the KV v2 version the placeholders read.
-pub const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
+pub(crate) const VERSION_ANNOTATION: &str = "gitseal.dev/vault-version";
 
 /// One KV entry's values, as read from Vault.
 pub use crate::ports::KvData;
@@ -49,6 +49,7 @@ pub struct CachedKv<'a> {
 }
 
 impl<'a> CachedKv<'a> {
+    /// A cache over `source` that has read nothing yet.
     pub fn new(source: &'a dyn KvSource) -> Self {
         CachedKv { source, cache: HashMap::new(), reads: 0 }
     }
@@ -145,8 +146,11 @@ pub struct Rendered {
 pub struct RenderRequest<'a> {
     /// Name used in messages.
     pub file: &'a str,
+    /// The format of `src`; rendering takes YAML and JSON manifests.
     pub format: Format,
+    /// The file content, encrypted or plaintext, as read.
     pub src: &'a [u8],
+    /// Identities that open the file's data key when it is encrypted.
     pub identities: &'a Identities,
 }
 

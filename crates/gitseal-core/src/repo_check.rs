@@ -70,10 +70,13 @@ impl FindingKind {
 /// secret values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// The file, as [`FileToCheck::name`] named it.
     pub file: String,
     /// 1-based; file-level findings use the line of the sops metadata, or 1.
     pub line: u32,
+    /// What kind of problem it is (machine-readable output shows its [`FindingKind::as_str`] name).
     pub kind: FindingKind,
+    /// What is wrong, in words: keys, rules and recipients, never secret values.
     pub message: String,
 }
 
@@ -110,7 +113,7 @@ pub struct FileToCheck<'a> {
 }
 
 /// Tooling files that are never content: the sops config, git's own files, pre-commit's.
-pub fn is_skipped_name(name: &str) -> bool {
+pub(crate) fn is_skipped_name(name: &str) -> bool {
     matches!(name, ".sops.yaml" | ".sops.yml" | ".gitattributes" | ".gitignore" | ".gitmodules" | ".pre-commit-hooks.yaml" | ".pre-commit-config.yaml")
 }
 
@@ -122,7 +125,7 @@ pub fn is_skipped_path(path: &Path) -> bool {
 /// The creation rule that says `path` must be encrypted: the first rule matching it, when
 /// that rule has a `path_regex`. A rule without `path_regex` only supplies defaults for
 /// whatever is encrypted; it does not make every file of the repository a secret.
-pub fn covering_rule<'c>(config: Option<&'c Config>, path: &Path) -> Option<&'c CreationRule> {
+pub(crate) fn covering_rule<'c>(config: Option<&'c Config>, path: &Path) -> Option<&'c CreationRule> {
     config?.rule_for(path).filter(|r| r.path_regex.is_some())
 }
 
@@ -144,7 +147,7 @@ fn sops_marker_re() -> &'static BytesRegex {
 
 /// The cheap test on the bytes that decides whether a file is parsed at all: it may hold
 /// a Secret, it carries sops metadata, or a creation rule covers it.
-pub fn worth_parsing(format: Format, bytes: &[u8], covered: bool) -> bool {
+pub(crate) fn worth_parsing(format: Format, bytes: &[u8], covered: bool) -> bool {
     covered || sops_marker_re().is_match(bytes) || (matches!(format, Format::Yaml | Format::Json) && secret_kind_re().is_match(bytes))
 }
 
@@ -495,7 +498,7 @@ fn check_encrypted(
 /// the Shamir threshold when there are several groups. Keys gitseal does not read from
 /// `.sops.yaml` (KMS, PGP, ...) are left out on both sides.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyLayout {
+pub(crate) struct KeyLayout {
     /// Each group's keys as `age:age1...` and `hc_vault:https://.../v1/ENGINE/keys/NAME`.
     pub groups: Vec<BTreeSet<String>>,
     pub shamir_threshold: Option<u64>,
@@ -507,7 +510,7 @@ fn vault_name(uri: &str) -> String {
 
 impl KeyLayout {
     /// The layout an encrypted file has.
-    pub fn of_metadata(meta: &Metadata) -> Self {
+    pub(crate) fn of_metadata(meta: &Metadata) -> Self {
         let groups: Vec<BTreeSet<String>> = meta
             .groups()
             .iter()
@@ -520,7 +523,7 @@ impl KeyLayout {
     /// The layout a creation rule asks for, read as `gitseal encrypt` and `updatekeys`
     /// read it: several `key_groups` split the key; one group (or none) joins the rule's
     /// top-level keys.
-    pub fn of_rule(rule: &CreationRule) -> Self {
+    pub(crate) fn of_rule(rule: &CreationRule) -> Self {
         let group_of = |age: &[String], vault: &[String]| -> BTreeSet<String> {
             age.iter().map(|a| format!("age:{}", a.trim())).chain(vault.iter().map(|v| vault_name(v))).collect()
         };
@@ -537,7 +540,7 @@ impl KeyLayout {
     }
 
     /// True when the layout names no key at all (a rule that leaves keys to flags).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.groups.iter().all(BTreeSet::is_empty)
     }
 
@@ -546,7 +549,7 @@ impl KeyLayout {
     }
 
     /// How `self` (a file) differs from `want` (its rule), in words; `None` when equal.
-    pub fn differences(&self, want: &KeyLayout) -> Option<String> {
+    pub(crate) fn differences(&self, want: &KeyLayout) -> Option<String> {
         if self == want {
             return None;
         }

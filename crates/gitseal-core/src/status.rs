@@ -11,7 +11,9 @@ use crate::sops::metadata::Metadata;
 /// What `status` reports about one file.
 #[derive(Debug, Clone)]
 pub struct FileStatus {
+    /// The file's name, as the caller gave it.
     pub file: String,
+    /// The format the file was read as.
     pub format: Format,
     /// The sops metadata when the file is encrypted.
     pub metadata: Option<Metadata>,
@@ -85,7 +87,8 @@ fn foreign_words(entry: &Tree) -> String {
 }
 
 impl FileStatus {
-    pub fn encrypted(&self) -> bool {
+    /// Whether the file has sops metadata.
+    pub(crate) fn encrypted(&self) -> bool {
         self.metadata.is_some()
     }
 

@@ -6,7 +6,9 @@ use crate::sops::value::ValueType;
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// A map key (`["name"]`).
     Key(String),
+    /// A 0-based list index (`[0]`).
     Index(usize),
 }
 
@@ -128,7 +130,7 @@ pub fn render(keys: &[String]) -> String {
 }
 
 /// The Levenshtein distance between two strings, in characters.
-pub fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -4,7 +4,7 @@
 use super::Tree;
 
 /// The encrypted form of a binary file.
-pub fn render(enc: &str, metadata: &Tree) -> String {
+pub(crate) fn render(enc: &str, metadata: &Tree) -> String {
     let doc = Tree::Map(vec![("data".into(), Tree::Scalar(enc.to_owned())), ("sops".into(), metadata.clone())]);
     let mut out = String::new();
     super::json::write_tree(&doc, 0, &mut out);

@@ -175,7 +175,7 @@ fn unescape(raw: &str) -> Cow<'_, str> {
 }
 
 /// Writes a value: newlines as `\n`, as sops does. Comments are written as they are.
-pub fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+pub(crate) fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
     match ty {
         ValueType::Comment => Rendered::plain(text.to_owned()),
         _ => Rendered::plain(text.replace('\n', "\\n")),
@@ -185,7 +185,7 @@ pub fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
 /// The metadata as sops 3.11 writes it: flattened keys, sorted bytewise, `null`s and empty
 /// collections left out, newlines in values as `\n`. Each line is preceded by `newline`
 /// and the last one has no line break of its own (see the module comment).
-pub fn render_metadata(tree: &Tree, newline: &str) -> String {
+pub(crate) fn render_metadata(tree: &Tree, newline: &str) -> String {
     let mut flat: Vec<(String, &str)> = Vec::new();
     flatten(tree, String::new(), &mut flat);
     flat.sort_by(|a, b| a.0.cmp(&b.0));

@@ -4,7 +4,7 @@
 //! Each format module parses its bytes into a [`ParsedFile`] and knows how to write a
 //! scalar back in the style it found it in. Nothing here knows about keys or ciphers.
 
-pub mod binary;
+pub(crate) mod binary;
 pub mod dotenv;
 pub mod json;
 pub mod splice;
@@ -23,13 +23,18 @@ use crate::sops::value::ValueType;
 /// The file formats sops knows, chosen by extension as sops chooses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// YAML (`.yaml`, `.yml`), read with the fast line parser or the event parser.
     Yaml,
+    /// JSON (`.json`).
     Json,
+    /// dotenv (`.env` files and `*.env`): `KEY=value` lines and `#` comments.
     Dotenv,
+    /// Any other file: the whole content is one value, stored under `data` in a JSON wrapper as sops does.
     Binary,
 }
 
 impl Format {
+    /// The format sops would pick for `path`: by extension, `.env` by name, everything else binary.
     pub fn from_path(path: &Path) -> Format {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -43,7 +48,7 @@ impl Format {
     }
 
     /// The name `--input-type` takes for this format (the inverse of [`Format::parse_name`]).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Yaml => "yaml",
             Format::Json => "json",
@@ -52,6 +57,7 @@ impl Format {
         }
     }
 
+    /// The format an `--input-type`/`--output-type` name stands for (`yaml`, `json`, `dotenv`, `binary`); `None` for any other name.
     pub fn parse_name(s: &str) -> Option<Format> {
         Some(match s {
             "yaml" => Format::Yaml,
@@ -68,20 +74,30 @@ impl Format {
 pub enum Style {
     /// YAML plain scalar. `indent` is the indentation a block scalar replacing it would use.
     YamlPlain {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
+    /// YAML single-quoted scalar (`'...'`).
     YamlSingle {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
+    /// YAML double-quoted scalar (`"..."`).
     YamlDouble {
+        /// Columns a block scalar replacing this value would be indented by.
         indent: u32,
     },
     /// YAML literal (`|`) or folded (`>`) block scalar. The leaf's span covers the content
     /// lines only; `header` is the indicator (`|-`, `>2`, ...) on the line above.
     YamlBlock {
+        /// Byte range of the header indicator in the source.
         header: Range<u32>,
+        /// Columns of the content lines' indentation.
         indent: u32,
+        /// `>` (folded) rather than `|` (literal).
         folded: bool,
+        /// Whether the source has a line break after the last content line (not so at the end of a
+        /// file without a final newline).
         ends_with_newline: bool,
     },
     /// A JSON string (span includes the quotes).
@@ -101,17 +117,20 @@ pub enum Style {
 /// drop. `Debug` never shows the text.
 #[derive(Clone)]
 pub enum Text {
+    /// Byte range `start..end` into the source, when the decoded text is exactly those bytes.
     Source(u32, u32),
+    /// A decoded copy (escapes resolved, block scalars folded), wiped when dropped.
     Owned(Box<Zeroizing<String>>),
 }
 
 impl Text {
-    pub fn owned(s: impl Into<String>) -> Self {
+    /// Owned text, zeroized on drop.
+    pub(crate) fn owned(s: impl Into<String>) -> Self {
         Text::Owned(Box::new(Zeroizing::new(s.into())))
     }
 
     /// `src[range]` when the text is exactly that slice, else an owned copy of `text`.
-    pub fn from_source(src: &str, range: Range<usize>, text: &str) -> Self {
+    pub(crate) fn from_source(src: &str, range: Range<usize>, text: &str) -> Self {
         if src.get(range.clone()) == Some(text) && range.end <= u32::MAX as usize {
             Text::Source(range.start as u32, range.end as u32)
         } else {
@@ -119,7 +138,8 @@ impl Text {
         }
     }
 
-    pub fn get<'a>(&'a self, src: &'a str) -> &'a str {
+    /// The text, reading `src` (the source the leaf was parsed from) when it is held by position.
+    pub(crate) fn get<'a>(&'a self, src: &'a str) -> &'a str {
         match self {
             Text::Source(a, b) => &src[*a as usize..*b as usize],
             Text::Owned(s) => s.as_str(),
@@ -151,14 +171,17 @@ pub struct Leaf {
     pub text: Text,
     /// Bytes that hold the value in the source.
     pub span: Range<usize>,
+    /// How the value is written, so its replacement is written the same way.
     pub style: Style,
 }
 
 impl Leaf {
+    /// The decoded value text; `src` is the source the file was parsed from.
     pub fn text<'a>(&'a self, src: &'a str) -> &'a str {
         self.text.get(src)
     }
 
+    /// The map key naming this value, if any; `src` is the source the file was parsed from.
     pub fn key<'a>(&'a self, src: &'a str) -> Option<&'a str> {
         self.key.as_ref().map(|k| k.get(src))
     }
@@ -173,14 +196,14 @@ pub struct PathEntry {
 
 impl PathEntry {
     /// The AAD sops uses for a value at this path: each key followed by `:`.
-    pub fn aad(&self, key: Option<&str>) -> String {
+    pub(crate) fn aad(&self, key: Option<&str>) -> String {
         let mut s = String::new();
         self.aad_into(key, &mut s);
         s
     }
 
     /// Writes the AAD into `out` (cleared first), reusing its allocation.
-    pub fn aad_into(&self, key: Option<&str>, out: &mut String) {
+    pub(crate) fn aad_into(&self, key: Option<&str>, out: &mut String) {
         out.clear();
         for k in self.keys.iter().map(|k| &**k).chain(key) {
             out.push_str(k);
@@ -195,8 +218,11 @@ impl PathEntry {
 /// The `sops` metadata found in a document, with the bytes it occupies.
 #[derive(Debug, Clone)]
 pub struct MetadataBlock {
+    /// The metadata as a tree, as sops's `sops` key holds it.
     pub tree: Tree,
+    /// Bytes the block occupies in the source.
     pub span: Range<usize>,
+    /// 1-based line of the `sops` key.
     pub line: u32,
 }
 
@@ -218,6 +244,7 @@ pub enum WalkStep {
 /// One document (YAML files can hold several; other formats hold exactly one).
 #[derive(Debug)]
 pub struct Document {
+    /// Collections holding values, by index ([`Leaf::parent`]); entry 0 is the root.
     pub paths: Vec<PathEntry>,
     /// Values in source order; comments included.
     pub leaves: Vec<Leaf>,
@@ -225,23 +252,27 @@ pub struct Document {
     /// document is flat for that purpose: no comments, or one level (dotenv), in which
     /// case the leaves in source order are the walk.
     pub walk: Vec<WalkStep>,
+    /// The document's `sops` metadata; `None` in a plaintext document.
     pub metadata: Option<MetadataBlock>,
     /// Where a new metadata block goes.
     pub insert_at: usize,
     /// Top-level `apiVersion` and `kind` when both are plain strings.
     pub k8s_kind: Option<String>,
+    /// Whether the document has a top-level `apiVersion` key.
     pub has_api_version: bool,
     /// The indentation of top-level members (JSON, e.g. `"\t"`) or keys (an indented
     /// YAML mapping), which the added `sops` member must share; whether a `,` must
     /// precede it (JSON).
     pub member_indent: String,
+    /// Whether a `,` must precede the added `sops` member (JSON with other members).
     pub needs_separator: bool,
     /// 1-based line where the document starts.
     pub line: u32,
 }
 
 impl Document {
-    pub fn new(line: u32) -> Self {
+    /// An empty document starting at 1-based `line`, with only the root collection.
+    pub(crate) fn new(line: u32) -> Self {
         Document {
             paths: vec![PathEntry { keys: Vec::new() }],
             leaves: Vec::new(),
@@ -256,6 +287,7 @@ impl Document {
         }
     }
 
+    /// The additional authenticated data sops binds `leaf`'s ciphertext to (its tree path); `src` is the parsed source.
     pub fn aad(&self, leaf: &Leaf, src: &str) -> String {
         self.paths[leaf.parent as usize].aad(leaf.key(src))
     }
@@ -269,7 +301,9 @@ impl Document {
 /// A whole file, parsed.
 #[derive(Debug)]
 pub struct ParsedFile {
+    /// The format the file was parsed as.
     pub format: Format,
+    /// The documents in source order; exactly one except in multi-document YAML.
     pub docs: Vec<Document>,
     /// `"\r\n"` when the file uses CRLF line ends.
     pub newline: &'static str,
@@ -281,13 +315,17 @@ pub struct ParsedFile {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {col}: {msg}")]
 pub struct SyntaxError {
+    /// 1-based line of the problem.
     pub line: u32,
+    /// 1-based column of the problem.
     pub col: u32,
+    /// What the parser expected or found.
     pub msg: String,
 }
 
 impl SyntaxError {
-    pub fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
+    /// A syntax error at 1-based `line` and `col`.
+    pub(crate) fn new(line: u32, col: u32, msg: impl Into<String>) -> Self {
         SyntaxError { line, col, msg: msg.into() }
     }
 }
@@ -317,19 +355,21 @@ pub fn render_value(format: Format, file: &ParsedFile, leaf: &Leaf, ty: ValueTyp
 /// The text that replaces a leaf.
 #[derive(Debug)]
 pub struct Rendered {
+    /// The text that takes the leaf's span.
     pub value: String,
     /// Replacement for a block scalar's header indicator, when it must change.
     pub header: Option<String>,
 }
 
 impl Rendered {
-    pub fn plain(value: String) -> Self {
+    /// A replacement that leaves any block-scalar header as it is.
+    pub(crate) fn plain(value: String) -> Self {
         Rendered { value, header: None }
     }
 }
 
 /// Writes the metadata block for a document in `format`.
-pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: &Tree) -> String {
+pub(crate) fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: &Tree) -> String {
     match format {
         Format::Yaml => yaml::render_metadata(tree, file.newline),
         Format::Json | Format::Binary => json::render_metadata(doc, tree, file.newline),
@@ -339,7 +379,7 @@ pub fn render_metadata(format: Format, file: &ParsedFile, doc: &Document, tree: 
 }
 
 /// 1-based line and column of byte `pos`.
-pub fn line_col(src: &str, pos: usize) -> (u32, u32) {
+pub(crate) fn line_col(src: &str, pos: usize) -> (u32, u32) {
     let before = &src.as_bytes()[..pos.min(src.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let col = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;

@@ -5,7 +5,9 @@ use std::ops::Range;
 /// One replacement of a byte range.
 #[derive(Debug)]
 pub struct Edit {
+    /// Bytes of the source to replace (may be empty, for an insertion).
     pub span: Range<usize>,
+    /// What takes their place.
     pub text: String,
 }
 

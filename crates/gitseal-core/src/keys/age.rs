@@ -40,6 +40,7 @@ impl std::fmt::Debug for AgeRecipient {
 }
 
 impl AgeRecipient {
+    /// Parses an `age1...` (X25519), `age1pq1...` (post-quantum hybrid) or `ssh-ed25519`/`ssh-rsa` public key.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         let text = text.trim();
         if text.starts_with("age1pq1") {
@@ -57,7 +58,8 @@ impl AgeRecipient {
         Err(KeyError::BadRecipient(text.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    /// The recipient as written in metadata and `.sops.yaml` (its Bech32 or SSH text).
+    pub(crate) fn as_str(&self) -> &str {
         &self.text
     }
 
@@ -76,7 +78,7 @@ impl AgeRecipient {
 
     /// Encrypts raw key material (the data key, or a Shamir share of it) to this
     /// recipient, ASCII-armored as sops writes it.
-    pub fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
+    pub(crate) fn wrap(&self, key: &[u8]) -> Result<AgeStanza, KeyError> {
         let fail = |reason: String| KeyError::Wrap { recipient: self.text.clone(), reason, transient: false };
         let encryptor = age::Encryptor::with_recipients(std::iter::once(self.as_dyn())).map_err(|e| fail(e.to_string()))?;
         let mut out = Vec::with_capacity(512);
@@ -115,10 +117,12 @@ impl std::fmt::Debug for Identities {
 }
 
 impl Identities {
-    pub fn is_empty(&self) -> bool {
+    /// Whether no age identity is held (a Transit backend does not count).
+    pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// The number of age identities held.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -129,7 +133,7 @@ impl Identities {
     }
 
     /// The Vault connection set with [`Identities::set_transit`].
-    pub fn transit(&self) -> Option<&std::sync::Arc<dyn super::transit::TransitBackend>> {
+    pub(crate) fn transit(&self) -> Option<&std::sync::Arc<dyn super::transit::TransitBackend>> {
         self.transit.as_ref()
     }
 
@@ -181,7 +185,7 @@ impl Identities {
     }
 
     /// Decrypts an armored age stanza to its raw bytes (a data key or a Shamir share).
-    pub fn unwrap_bytes(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
+    pub(crate) fn unwrap_bytes(&self, enc: &str) -> Option<Zeroizing<Vec<u8>>> {
         if self.keys.is_empty() {
             return None;
         }
@@ -296,14 +300,19 @@ impl std::io::BufRead for WholeHeader<'_> {
 /// vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum AgeOpenError {
+    /// The ASCII armor (`-----BEGIN AGE ENCRYPTED FILE-----`) is malformed: markers, line lengths or base64.
     #[error("the ASCII armor is malformed")]
     Armor,
+    /// The age header is not valid version 1 syntax (stanzas, MAC line).
     #[error("the age header is malformed")]
     Header,
+    /// No identity at hand opens any recipient stanza.
     #[error("no identity matches a recipient stanza")]
     NoMatch,
+    /// The header's HMAC does not match the file key the stanza gave: the header was changed.
     #[error("the header MAC does not match")]
     HeaderMac,
+    /// The STREAM payload does not authenticate with the file key (truncated or altered).
     #[error("the payload does not decrypt")]
     Payload,
 }
@@ -320,14 +329,14 @@ impl AgeOpenError {
 
 /// One line of an identity source that holds no identity gitseal reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedLine {
+pub(crate) struct SkippedLine {
     /// 1-based.
     pub line: usize,
     pub reason: &'static str,
 }
 
 /// The identities of one source's text, and the lines skipped.
-pub struct ParsedIdentityText {
+pub(crate) struct ParsedIdentityText {
     keys: Vec<Box<dyn age::Identity + Send + Sync>>,
     /// The recipients of the identities, in order (SSH keys: none).
     pub recipients: Vec<String>,
@@ -337,7 +346,7 @@ pub struct ParsedIdentityText {
 /// Reads an identity source's text: an unencrypted OpenSSH (or PEM RSA) private key, or
 /// age identity lines. Lines gitseal does not read are listed in `skipped`, never an
 /// error; messages name the line, never its content.
-pub fn parse_identity_text(source_name: &str, text: &str) -> Result<ParsedIdentityText, KeyError> {
+pub(crate) fn parse_identity_text(source_name: &str, text: &str) -> Result<ParsedIdentityText, KeyError> {
     let bad = |reason: &str| KeyError::BadIdentity { source_name: source_name.to_owned(), reason: reason.to_owned() };
     let mut out = ParsedIdentityText { keys: Vec::new(), recipients: Vec::new(), skipped: Vec::new() };
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----") || text.contains("-----BEGIN RSA PRIVATE KEY-----") {

@@ -29,14 +29,14 @@ use x_wing::{Decapsulator, Encapsulate, KeyExport, TryDecapsulate, TryKeyInit};
 use zeroize::Zeroizing;
 
 /// The stanza type.
-pub const STANZA_TAG: &str = "mlkem768x25519";
+pub(crate) const STANZA_TAG: &str = "mlkem768x25519";
 /// The Bech32 prefix of recipients (`age1pq1...`).
-pub const RECIPIENT_HRP: &str = "age1pq";
+pub(crate) const RECIPIENT_HRP: &str = "age1pq";
 /// The Bech32 prefix of identities, upper-cased in files (`AGE-SECRET-KEY-PQ-1...`).
-pub const IDENTITY_HRP: &str = "age-secret-key-pq-";
+pub(crate) const IDENTITY_HRP: &str = "age-secret-key-pq-";
 /// The label age gives to post-quantum stanzas, so they are never mixed with classic ones
 /// in one age header.
-pub const POSTQUANTUM_LABEL: &str = "postquantum";
+pub(crate) const POSTQUANTUM_LABEL: &str = "postquantum";
 
 const HPKE_INFO: &[u8] = b"age-encryption.org/mlkem768x25519";
 /// "HPKE" || kem_id (0x647a) || kdf_id (0x0001) || aead_id (0x0003).
@@ -49,7 +49,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// A hybrid recipient (public key).
 #[derive(Clone)]
-pub struct HybridRecipient {
+pub(crate) struct HybridRecipient {
     ek: x_wing::EncapsulationKey,
 }
 
@@ -61,7 +61,7 @@ impl std::fmt::Debug for HybridRecipient {
 
 /// Why a hybrid key did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HybridKeyError {
+pub(crate) enum HybridKeyError {
     #[error("not valid Bech32")]
     Bech32,
     #[error("wrong key type")]
@@ -160,7 +160,7 @@ fn key_schedule(shared_secret: &[u8]) -> (Zeroizing<[u8; 32]>, [u8; 12]) {
 
 impl HybridRecipient {
     /// The stanza that seals `file_key` to this recipient.
-    pub fn wrap(&self, file_key: &FileKey) -> Stanza {
+    pub(crate) fn wrap(&self, file_key: &FileKey) -> Stanza {
         let (enc, shared) = self.ek.encapsulate();
         let shared = Zeroizing::new(shared);
         let (key, nonce) = key_schedule(shared.as_slice());
@@ -177,7 +177,7 @@ impl age::Recipient for HybridRecipient {
 }
 
 /// A hybrid identity (private key): the 32-byte X-Wing seed.
-pub struct HybridIdentity {
+pub(crate) struct HybridIdentity {
     dk: x_wing::DecapsulationKeyRejectNonContrib,
 }
 
@@ -201,19 +201,19 @@ impl std::str::FromStr for HybridIdentity {
 
 impl HybridIdentity {
     /// A new random identity.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut seed = Zeroizing::new([0u8; x_wing::DECAPSULATION_KEY_SIZE]);
         getrandom::getrandom(seed.as_mut_slice()).expect("the operating system's random number generator works");
         HybridIdentity { dk: x_wing::DecapsulationKeyRejectNonContrib::from(*seed) }
     }
 
     /// The recipient of this identity.
-    pub fn to_public(&self) -> HybridRecipient {
+    pub(crate) fn to_public(&self) -> HybridRecipient {
         HybridRecipient { ek: self.dk.encapsulation_key().clone() }
     }
 
     /// The identity line, `AGE-SECRET-KEY-PQ-1...`.
-    pub fn to_secret_line(&self) -> Zeroizing<String> {
+    pub(crate) fn to_secret_line(&self) -> Zeroizing<String> {
         let seed = Zeroizing::new(self.dk.to_bytes());
         let data = SecretGroups(seed.as_slice().to_base32());
         let text = Zeroizing::new(bech32::encode(IDENTITY_HRP, &data.0, Variant::Bech32).expect("the prefix is valid Bech32"));
@@ -222,7 +222,7 @@ impl HybridIdentity {
 
     /// Opens one stanza: `None` when it is not a hybrid stanza or not for this key,
     /// an error when it is a malformed hybrid stanza (which makes the header invalid).
-    pub fn unwrap(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
+    pub(crate) fn unwrap(&self, stanza: &Stanza) -> Option<Result<FileKey, age::DecryptError>> {
         if stanza.tag != STANZA_TAG {
             return None;
         }

@@ -1,7 +1,7 @@
 //! Master keys: wrapping the data key for recipients and unwrapping it with identities.
 
 pub mod age;
-pub mod age_pq;
+pub(crate) mod age_pq;
 pub mod shamir;
 pub mod transit;
 
@@ -18,24 +18,65 @@ pub use self::transit::{TransitBackend, TransitKey, TransitRecipient};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// A recipient that is neither `age1...` nor an SSH public key (the text, shortened for post-quantum keys).
     #[error("invalid age recipient {0:?}: expected age1... or an ssh-ed25519/ssh-rsa public key")]
     BadRecipient(String),
+    /// An SSH private key that cannot be used (unreadable, passphrase-protected or of an
+    /// unsupported type).
     #[error("{source_name}: {reason}")]
-    BadIdentity { source_name: String, reason: String },
+    BadIdentity {
+        /// Where the key came from (a file path or an environment variable's name), never the key.
+        source_name: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// An identity source in which no line is an identity.
     #[error("{source_name}:{line}: identity file: {reason}")]
-    MalformedIdentity { source_name: String, line: usize, reason: String },
+    MalformedIdentity {
+        /// Where the identities came from (a file path or an environment variable's name).
+        source_name: String,
+        /// 1-based line of the first line that is not an identity.
+        line: usize,
+        /// What is wrong with that line (never its text).
+        reason: String,
+    },
+    /// The identities at hand do not open the data key (for a split key: the shares that
+    /// opened did not combine to one).
     #[error("no identity can decrypt the data key; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
-    NoMatchingIdentity { recipients: Vec<String>, vault_errors: Vec<ServiceFailure>, searched: Vec<String> },
+    NoMatchingIdentity {
+        /// The recipients the file is encrypted to (public keys and Transit URIs).
+        recipients: Vec<String>,
+        /// Each Vault Transit key that was tried and failed, with the service's error.
+        vault_errors: Vec<ServiceFailure>,
+        /// The identity sources that were looked at.
+        searched: Vec<String>,
+    },
+    /// The data key could not be wrapped for a recipient.
     #[error("cannot wrap the data key for {recipient}: {reason}")]
     Wrap {
+        /// The recipient (public key or Transit URI).
         recipient: String,
+        /// Why wrapping failed.
         reason: String,
         /// The service that wraps it (Vault Transit) was unavailable: trying again may work.
         transient: bool,
     },
+    /// Fewer key groups opened than `shamir_threshold` requires to combine the data key.
     #[error("key groups need {needed} of {total} groups to recover the data key, but only {found} could be opened; the file is encrypted to: {}{}{}", recipient_list(.recipients), vault_reasons(.vault_errors), searched_places(.searched))]
-    NotEnoughGroups { needed: usize, found: usize, total: usize, recipients: Vec<String>, vault_errors: Vec<ServiceFailure>, searched: Vec<String> },
+    NotEnoughGroups {
+        /// The file's `shamir_threshold`.
+        needed: usize,
+        /// How many groups gave their share.
+        found: usize,
+        /// How many key groups the file has.
+        total: usize,
+        /// The recipients the file is encrypted to (public keys and Transit URIs).
+        recipients: Vec<String>,
+        /// Each Vault Transit key that was tried and failed, with the service's error.
+        vault_errors: Vec<ServiceFailure>,
+        /// The identity sources that were looked at.
+        searched: Vec<String>,
+    },
 }
 
 impl KeyError {
@@ -80,7 +121,9 @@ fn vault_reasons(errors: &[ServiceFailure]) -> String {
 pub struct Recipients {
     /// The single group (ignored when `key_groups` is not empty).
     pub age: Vec<AgeRecipient>,
+    /// Vault Transit keys of the single group (ignored when `key_groups` is not empty).
     pub hc_vault: Vec<TransitRecipient>,
+    /// Key groups for Shamir splitting; empty for a single group made of `age` and `hc_vault`.
     pub key_groups: Vec<RecipientGroup>,
     /// Defaults to the number of groups.
     pub shamir_threshold: Option<u64>,
@@ -89,7 +132,9 @@ pub struct Recipients {
 /// The recipients of one key group.
 #[derive(Debug, Clone, Default)]
 pub struct RecipientGroup {
+    /// Age recipients of the group.
     pub age: Vec<AgeRecipient>,
+    /// Vault Transit keys of the group.
     pub hc_vault: Vec<TransitRecipient>,
 }
 
@@ -118,13 +163,17 @@ impl RecipientGroup {
 
 /// The data key wrapped for a set of recipients, as metadata holds it.
 #[derive(Debug, Clone)]
-pub struct WrappedKeys {
+pub(crate) struct WrappedKeys {
+    /// The wrapped keys per group, when the data key was split (sops's `key_groups`).
     pub key_groups: Option<Vec<KeyGroup>>,
+    /// The wrapped keys of the single group (sops's top-level `age` and `hc_vault`); empty when split.
     pub keys: KeyGroup,
+    /// How many groups recover the data key, written to metadata only for split keys.
     pub shamir_threshold: Option<u64>,
 }
 
 impl Recipients {
+    /// Whether there is no recipient at all, in any group.
     pub fn is_empty(&self) -> bool {
         self.age.is_empty() && self.hc_vault.is_empty() && self.key_groups.iter().all(RecipientGroup::is_empty)
     }
@@ -147,7 +196,7 @@ impl Recipients {
 
     /// Wraps `key` for every recipient; with several key groups, each group gets one
     /// Shamir share (share `i` to group `i`, as sops assigns them).
-    pub fn wrap(&self, key: &DataKey) -> Result<WrappedKeys, KeyError> {
+    pub(crate) fn wrap(&self, key: &DataKey) -> Result<WrappedKeys, KeyError> {
         if self.key_groups.len() <= 1 {
             let group = self.single().wrap(key.as_bytes())?;
             return Ok(WrappedKeys { key_groups: None, keys: group, shamir_threshold: None });
@@ -168,7 +217,7 @@ impl Recipients {
 
     /// The recipients a file's metadata names (those gitseal can wrap for). Transit
     /// entries need the Vault connection of `ids`.
-    pub fn from_metadata(meta: &Metadata, ids: &Identities) -> Result<Self, KeyError> {
+    pub(crate) fn from_metadata(meta: &Metadata, ids: &Identities) -> Result<Self, KeyError> {
         let parse = |g: &KeyGroup| -> Result<RecipientGroup, KeyError> {
             let age = g.age.iter().map(|a| AgeRecipient::parse(&a.recipient)).collect::<Result<_, _>>()?;
             let mut hc_vault = Vec::new();
@@ -196,7 +245,7 @@ impl Recipients {
 }
 
 /// Recovers the data key of a file from its metadata with the identities at hand.
-pub fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, KeyError> {
+pub(crate) fn unwrap_data_key(meta: &Metadata, ids: &Identities) -> Result<DataKey, KeyError> {
     let mut vault_errors = Vec::new();
     let result = match &meta.key_groups {
         Some(groups) if groups.len() > 1 => {

@@ -23,33 +23,57 @@
 use zeroize::Zeroizing;
 
 /// Bytes a share has beyond the secret: the trailing x-coordinate.
-pub const SHARE_OVERHEAD: usize = 1;
+pub(crate) const SHARE_OVERHEAD: usize = 1;
 
 /// Largest number of shares (and threshold): x-coordinates are the non-zero bytes.
-pub const MAX_PARTS: usize = 255;
+pub(crate) const MAX_PARTS: usize = 255;
 
 /// Why a secret could not be split or recombined.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShamirError {
+    /// Fewer shares were asked for than are needed to recover the secret.
     #[error("Shamir split: the number of parts ({parts}) cannot be less than the threshold ({threshold})")]
-    PartsBelowThreshold { parts: usize, threshold: usize },
+    PartsBelowThreshold {
+        /// Shares asked for (the number of key groups).
+        parts: usize,
+        /// Shares needed to recover (`shamir_threshold`).
+        threshold: usize,
+    },
+    /// More than 255 shares: share x-coordinates are one nonzero byte (GF(2^8)), as in sops.
     #[error("Shamir split: the number of parts ({0}) cannot exceed 255")]
     TooManyParts(usize),
+    /// A threshold below 2, which sops's Shamir implementation rejects.
     #[error("Shamir split: the threshold ({0}) must be at least 2")]
     ThresholdTooSmall(usize),
+    /// A threshold above 255, the most shares there can be.
     #[error("Shamir split: the threshold ({0}) cannot exceed 255")]
     ThresholdTooLarge(usize),
+    /// An empty secret, which has nothing to split.
     #[error("Shamir split: cannot split an empty secret")]
     EmptySecret,
+    /// Fewer than two shares given to combine (the number given).
     #[error("Shamir combine: at least two shares are needed to recover the secret, got {0}")]
     TooFewShares(usize),
+    /// A share shorter than one data byte plus its x-coordinate (the length found).
     #[error("Shamir combine: a share must be at least two bytes long, got {0} bytes")]
     ShareTooShort(usize),
+    /// Shares of different lengths: they cannot come from one split.
     #[error("Shamir combine: all shares must have the same length, share {index} has {found} bytes instead of {expected}")]
-    ShareLengthMismatch { index: usize, expected: usize, found: usize },
+    ShareLengthMismatch {
+        /// 0-based position of the odd share.
+        index: usize,
+        /// The length of the first share, in bytes.
+        expected: usize,
+        /// The length of this share, in bytes.
+        found: usize,
+    },
+    /// Two shares with one x-coordinate, which would make interpolation divide by zero.
     #[error("Shamir combine: two shares have the same x-coordinate {x}")]
-    DuplicateShare { x: u8 },
+    DuplicateShare {
+        /// The repeated x-coordinate (the share's last byte).
+        x: u8,
+    },
 }
 
 /// Splits `secret` into `parts` shares, any `threshold` of which recover it.

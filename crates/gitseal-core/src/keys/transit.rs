@@ -3,7 +3,7 @@
 //! entry, exactly as sops does.
 //!
 //! This module is pure: naming keys and deciding what to wrap. The network calls go
-//! through [`TransitBackend`], which [`crate::vault::VaultPool`] implements, so the key
+//! through [`TransitBackend`], which the `gitseal-vault` crate implements, so the key
 //! layer can be used (and tested) without a Vault client.
 
 use std::fmt;
@@ -20,6 +20,7 @@ pub struct TransitKey {
     pub address: String,
     /// The Transit mount, which may contain slashes.
     pub engine_path: String,
+    /// The key's name under `<engine path>/keys/`.
     pub key_name: String,
 }
 
@@ -41,7 +42,7 @@ impl TransitKey {
     }
 
     /// The key a metadata entry names.
-    pub fn of_stanza(s: &VaultStanza) -> Self {
+    pub(crate) fn of_stanza(s: &VaultStanza) -> Self {
         TransitKey { address: s.vault_address.clone(), engine_path: s.engine_path.clone(), key_name: s.key_name.clone() }
     }
 }
@@ -58,6 +59,7 @@ pub use crate::ports::TransitBackend;
 /// A Transit key together with the connection that can use it.
 #[derive(Clone)]
 pub struct TransitRecipient {
+    /// Which Transit key wraps the data key.
     pub key: TransitKey,
     backend: Arc<dyn TransitBackend>,
 }
@@ -69,12 +71,13 @@ impl fmt::Debug for TransitRecipient {
 }
 
 impl TransitRecipient {
+    /// A recipient wrapping with `key` through `backend` (the Vault client, or a test double).
     pub fn new(key: TransitKey, backend: Arc<dyn TransitBackend>) -> Self {
         TransitRecipient { key, backend }
     }
 
     /// Wraps `data` (the data key or a Shamir share) into a metadata entry.
-    pub fn wrap(&self, data: &[u8]) -> Result<VaultStanza, KeyError> {
+    pub(crate) fn wrap(&self, data: &[u8]) -> Result<VaultStanza, KeyError> {
         let enc = self.backend.encrypt(&self.key, data).map_err(|e| KeyError::Wrap {
             recipient: format!("hc_vault:{}", self.key),
             transient: e.is_transient(),

@@ -3,14 +3,14 @@
 use sha2::{Digest, Sha256, Sha512};
 
 /// Accumulates the MAC.
-pub struct MacBuilder {
+pub(crate) struct MacBuilder {
     hash: Sha512,
 }
 
 impl MacBuilder {
     /// With `mac_only_encrypted`, sops first feeds `sha256("sops")` so the two kinds of
     /// MAC can never collide.
-    pub fn new(mac_only_encrypted: bool) -> Self {
+    pub(crate) fn new(mac_only_encrypted: bool) -> Self {
         let mut hash = Sha512::new();
         if mac_only_encrypted {
             hash.update(Sha256::digest(b"sops"));
@@ -18,12 +18,12 @@ impl MacBuilder {
         MacBuilder { hash }
     }
 
-    pub fn add(&mut self, bytes: &[u8]) {
+    pub(crate) fn add(&mut self, bytes: &[u8]) {
         self.hash.update(bytes);
     }
 
     /// 128 uppercase hex characters, as sops writes them.
-    pub fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         let digest = self.hash.finalize();
         let mut s = String::with_capacity(128);
         for b in digest {

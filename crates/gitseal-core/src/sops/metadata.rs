@@ -4,11 +4,12 @@ use crate::document::Tree;
 use crate::sops::select::{Selection, FIELDS};
 
 /// Version string written into new files (the sops release whose layout gitseal writes).
-pub const SOPS_VERSION: &str = "3.11.0";
+pub(crate) const SOPS_VERSION: &str = "3.11.0";
 
 /// One age recipient's copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgeStanza {
+    /// The recipient's public key (`age1...`, `age1pq1...` or an SSH key), as sops writes it.
     pub recipient: String,
     /// ASCII-armored age ciphertext of the raw 32-byte data key.
     pub enc: String,
@@ -17,16 +18,21 @@ pub struct AgeStanza {
 /// One HashiCorp Vault Transit copy of the data key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultStanza {
+    /// Vault's address: scheme, host and port (`https://vault.example.com:8200`).
     pub vault_address: String,
+    /// The Transit mount, which may contain slashes (`transit`, `team/transit`).
     pub engine_path: String,
+    /// The Transit key's name.
     pub key_name: String,
+    /// When the data key was wrapped: RFC 3339 UTC, as sops writes it.
     pub created_at: String,
+    /// Transit's ciphertext of the base64 data key (`vault:v1:...`).
     pub enc: String,
 }
 
 impl VaultStanza {
     /// The `hc_vault_transit_uri` form sops uses to name this key.
-    pub fn uri(&self) -> String {
+    pub(crate) fn uri(&self) -> String {
         format!("{}/v1/{}/keys/{}", self.vault_address, self.engine_path, self.key_name)
     }
 }
@@ -35,19 +41,22 @@ impl VaultStanza {
 /// kept verbatim so rewriting a file never drops someone else's access.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyGroup {
+    /// The group's age copies of the data key.
     pub age: Vec<AgeStanza>,
+    /// The group's Vault Transit copies of the data key.
     pub hc_vault: Vec<VaultStanza>,
     /// `(field, value)` for kms, gcp_kms, hckms, azure_kv and pgp.
     pub foreign: Vec<(String, Tree)>,
 }
 
 impl KeyGroup {
-    pub fn is_empty(&self) -> bool {
+    /// Whether the group holds no master key of any kind.
+    pub(crate) fn is_empty(&self) -> bool {
         self.age.is_empty() && self.hc_vault.is_empty() && self.foreign.iter().all(|(_, t)| t.as_list().is_empty())
     }
 
     /// Human-readable names of every master key, for messages.
-    pub fn describe(&self) -> Vec<String> {
+    pub(crate) fn describe(&self) -> Vec<String> {
         let mut out: Vec<String> = self.age.iter().map(|a| format!("age:{}", a.recipient)).collect();
         out.extend(self.hc_vault.iter().map(|v| format!("hc_vault:{}", v.uri())));
         for (kind, t) in &self.foreign {
@@ -64,16 +73,21 @@ const FOREIGN_KINDS: [&str; 5] = ["kms", "gcp_kms", "hckms", "azure_kv", "pgp"];
 /// The parsed metadata of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metadata {
+    /// How many key groups recover the data key (`key_groups` form only); `None` means all of them.
     pub shamir_threshold: Option<u64>,
     /// `key_groups` form (several groups, Shamir-split data key) when `Some`.
     pub key_groups: Option<Vec<KeyGroup>>,
     /// The single, top-level group otherwise.
     pub keys: KeyGroup,
+    /// `lastmodified`: when the values were last encrypted, RFC 3339 UTC; the MAC is encrypted with it as additional data.
     pub lastmodified: String,
+    /// `mac`: the `ENC[...]` encryption of the SHA-512 over the values, bound to `lastmodified`.
     pub mac: String,
     /// The selection field (written where sops writes it, after `mac`).
     pub selection: Selection,
+    /// `mac_only_encrypted`: whether the MAC covers encrypted values only.
     pub mac_only_encrypted: bool,
+    /// The sops `version` the file was written with (gitseal writes `3.11.0`).
     pub version: String,
 }
 
@@ -141,7 +155,7 @@ impl Metadata {
     }
 
     /// The key groups, whichever form the file uses.
-    pub fn groups(&self) -> Vec<&KeyGroup> {
+    pub(crate) fn groups(&self) -> Vec<&KeyGroup> {
         match &self.key_groups {
             Some(groups) => groups.iter().collect(),
             None => vec![&self.keys],
@@ -241,7 +255,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn format_rfc3339(secs: u64) -> String {
+pub(crate) fn format_rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).

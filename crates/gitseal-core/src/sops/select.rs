@@ -1,6 +1,6 @@
 //! Which values are encrypted: sops's selection rules. The four key rules test every key
 //! of a value's path; the two comment rules look at the comments sops has seen on the
-//! way to the value (see [`Selector::select`]).
+//! way to the value (see `Selector::select`).
 
 use regex::Regex;
 
@@ -10,16 +10,22 @@ use crate::sops::value::ValueType;
 /// The one selection field a file carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
+    /// `unencrypted_suffix`: keys ending in it stay plaintext, everything else is encrypted (sops's default, `_unencrypted`).
     UnencryptedSuffix(String),
+    /// `encrypted_suffix`: only keys ending in it are encrypted.
     EncryptedSuffix(String),
+    /// `unencrypted_regex`: keys matching it stay plaintext.
     UnencryptedRegex(String),
+    /// `encrypted_regex`: only values under a key matching it are encrypted.
     EncryptedRegex(String),
+    /// `unencrypted_comment_regex`: values after a comment matching it stay plaintext.
     UnencryptedCommentRegex(String),
+    /// `encrypted_comment_regex`: only values after a comment matching it are encrypted.
     EncryptedCommentRegex(String),
 }
 
 /// The suffix sops assumes when a file names no selection field.
-pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
+pub(crate) const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
 
 /// The rule Flux documents for Kubernetes manifests.
 pub const K8S_ENCRYPTED_REGEX: &str = "^(data|stringData)$";
@@ -29,13 +35,14 @@ pub const FIELDS: [&str; 6] =
     ["unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"];
 
 /// sops's wording when more than one selection field is set.
-pub const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
+pub(crate) const ONLY_ONE: &str = "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex";
 
 impl Selection {
-    pub fn default_sops() -> Self {
+    pub(crate) fn default_sops() -> Self {
         Selection::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_owned())
     }
 
+    /// The selection for Kubernetes manifests: `encrypted_regex: ^(data|stringData)$`.
     pub fn k8s_default() -> Self {
         Selection::EncryptedRegex(K8S_ENCRYPTED_REGEX.to_owned())
     }
@@ -96,17 +103,23 @@ impl Selection {
 /// A compiled selection rule.
 #[derive(Debug, Clone)]
 pub enum Selector {
+    /// Keys ending in the suffix stay plaintext.
     UnencryptedSuffix(String),
+    /// Only keys ending in the suffix are encrypted.
     EncryptedSuffix(String),
+    /// Keys matching the regex stay plaintext.
     UnencryptedRegex(Regex),
+    /// Only values under a key matching the regex are encrypted.
     EncryptedRegex(Regex),
+    /// Values after a comment matching the regex stay plaintext.
     UnencryptedCommentRegex(Regex),
+    /// Only values after a comment matching the regex are encrypted.
     EncryptedCommentRegex(Regex),
 }
 
 impl Selector {
     /// Whether this one key matches the rule's pattern (never, for the comment rules).
-    pub fn key_matches(&self, key: &str) -> bool {
+    pub(crate) fn key_matches(&self, key: &str) -> bool {
         match self {
             Selector::UnencryptedSuffix(s) | Selector::EncryptedSuffix(s) => key.ends_with(s.as_str()),
             Selector::UnencryptedRegex(r) | Selector::EncryptedRegex(r) => r.is_match(key),
@@ -116,7 +129,7 @@ impl Selector {
 
     /// Whether a value is encrypted, given whether any key on its path matches (for the
     /// comment rules: whether any comment in scope matches).
-    pub fn encrypts(&self, any_matches: bool) -> bool {
+    pub(crate) fn encrypts(&self, any_matches: bool) -> bool {
         match self {
             Selector::UnencryptedSuffix(_) | Selector::UnencryptedRegex(_) | Selector::UnencryptedCommentRegex(_) => !any_matches,
             Selector::EncryptedSuffix(_) | Selector::EncryptedRegex(_) | Selector::EncryptedCommentRegex(_) => any_matches,
@@ -129,7 +142,7 @@ impl Selector {
     }
 
     /// The regex of a comment rule.
-    pub fn comment_regex(&self) -> Option<&Regex> {
+    pub(crate) fn comment_regex(&self) -> Option<&Regex> {
         match self {
             Selector::UnencryptedCommentRegex(r) | Selector::EncryptedCommentRegex(r) => Some(r),
             _ => None,
@@ -168,7 +181,7 @@ impl Selector {
     /// when a comment in scope matches, except that a matching comment does not count for
     /// itself, so it stays readable. Comments are matched as they stand in `src`: the
     /// plaintext when encrypting, the ciphertext when decrypting, as sops does.
-    pub fn select(&self, doc: &Document, walk: &[WalkStep], src: &str) -> Vec<bool> {
+    pub(crate) fn select(&self, doc: &Document, walk: &[WalkStep], src: &str) -> Vec<bool> {
         let Some(re) = self.comment_regex() else {
             let paths: Vec<bool> = doc.paths.iter().map(|p| p.keys.iter().any(|k| self.key_matches(k))).collect();
             return doc.leaves.iter().map(|l| self.encrypts(paths[l.parent as usize] || l.key(src).is_some_and(|k| self.key_matches(k)))).collect();

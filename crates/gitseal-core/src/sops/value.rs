@@ -9,16 +9,23 @@ use crate::crypto::DataKey;
 /// The `type:` of an encrypted value: how its plaintext bytes are to be read back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueType {
+    /// A string (`str`).
     Str,
+    /// An integer (`int`), written in Go's decimal syntax.
     Int,
+    /// A float (`float`), written as Go's `strconv.FormatFloat(f, 'f', -1, 64)` does.
     Float,
+    /// A boolean (`bool`): `true` or `false`.
     Bool,
+    /// An encrypted YAML comment (`comment`): the text after `#`.
     Comment,
+    /// Bytes (`bytes`, sops's type for byte-slice values), read back as text like a string.
     Bytes,
 }
 
 impl ValueType {
-    pub fn as_str(self) -> &'static str {
+    /// The name sops writes after `type:`.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ValueType::Str => "str",
             ValueType::Int => "int",
@@ -29,7 +36,8 @@ impl ValueType {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    /// The type for a `type:` name; `None` for names sops does not write.
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "str" => ValueType::Str,
             "int" => ValueType::Int,
@@ -46,10 +54,13 @@ impl ValueType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncError {
+    /// The string is not `ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]` with valid base64 (the part that is wrong).
     #[error("malformed encrypted value: {0}")]
     Malformed(&'static str),
+    /// AES-GCM authentication failed with this data key and additional data.
     #[error("encrypted value does not decrypt with this file's data key (tampered, moved to another key, or from another file)")]
     Authentication,
+    /// The plaintext is not valid for its declared type (the type's name).
     #[error("encrypted value of type {0} holds a plaintext that is not a valid {0}")]
     BadPlaintext(&'static str),
 }
@@ -57,9 +68,13 @@ pub enum EncError {
 /// A parsed `ENC[...]` value, still encrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncValue {
+    /// The ciphertext, as long as the plaintext.
     pub data: Vec<u8>,
+    /// The nonce: 32 random bytes as sops and gitseal write it (12 and 16 are read too).
     pub iv: Vec<u8>,
+    /// The 16-byte GCM authentication tag.
     pub tag: Vec<u8>,
+    /// How the plaintext is to be read back.
     pub ty: ValueType,
 }
 
@@ -99,18 +114,18 @@ impl EncValue {
     }
 
     /// Encrypts `plaintext` of type `ty` under `aad`.
-    pub fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
+    pub(crate) fn seal(key: &DataKey, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
         Self::seal_with(&key.sealer(), plaintext, aad, ty)
     }
 
     /// Like [`EncValue::seal`], with a key schedule reused across values.
-    pub fn seal_with(sealer: &crate::crypto::Sealer, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
+    pub(crate) fn seal_with(sealer: &crate::crypto::Sealer, plaintext: &[u8], aad: &[u8], ty: ValueType) -> Self {
         let s = sealer.seal(plaintext, aad);
         EncValue { data: s.data, iv: s.iv, tag: s.tag, ty }
     }
 
     /// Appends the `ENC[...]` form to `out`.
-    pub fn write_into(&self, out: &mut String) {
+    pub(crate) fn write_into(&self, out: &mut String) {
         out.push_str("ENC[AES256_GCM,data:");
         B64.encode_string(&self.data, out);
         out.push_str(",iv:");
@@ -123,12 +138,12 @@ impl EncValue {
     }
 
     /// Decrypts to the plaintext bytes.
-    pub fn open(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncError> {
+    pub(crate) fn open(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncError> {
         key.open(&self.data, &self.iv, &self.tag, aad).ok_or(EncError::Authentication)
     }
 
     /// Decrypts to text (every sops type is UTF-8 text except `bytes`).
-    pub fn open_text(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<String>, EncError> {
+    pub(crate) fn open_text(&self, key: &DataKey, aad: &[u8]) -> Result<Zeroizing<String>, EncError> {
         let bytes = self.open(key, aad)?;
         match std::str::from_utf8(&bytes) {
             Ok(s) => Ok(Zeroizing::new(s.to_owned())),
@@ -157,7 +172,7 @@ impl std::fmt::Display for EncValue {
 /// `FormatFloat(f, 'f', -1, 64)` for floats, `True`/`False` for bools. gitseal encrypts a
 /// value's original spelling (so `1.50` decrypts back to `1.50`) but must hash what sops
 /// hashes, so both sides agree on the MAC.
-pub fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<'_, str>, EncError> {
+pub(crate) fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<'_, str>, EncError> {
     use std::borrow::Cow;
     match ty {
         ValueType::Str | ValueType::Comment | ValueType::Bytes => Ok(Cow::Borrowed(text)),
@@ -179,7 +194,7 @@ pub fn canonical_mac_text(ty: ValueType, text: &str) -> Result<std::borrow::Cow<
 }
 
 /// `strconv.Atoi`: optional sign, decimal digits.
-pub fn parse_go_int(s: &str) -> Option<i64> {
+pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -188,7 +203,7 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
 }
 
 /// `strconv.ParseFloat(s, 64)` for the spellings gitseal and sops produce.
-pub fn parse_go_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     let lower = s.to_ascii_lowercase();
     let unsigned = lower.trim_start_matches(['+', '-']);
     let neg = lower.starts_with('-');
@@ -204,7 +219,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 }
 
 /// Decimal float syntax both Go's ParseFloat and Rust's parse accept.
-pub fn is_decimal_float(s: &str) -> bool {
+pub(crate) fn is_decimal_float(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
@@ -243,7 +258,7 @@ pub fn is_decimal_float(s: &str) -> bool {
 }
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest round-trip digits, no exponent.
-pub fn format_go_float(f: f64) -> String {
+pub(crate) fn format_go_float(f: f64) -> String {
     if f.is_nan() {
         "NaN".to_owned()
     } else if f.is_infinite() {
@@ -255,7 +270,7 @@ pub fn format_go_float(f: f64) -> String {
 }
 
 /// `strconv.ParseBool`.
-pub fn parse_go_bool(s: &str) -> Option<bool> {
+pub(crate) fn parse_go_bool(s: &str) -> Option<bool> {
     match s {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),

@@ -57,7 +57,7 @@ fn detect_newline(src: &str) -> &'static str {
 /// numbers and booleans are written bare. Text that is not a valid bare JSON value of its
 /// type is normalised (`+5` → `5`, `True` → `true`) or, failing that, written as a string,
 /// so the output is always valid JSON.
-pub fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
+pub(crate) fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
     let value = match ty {
         ValueType::Str | ValueType::Comment | ValueType::Bytes => quote(text, false),
         ValueType::Bool => match parse_go_bool(text) {
@@ -87,7 +87,7 @@ pub fn render_value(_leaf: &Leaf, ty: ValueType, text: &str) -> Rendered {
 /// (`json.Indent` with a tab for sops's own files). A one-line file gets the compact form
 /// `,"sops":{...}`. Strings are escaped as Go's `json.Marshal` does (HTML characters as
 /// `\u003c` etc.), which is what sops writes into its metadata.
-pub fn render_metadata(doc: &Document, tree: &Tree, newline: &str) -> String {
+pub(crate) fn render_metadata(doc: &Document, tree: &Tree, newline: &str) -> String {
     let mut out = String::new();
     if doc.needs_separator {
         out.push(',');
@@ -106,7 +106,7 @@ pub fn render_metadata(doc: &Document, tree: &Tree, newline: &str) -> String {
 
 /// Writes `tree` as sops writes JSON (`json.Indent` with tabs, Go's escaping), starting
 /// at nesting level `depth`. Used for whole files sops lays out itself (binary files).
-pub fn write_tree(tree: &Tree, depth: usize, out: &mut String) {
+pub(crate) fn write_tree(tree: &Tree, depth: usize, out: &mut String) {
     write_pretty(out, tree, None, depth, "\t", "\n");
 }
 
