@@ -30,7 +30,8 @@ pub fn write_encrypted_plan(path: &Path, plan: &EncryptPlan<'_>) -> Result<usize
     Ok(sealed)
 }
 
-fn io_error(path: &Path, action: &'static str, source: io::Error) -> Error {
+/// An I/O failure on `path`, as the core's error names it.
+pub(crate) fn io_error(path: &Path, action: &'static str, source: io::Error) -> Error {
     Error::Io { file: path.display().to_string(), action, source }
 }
 

@@ -476,18 +476,18 @@ fn shell_quote(s: &str) -> String {
 fn add_file_source(manifest: &mut SecretManifest, source: &str) -> Result<(), Error> {
     let (key, path) = k8s_create::parse_file_source(source)?;
     let path = Path::new(path);
-    let meta = std::fs::metadata(path).map_err(|e| io_error(path, "cannot read", e))?;
+    let meta = std::fs::metadata(path).map_err(|e| fsio::io_error(path, "cannot read", e))?;
     if meta.is_dir() {
         if key.is_some() {
             return Err(Error::Usage(format!("--from-file {source:?}: a directory cannot be given a key name")));
         }
         let mut entries: Vec<_> = std::fs::read_dir(path)
-            .map_err(|e| io_error(path, "cannot list", e))?
+            .map_err(|e| fsio::io_error(path, "cannot list", e))?
             .collect::<std::io::Result<_>>()
-            .map_err(|e| io_error(path, "cannot list", e))?;
+            .map_err(|e| fsio::io_error(path, "cannot list", e))?;
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
-            let is_file = entry.file_type().map_err(|e| io_error(&entry.path(), "cannot read", e))?.is_file();
+            let is_file = entry.file_type().map_err(|e| fsio::io_error(&entry.path(), "cannot read", e))?.is_file();
             if !is_file {
                 continue;
             }
@@ -509,8 +509,4 @@ fn add_file_source(manifest: &mut SecretManifest, source: &str) -> Result<(), Er
     };
     let value = Zeroizing::new(fsio::read(path)?);
     manifest.add_value(&key, value, &format!("--from-file {source:?}"))
-}
-
-fn io_error(path: &Path, action: &'static str, source: std::io::Error) -> Error {
-    Error::Io { file: path.display().to_string(), action, source }
 }
