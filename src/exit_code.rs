@@ -18,6 +18,7 @@ pub fn of(err: &Error) -> i32 {
         ErrorKind::Key => 8,
         ErrorKind::Tampered => 9,
         ErrorKind::Reference => 11,
+        ErrorKind::ScopeViolation => 12,
         ErrorKind::MacMismatch => 51,
         // A kind added to the core later: a plain failure until it gets its own code.
         _ => 1,

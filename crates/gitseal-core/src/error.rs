@@ -137,6 +137,24 @@ pub enum Error {
         /// The store was unavailable (connection, timeout, 5xx): trying again may work.
         transient: bool,
     },
+    /// An `EncryptedSecret` found where its sealed binding does not allow it: another
+    /// namespace or name than it was sealed for, or a scope wider than the sealed one.
+    #[error("{file}: scope violation: {msg}")]
+    ScopeViolation {
+        /// The object or file.
+        file: String,
+        /// What the binding says and what was found (names, never values).
+        msg: String,
+    },
+    /// An `EncryptedSecret` whose Secret template (type, labels, annotations, `immutable`)
+    /// differs from the one sealed in its binding: edited after encryption.
+    #[error("{file}: {msg}; the object was tampered with (re-seal it with gitseal edit or set)")]
+    TemplateMismatch {
+        /// The object or file.
+        file: String,
+        /// Which template fields differ.
+        msg: String,
+    },
     /// Arguments or options that make no sense together; the message says which.
     #[error("{0}")]
     Usage(String),
@@ -177,6 +195,8 @@ pub enum ErrorKind {
     Reference,
     /// The file's MAC does not match its values.
     MacMismatch,
+    /// An `EncryptedSecret` is outside the scope (namespace, name) it was sealed for.
+    ScopeViolation,
 }
 
 /// Where in a file an error is.
@@ -201,7 +221,8 @@ impl Error {
             Error::Config { .. } => ErrorKind::Config,
             Error::NoRecipients { .. } | Error::NoRecipientsFor { .. } => ErrorKind::NoRecipients,
             Error::Key { .. } => ErrorKind::Key,
-            Error::Tampered { .. } | Error::Misplaced { .. } => ErrorKind::Tampered,
+            Error::Tampered { .. } | Error::Misplaced { .. } | Error::TemplateMismatch { .. } => ErrorKind::Tampered,
+            Error::ScopeViolation { .. } => ErrorKind::ScopeViolation,
             Error::Reference { .. } => ErrorKind::Reference,
             Error::MacMismatch { .. } => ErrorKind::MacMismatch,
         }
@@ -251,7 +272,9 @@ impl Error {
             | Error::Reference { file, .. }
             | Error::Config { file, .. }
             | Error::Io { file, .. }
-            | Error::Path { file, .. } => Some(file),
+            | Error::Path { file, .. }
+            | Error::ScopeViolation { file, .. }
+            | Error::TemplateMismatch { file, .. } => Some(file),
             Error::Usage(_) => None,
         }
     }

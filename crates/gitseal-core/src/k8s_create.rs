@@ -483,7 +483,7 @@ fn push_go_json_string(out: &mut String, s: &str) {
 
 /// Writes `s` as a YAML scalar: plain when it can only be read back as that string,
 /// else double-quoted (JSON escapes are valid YAML escapes).
-fn push_scalar(out: &mut String, s: &str) {
+pub(crate) fn push_scalar(out: &mut String, s: &str) {
     if needs_quotes(s) {
         out.push_str(&serde_json::to_string(s).expect("strings serialise"));
     } else {

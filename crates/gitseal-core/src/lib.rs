@@ -25,6 +25,8 @@
 //! - [`config`]: `.sops.yaml` creation rules; [`ports`]: the services the core calls;
 //! - [`plaintext_edit`], [`tree_path`]: `set`/`unset` on plaintext, and sops's
 //!   `["key"][0]` paths;
+//! - [`encrypted_secret`]: the `EncryptedSecret` resource, sealed for a scope and opened
+//!   after the API server's round trip;
 //! - [`k8s`], [`k8s_create`], [`render`], [`repo_check`], [`status`], [`env_vars`]:
 //!   Kubernetes rules and manifests, reference rendering, the repository check, `status`
 //!   and `exec-env`;
@@ -40,6 +42,7 @@
 pub mod config;
 pub mod crypto;
 pub mod document;
+pub mod encrypted_secret;
 pub mod env_vars;
 pub mod error;
 pub mod k8s;
