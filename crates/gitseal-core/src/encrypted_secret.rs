@@ -632,8 +632,9 @@ fn check_sealed_shape(file: &str, meta: &crate::sops::metadata::Metadata, f: &Fi
             file,
             *line,
             format!(
-                "{} is out of sorted key order: the cluster checks the MAC in sorted order, so keys must be sorted (gitseal set and edit keep them so)",
-                path.join(".")
+                "{} is out of sorted key order (it follows {}): the cluster checks the MAC in sorted order, so keys must be sorted (gitseal set and edit keep them so)",
+                path.join("."),
+                pair[0].0.join(".")
             ),
         ));
     }
@@ -756,6 +757,38 @@ fn canonical_json(v: &Value, out: &mut String) {
         }
         other => out.push_str(&serde_json::to_string(other).expect("JSON values serialise")),
     }
+}
+
+/// Checks an EncryptedSecret's plaintext before it is resealed (an
+/// [`InputCheck`](crate::pipeline::InputCheck) for the editing commands): one object of
+/// this kind, only the fields the format knows, `spec.data` values base64, valid Secret
+/// key names, a known `spec.scope`, and no label or annotation the selection would
+/// encrypt. Values still encrypted are left to the engine. What the cluster would refuse
+/// is refused here, before anything is written.
+pub fn check_plaintext(file: &str, text: &str, parsed: &ParsedFile) -> Result<()> {
+    let f = collect(file, text, parsed, Layout::EncryptedSecret)?;
+    if f.api_version.as_deref() != Some(API_VERSION) || f.kind.as_deref() != Some(KIND) {
+        return Err(invalid(file, 1, format!("apiVersion and kind must stay {API_VERSION} and {KIND}")));
+    }
+    if let Some(s) = &f.scope {
+        if Scope::parse(&s.text).is_none() {
+            return Err(invalid(file, s.line, "spec.scope must be strict, namespace or cluster".into()));
+        }
+    }
+    for k in f.template.labels.keys().chain(f.template.annotations.keys()) {
+        if SELECTED_KEYS.contains(&k.as_str()) {
+            return Err(invalid(file, 1, format!("a label or annotation named {k:?} cannot go into an {KIND} template: sops would encrypt it")));
+        }
+    }
+    for (section, entries) in [("data", &f.data), ("stringData", &f.string_data)] {
+        for (k, v) in entries {
+            crate::k8s_create::check_data_key(k).map_err(|m| invalid(file, v.line, format!("spec.{section}.{k:?} is not a valid Secret key: {m}")))?;
+            if section == "data" && !looks_encrypted(&v.text) && !crate::k8s::is_base64_data(&v.text) {
+                return Err(invalid(file, v.line, format!("spec.data.{k} is not valid base64 (put plain text under spec.stringData)")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// After an edit of an EncryptedSecret's plaintext (YAML or JSON), the binding that matches
