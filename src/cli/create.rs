@@ -157,7 +157,14 @@ impl OutputArgs {
     }
 
     /// Writes an encrypted manifest; then reports on stderr.
-    fn write(&self, manifest: &SecretManifest, sealing: &Sealing, encrypted: gitseal_core::pipeline::Encrypted, label: &str, encrypted_keys: Vec<&str>) -> anyhow::Result<()> {
+    fn write(
+        &self,
+        manifest: &SecretManifest,
+        sealing: &Sealing,
+        encrypted: gitseal_core::pipeline::Encrypted,
+        label: &str,
+        encrypted_keys: Vec<&str>,
+    ) -> anyhow::Result<()> {
         let label = label.to_owned();
         match &self.output {
             Some(path) => {
@@ -453,7 +460,9 @@ fn run_webhook(args: WebhookArgs) -> anyhow::Result<i32> {
     args.out.emit(&manifest, &sealing)?;
     let ns = manifest.namespace().unwrap_or(preset.default_namespace());
     eprintln!("\n{}", preset.hint(manifest.name(), ns));
-    show_tokens_once(&[(preset.key().to_owned(), token)], args.out.output.as_deref(), "paste it into the webhook settings", &|k| OutputArgs::data_path(&sealing, k));
+    show_tokens_once(&[(preset.key().to_owned(), token)], args.out.output.as_deref(), "paste it into the webhook settings", &|k| {
+        OutputArgs::data_path(&sealing, k)
+    });
     Ok(0)
 }
 
