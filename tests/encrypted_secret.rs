@@ -534,3 +534,25 @@ fn check_reports_plaintext_under_spec_data_and_keys_out_of_order() {
         assert!(!utf8(&o.stdout).contains("abc"), "a value reached the report");
     }
 }
+
+#[test]
+fn sops_rotate_keeps_it_valid_and_a_key_sops_set_appends_out_of_order_is_caught() {
+    let fx = Fixture::new();
+    let es = sealed(&fx, &[]);
+    // sops re-serializes the file (4-space indentation) but keeps its order and selection.
+    assert_success("sops rotate", &fx.sops().args(["rotate", "-i"]).arg(&es).output().unwrap());
+    assert_eq!(utf8(&secret_of(&fx, &es).stdout), SECRET_BACK);
+    assert!(open_in_cluster(&fx, &es).is_ok());
+    assert_success("check after sops rotate", &fx.gitseal().arg("check").arg(&es).output().unwrap());
+    // sops set appends a new key at the end of its mapping: sops still opens the file, the
+    // cluster would not, and gitseal says so before it is committed.
+    assert_success("sops set", &fx.sops().args(["set"]).arg(&es).args([r#"["spec"]["stringData"]["a"]"#, r#""x""#]).output().unwrap());
+    fx.sops_decrypt(&es);
+    assert!(open_in_cluster(&fx, &es).is_err());
+    let out = fx.gitseal().arg("check").arg(&es).output().unwrap();
+    assert_eq!(code(&out), Some(10), "{}", utf8(&out.stdout));
+    assert!(utf8(&out.stdout).contains("spec.stringData.a is out of sorted key order (it follows spec.stringData.token)"), "{}", utf8(&out.stdout));
+    let out = secret_of(&fx, &es);
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
