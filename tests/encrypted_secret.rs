@@ -4,6 +4,7 @@
 //! round trip, by `gitseal_core::encrypted_secret::open_object` (what the controller runs).
 
 mod common;
+mod vault_support;
 use std::path::Path;
 use std::process::Output;
 
@@ -555,4 +556,74 @@ fn sops_rotate_keeps_it_valid_and_a_key_sops_set_appends_out_of_order_is_caught(
     let out = secret_of(&fx, &es);
     assert_eq!(code(&out), Some(3), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn vault_transit_wraps_an_encrypted_secret_and_rewrap_keeps_it_opening() {
+    let fx = Fixture::new();
+    let bao = vault_support::openbao::OpenBao::start();
+    bao.create_transit_key("gitops");
+    let vault = |mut c: std::process::Command| {
+        c.env("VAULT_ADDR", bao.addr()).env("VAULT_TOKEN", bao.root_token());
+        c
+    };
+    let src = fx.write("s.yaml", SECRET);
+    let out = vault(fx.gitseal_without_key())
+        .args(["encrypt", "-i", "--kind", "EncryptedSecret", "--hc-vault-transit", &bao.transit_uri("gitops")])
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert_success("encrypt --kind EncryptedSecret --hc-vault-transit", &out);
+    let text = std::fs::read_to_string(&src).unwrap();
+    assert!(text.contains("hc_vault:") && text.contains("vault:v1:") && !text.contains("age:"), "{text}");
+    let mut sops = fx.sops();
+    sops.env_remove("SOPS_AGE_KEY_FILE");
+    let out = vault(sops).arg("decrypt").arg(&src).output().unwrap();
+    assert_success("sops decrypt through Transit", &out);
+    assert!(utf8(&out.stdout).contains("token: s3cr3t-value"), "{}", utf8(&out.stdout));
+
+    bao.rotate_transit_key("gitops");
+    assert_success("rewrap", &vault(fx.gitseal_without_key()).arg("rewrap").arg(&src).output().unwrap());
+    let rewrapped = std::fs::read_to_string(&src).unwrap();
+    assert!(rewrapped.contains("vault:v2:"), "{rewrapped}");
+    encrypted_secret::check_file("s.yaml", Format::Yaml, &rewrapped).unwrap();
+    let out = vault(fx.gitseal_without_key()).args(["decrypt", "--kind", "Secret"]).arg(&src).output().unwrap();
+    assert_success("decrypt --kind Secret through Transit", &out);
+    assert_eq!(utf8(&out.stdout), SECRET_BACK);
+}
+
+#[test]
+fn encrypt_of_an_encrypted_secret_never_encrypted_is_refused() {
+    let fx = Fixture::new();
+    let plain = fx.write(
+        "plain.yaml",
+        "apiVersion: gitseal.dev/v1alpha1\nkind: EncryptedSecret\nmetadata:\n  name: x\n  namespace: y\nspec:\n  stringData:\n    token: abc\n",
+    );
+    let before = std::fs::read(&plain).unwrap();
+    let out = fx.gitseal().args(["encrypt", "-i", "--age", &fx.recipient]).arg(&plain).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("gitseal encrypt --kind EncryptedSecret"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&plain).unwrap(), before);
+}
+
+#[test]
+fn encrypt_of_a_value_added_by_hand_keeps_the_order_the_cluster_verifies() {
+    let fx = Fixture::new();
+    let es = sealed(&fx, &[]);
+    let text = std::fs::read_to_string(&es).unwrap();
+    // Added where it sorts: encrypted, and the cluster opens the result.
+    let token_line = text.lines().find(|l| l.starts_with("    token: ")).unwrap();
+    std::fs::write(&es, text.replace(token_line, &format!("    c-key: added\n{token_line}"))).unwrap();
+    assert_success("encrypt -i of an added value", &fx.gitseal().args(["encrypt", "-i"]).arg(&es).output().unwrap());
+    assert!(!std::fs::read_to_string(&es).unwrap().contains("added"));
+    assert_eq!(open_in_cluster(&fx, &es).unwrap().data["c-key"].as_slice(), b"added");
+    // Added at the end of stringData, out of order: refused, the file left as it is.
+    let now = std::fs::read_to_string(&es).unwrap();
+    let token_line = now.lines().find(|l| l.starts_with("    token: ")).unwrap();
+    let misplaced = now.replace(token_line, &format!("{token_line}\n    a-key: added"));
+    std::fs::write(&es, &misplaced).unwrap();
+    let out = fx.gitseal().args(["encrypt", "-i"]).arg(&es).output().unwrap();
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("spec.stringData.a-key is out of sorted key order (it follows spec.stringData.token)"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&es).unwrap(), misplaced);
 }

@@ -173,6 +173,17 @@ impl Job<'_> {
             ))
             .into());
         }
+        // An EncryptedSecret keeps its own rules: it is made with --kind, and values added to
+        // it by hand are only encrypted where the cluster will verify them (sorted order).
+        let encrypted_secret_file = is_encrypted_secret(input.format, src);
+        if encrypted_secret_file && !has_sops_metadata(input.format, src) {
+            return Err(Error::Usage(format!(
+                "{}: an {kind} that is not encrypted; make it from its Secret with gitseal encrypt --kind {kind}",
+                input.name,
+                kind = encrypted_secret::KIND
+            ))
+            .into());
+        }
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let no_rule = plan.recipients.is_empty() && self.cfg.is_some_and(|c| c.rule_for(path).is_none());
         let selection_used = plan.selection.clone();
@@ -214,7 +225,7 @@ impl Job<'_> {
             mac_only_encrypted: plan.mac_only_encrypted,
             identities: self.ids,
             previous: previous.as_deref(),
-            check: Some(gitseal_core::k8s::check_secret_data),
+            check: Some(if encrypted_secret_file { encrypted_secret::check_plaintext } else { gitseal_core::k8s::check_secret_data }),
         };
         // Binary files are encrypted whole, in memory.
         if req.format == Format::Binary {
@@ -474,6 +485,17 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(code)
+}
+
+/// Whether `src` is an EncryptedSecret (a cheap test on the bytes first: most files are not).
+fn is_encrypted_secret(format: Format, src: &[u8]) -> bool {
+    matches!(format, Format::Yaml | Format::Json)
+        && std::str::from_utf8(src).is_ok_and(|t| t.contains(encrypted_secret::KIND) && encrypted_secret::is_encrypted_secret(format, t))
+}
+
+/// Whether a parsed file carries a `sops` block.
+fn has_sops_metadata(format: Format, src: &[u8]) -> bool {
+    std::str::from_utf8(src).ok().and_then(|t| gitseal_core::document::parse(format, t).ok()).is_some_and(|p| p.docs.iter().any(|d| d.metadata.is_some()))
 }
 
 /// Whether a file holds a Secret with a non-empty plaintext value under `data` or
