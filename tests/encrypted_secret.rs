@@ -627,3 +627,81 @@ fn encrypt_of_a_value_added_by_hand_keeps_the_order_the_cluster_verifies() {
     assert!(stderr(&out).contains("spec.stringData.a-key is out of sorted key order (it follows spec.stringData.token)"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&es).unwrap(), misplaced);
 }
+
+#[test]
+fn create_tls_and_docker_registry_kind_encrypted_secret() {
+    let fx = Fixture::new();
+    let openssl = common::require_peer("openssl");
+    let gen = std::process::Command::new(&openssl)
+        .current_dir(fx.dir.path())
+        .args(["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=app.example.com", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args(["-keyout", "tls.key", "-out", "tls.crt"])
+        .output()
+        .unwrap();
+    assert_success("openssl req", &gen);
+    let out = fx
+        .gitseal()
+        .args([
+            "create",
+            "tls",
+            "app-tls",
+            "-n",
+            "apps",
+            "--cert",
+            "tls.crt",
+            "--key",
+            "tls.key",
+            "--kind",
+            "EncryptedSecret",
+            "--age",
+            &fx.recipient,
+            "-o",
+            "tls.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_success("create tls --kind EncryptedSecret", &out);
+    let s = encrypted_secret::open_object("apps/app-tls", &as_api_object(&std::fs::read_to_string(fx.path("tls.yaml")).unwrap()), &identities(&fx)).unwrap();
+    assert_eq!(s.secret_type, "kubernetes.io/tls");
+    assert_eq!(s.data["tls.key"].as_slice(), std::fs::read(fx.path("tls.key")).unwrap());
+    let out = fx
+        .gitseal()
+        .args([
+            "create",
+            "tls",
+            "app-tls",
+            "--cert",
+            "tls.crt",
+            "--key",
+            "tls.key",
+            "--readable-cert",
+            "--kind",
+            "EncryptedSecret",
+            "--scope",
+            "cluster",
+            "--age",
+            &fx.recipient,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--readable-cert"), "{}", stderr(&out));
+
+    let mut child = fx
+        .gitseal()
+        .args(["create", "docker-registry", "pull", "-n", "apps", "--docker-server", "harbor.example.com", "--docker-username", "ci", "--password-stdin"])
+        .args(["--kind", "EncryptedSecret", "--age", &fx.recipient, "-o", "pull.yaml"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"registry-pw-7f3a\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_success("create docker-registry --kind EncryptedSecret", &out);
+    let text = std::fs::read_to_string(fx.path("pull.yaml")).unwrap();
+    assert!(!text.contains("registry-pw-7f3a"), "{text}");
+    let s = encrypted_secret::open_object("apps/pull", &as_api_object(&text), &identities(&fx)).unwrap();
+    assert_eq!(s.secret_type, "kubernetes.io/dockerconfigjson");
+    assert!(String::from_utf8(s.data[".dockerconfigjson"].to_vec()).unwrap().contains("harbor.example.com"));
+}
