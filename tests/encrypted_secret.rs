@@ -705,3 +705,21 @@ fn create_tls_and_docker_registry_kind_encrypted_secret() {
     assert_eq!(s.secret_type, "kubernetes.io/dockerconfigjson");
     assert!(String::from_utf8(s.data[".dockerconfigjson"].to_vec()).unwrap().contains("harbor.example.com"));
 }
+
+#[test]
+fn render_passes_an_encrypted_secret_through_encrypted() {
+    let fx = Fixture::new();
+    let es = sealed(&fx, &[]);
+    let other = fx.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: v\n");
+    let out = fx.gitseal().arg("render").arg(&es).arg(&other).output().unwrap();
+    assert_success("render", &out);
+    let text = utf8(&out.stdout);
+    assert!(!text.contains("s3cr3t-value"), "render decrypted an EncryptedSecret:\n{text}");
+    assert!(text.starts_with(&std::fs::read_to_string(&es).unwrap()) && text.contains("---\napiVersion: v1\nkind: ConfigMap\n"), "{text}");
+    // One the cluster would refuse is refused here too.
+    let t = std::fs::read_to_string(&es).unwrap();
+    let bad = fx.write("bad.yaml", t.replace("  data:\n", "  data:\n    evil: aGk=\n"));
+    let out = fx.gitseal().arg("render").arg(&bad).output().unwrap();
+    assert_eq!(code(&out), Some(3), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+}
