@@ -63,6 +63,18 @@ fn secret_of(fx: &Fixture, file: &Path) -> Output {
     fx.gitseal().args(["decrypt", "--kind", "Secret"]).arg(file).output().unwrap()
 }
 
+#[test]
+fn kind_names_are_read_in_any_case() {
+    let fx = Fixture::new();
+    let src = fx.write("s.yaml", SECRET);
+    let out = fx.gitseal().args(["encrypt", "--kind", "encryptedsecret", "--age", &fx.recipient]).arg(&src).output().unwrap();
+    assert_success("encrypt --kind encryptedsecret", &out);
+    let es = fx.write("es.yaml", &out.stdout);
+    let out = fx.gitseal().args(["decrypt", "--kind", "secret"]).arg(&es).output().unwrap();
+    assert_success("decrypt --kind secret", &out);
+    assert_eq!(utf8(&out.stdout), SECRET_BACK);
+}
+
 fn identities(fx: &Fixture) -> gitseal_core::Identities {
     let mut ids = gitseal_core::Identities::default();
     ids.add_text("fixture", &std::fs::read_to_string(&fx.key_file).unwrap()).unwrap();

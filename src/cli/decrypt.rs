@@ -28,7 +28,7 @@ pub struct DecryptArgs {
     /// controller would create from it, after the checks it makes (MAC, binding of
     /// namespace, name, scope and template, sorted key order). Without it, the file's
     /// plaintext as sops gives it.
-    #[arg(long = "kind", value_enum, value_name = "KIND", conflicts_with_all = ["extract", "ignore_mac"])]
+    #[arg(long = "kind", value_enum, value_name = "KIND", ignore_case = true, conflicts_with_all = ["extract", "ignore_mac"])]
     kind: Option<ReadKind>,
     #[command(flatten)]
     ids: IdentityArgs,

@@ -40,7 +40,7 @@ impl ScopeArg {
 pub struct SealedKindArgs {
     /// Write an EncryptedSecret (gitseal.dev/v1alpha1) made from the Secret, for the
     /// gitseal controller to decrypt in the cluster, instead of the Secret itself.
-    #[arg(long = "kind", value_enum, value_name = "KIND")]
+    #[arg(long = "kind", value_enum, value_name = "KIND", ignore_case = true)]
     kind: Option<SealedKind>,
     /// Where the EncryptedSecret may be decrypted: strict (its namespace and name, the
     /// default), namespace (any name in its namespace) or cluster (anywhere). Only with
