@@ -154,8 +154,12 @@ fn tree_to_json(t: &Tree) -> Value {
 
 /// Opens `file` as the controller opens the object read back from the API server.
 fn open_in_cluster(fx: &Fixture, file: &Path) -> gitseal_core::Result<encrypted_secret::MaterializedSecret> {
+    open_in_cluster_as(fx, file, "flux-system/webhook-token")
+}
+
+fn open_in_cluster_as(fx: &Fixture, file: &Path, label: &str) -> gitseal_core::Result<encrypted_secret::MaterializedSecret> {
     let text = std::fs::read_to_string(file).unwrap();
-    encrypted_secret::open_object("flux-system/webhook-token", &as_api_object(&text), &identities(fx))
+    encrypted_secret::open_object(label, &as_api_object(&text), &identities(fx))
 }
 
 /// The key names under `spec.<section>` of a file, in file order.
@@ -276,6 +280,21 @@ fn encrypt_kind_encrypted_secret_refuses_what_it_cannot_seal() {
     assert!(stderr(&out).contains("--scope cluster"), "{}", stderr(&out));
     let out = fx.gitseal().args(["encrypt", "--kind", "EncryptedSecret", "--scope", "cluster", "--age", &fx.recipient]).arg(&no_ns).output().unwrap();
     assert_success("encrypt --scope cluster", &out);
+
+    // The output is YAML: not into a .json file, in place or with -o; one file at a time.
+    let json = fx.write("s.json", r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "a", "namespace": "b"}, "stringData": {"k": "v"}}"#);
+    let out = fx.gitseal().args(["encrypt", "-i", "--kind", "EncryptedSecret", "--age", &fx.recipient]).arg(&json).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is written as YAML"), "{}", stderr(&out));
+    let out = fx.gitseal().args(["encrypt", "--kind", "EncryptedSecret", "--age", &fx.recipient, "-o", "out.json"]).arg(&json).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    let out = fx.gitseal().args(["encrypt", "--kind", "EncryptedSecret", "--age", &fx.recipient, "-o", "from-json.yaml"]).arg(&json).output().unwrap();
+    assert_success("encrypt --kind of a JSON Secret", &out);
+    assert!(open_in_cluster_as(&fx, &fx.path("from-json.yaml"), "b/a").is_ok());
+    std::fs::create_dir_all(fx.path("dir")).unwrap();
+    let out = fx.gitseal().args(["encrypt", "-i", "--kind", "EncryptedSecret", "--age", &fx.recipient]).arg(fx.path("dir")).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
 }
 
 #[test]
