@@ -754,3 +754,21 @@ fn render_passes_an_encrypted_secret_through_encrypted() {
     assert_eq!(code(&out), Some(3), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn decrypt_kind_secret_reads_standard_input_without_a_file_name() {
+    let fx = Fixture::new();
+    let es = sealed(&fx, &[]);
+    let mut child = fx
+        .gitseal()
+        .args(["decrypt", "--kind", "Secret", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &std::fs::read(&es).unwrap()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_success("decrypt --kind Secret -", &out);
+    assert_eq!(utf8(&out.stdout), SECRET_BACK);
+}

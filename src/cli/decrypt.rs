@@ -139,8 +139,11 @@ fn run_secret(args: &DecryptArgs, files: &[PathBuf], stdin: bool, ids: &gitseal_
         Ok(secret.to_secret_yaml())
     };
     if stdin {
-        let format = super::encrypt::stdin_format(&args.fmt, args.filename_override.as_deref()).unwrap_or(Format::Yaml);
         let src = super::encrypt::read_stdin()?;
+        // An EncryptedSecret is YAML or JSON, which its first character tells apart: no
+        // file name is needed to choose the format.
+        let sniffed = if src.trim_ascii_start().starts_with(b"{") { Format::Json } else { Format::Yaml };
+        let format = super::encrypt::stdin_format(&args.fmt, args.filename_override.as_deref()).unwrap_or(sniffed);
         let yaml = open("<stdin>", format, &src)?;
         write_secret(args.output.as_deref(), &yaml)?;
         return Ok(0);
