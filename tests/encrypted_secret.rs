@@ -347,8 +347,9 @@ fn create_generic_kind_encrypted_secret_writes_one_directly() {
     );
     fx.sops_decrypt(&o);
     // Without a namespace, strict scope has nothing to seal to; --readable-cert cannot apply.
-    let out = fx.gitseal().args(["create", "generic", "api", "--from-literal", "a=b", "--kind", "EncryptedSecret", "--age", &fx.recipient]).output().unwrap();
+    let out = fx.gitseal().args(["create", "generic", "api", "--random", "token", "--kind", "EncryptedSecret", "--age", &fx.recipient]).output().unwrap();
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("scope strict seals the EncryptedSecret to a namespace: give -n NAMESPACE"), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
     let out = fx.gitseal().args(["create", "generic", "api", "--from-literal", "a=b", "--scope", "cluster", "--age", &fx.recipient]).output().unwrap();
     assert_eq!(code(&out), Some(2), "{}", stderr(&out));

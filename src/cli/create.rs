@@ -113,9 +113,20 @@ struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Who can decrypt the output and what it is, from the flags and `.sops.yaml`.
-    fn sealing(&self) -> anyhow::Result<Sealing> {
+    /// Who can decrypt the output and what it is, from the flags and `.sops.yaml`, for a
+    /// Secret in `namespace`. Checked before any value is read or made, so that a refusal
+    /// costs nothing.
+    fn sealing(&self, namespace: Option<&str>) -> anyhow::Result<Sealing> {
         let object = self.kind.resolve()?;
+        if let (SealedObject::EncryptedSecret(scope), None) = (object, namespace) {
+            if scope != encrypted_secret::Scope::Cluster {
+                return Err(Error::Usage(format!(
+                    "scope {scope} seals the {} to a namespace: give -n NAMESPACE, or choose --scope cluster",
+                    encrypted_secret::KIND
+                ))
+                .into());
+            }
+        }
         let sealing = self.recipients.resolve(self.output.as_deref())?;
         Ok(Sealing { object, ..sealing })
     }
@@ -341,7 +352,7 @@ fn run_generic(mut args: GenericArgs) -> anyhow::Result<i32> {
     // Checked before reading anything, so that a refusal costs nothing.
     let random: Vec<(String, usize)> = args.random.iter().map(|s| k8s_create::parse_random_spec(s)).collect::<Result<_, _>>()?;
     args.out.check_free()?;
-    let sealing = args.out.sealing()?;
+    let sealing = args.out.sealing(manifest.namespace())?;
 
     for l in literals.iter() {
         manifest.add_literal(l)?;
@@ -373,7 +384,7 @@ fn run_docker_registry(args: DockerRegistryArgs) -> anyhow::Result<i32> {
     }
     let mut manifest = SecretManifest::new(&args.name, args.namespace.as_deref(), k8s_create::DOCKER_CONFIG_JSON_TYPE)?;
     args.out.check_free()?;
-    let sealing = args.out.sealing()?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     let password = read_password_stdin()?;
     let password = std::str::from_utf8(&password).map_err(|_| Error::Usage("the password on stdin is not UTF-8 text".into()))?;
     let json = k8s_create::docker_config_json(&args.server, &args.username, password, args.email.as_deref());
@@ -437,7 +448,7 @@ fn run_tls(args: TlsArgs) -> anyhow::Result<i32> {
     let cert = read(&args.cert)?;
     let key = read(&args.key)?;
     let manifest = k8s_create::tls_secret(&args.name, args.namespace.as_deref(), (&args.cert, cert), (&args.key, key))?;
-    let sealing = args.out.sealing()?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     let label = args.out.label();
     if args.readable_cert && sealing.object != SealedObject::SopsFile {
         return Err(Error::Usage(format!("--readable-cert: every value of an {} is encrypted; drop one of the two", encrypted_secret::KIND)).into());
@@ -456,7 +467,7 @@ fn run_webhook(args: WebhookArgs) -> anyhow::Result<i32> {
     let preset = args.preset.preset();
     let (manifest, token) = preset.build(args.name.as_deref(), args.namespace.as_deref(), args.bytes)?;
     args.out.check_free()?;
-    let sealing = args.out.sealing()?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     args.out.emit(&manifest, &sealing)?;
     let ns = manifest.namespace().unwrap_or(preset.default_namespace());
     eprintln!("\n{}", preset.hint(manifest.name(), ns));
