@@ -665,6 +665,7 @@ mod tests {
         assert!(worth_parsing(Format::Yaml, b"kind:   'Secret' # x\n", false));
         assert!(worth_parsing(Format::Json, br#"{"kind" : "Secret"}"#, false));
         assert!(!worth_parsing(Format::Yaml, b"kind: SecretStore\n", false));
+        assert!(worth_parsing(Format::Yaml, b"kind: EncryptedSecret\n", false));
         assert!(!worth_parsing(Format::Yaml, b"kind: ConfigMap\n", false));
         assert!(worth_parsing(Format::Yaml, b"a: b\nsops:\n  mac: x\n", false));
         assert!(worth_parsing(Format::Dotenv, b"A=b\nsops_version=3.11.0\n", false));
