@@ -222,6 +222,13 @@ fn decrypt_kind_secret_gives_the_secret_back() {
     let o = fx.path("back.yaml");
     assert_success("decrypt --kind Secret -o", &fx.gitseal().args(["decrypt", "--kind", "Secret", "-o"]).arg(&o).arg(&es).output().unwrap());
     assert_eq!(std::fs::read_to_string(&o).unwrap(), SECRET_BACK);
+    let out = fx.gitseal().args(["decrypt", "--kind", "Secret", "-o", "back.json"]).arg(&es).output().unwrap();
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(!fx.path("back.json").exists());
+    // -i: the file becomes the Secret.
+    let copy = fx.write("copy.yaml", std::fs::read(&es).unwrap());
+    assert_success("decrypt --kind Secret -i", &fx.gitseal().args(["decrypt", "--kind", "Secret", "-i"]).arg(&copy).output().unwrap());
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), SECRET_BACK);
     let sops_file = fx.write("plain-sops.yaml", fx.encrypt(&fx.path("secret.yaml")));
     let out = secret_of(&fx, &sops_file);
     assert_eq!(code(&out), Some(3), "{}", stderr(&out));

@@ -134,6 +134,16 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
 /// `decrypt --kind Secret`: each EncryptedSecret opened as the cluster opens it, and the
 /// Secret it stands for written (stdout, `-o FILE`, or in place of the file).
 fn run_secret(args: &DecryptArgs, files: &[PathBuf], stdin: bool, ids: &gitseal_core::keys::Identities) -> anyhow::Result<i32> {
+    // The Secret is written as YAML: a .json name would hold text that is not JSON.
+    let yaml_only = |p: &std::path::Path| -> anyhow::Result<()> {
+        match format_of(&args.fmt, p) {
+            Format::Yaml => Ok(()),
+            _ => Err(Error::Usage(format!("{}: the Secret is written as YAML; give -o a .yaml or .yml file", p.display())).into()),
+        }
+    };
+    if let Some(o) = &args.output {
+        yaml_only(o)?;
+    }
     let open = |name: &str, format: Format, src: &[u8]| -> anyhow::Result<zeroize::Zeroizing<String>> {
         let secret = gitseal_core::encrypted_secret::open_file(name, format, src, ids)?;
         Ok(secret.to_secret_yaml())
@@ -156,6 +166,7 @@ fn run_secret(args: &DecryptArgs, files: &[PathBuf], stdin: bool, ids: &gitseal_
         return Ok(0);
     }
     Ok(super::each_file(files, |path| {
+        yaml_only(path)?;
         let _lock = super::lock_for_update(path)?;
         let src = zeroize::Zeroizing::new(fsio::read(path)?);
         let yaml = open(&path.display().to_string(), format_of(&args.fmt, path), &src)?;
