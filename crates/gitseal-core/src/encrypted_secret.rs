@@ -1011,8 +1011,8 @@ mod tests {
         let file = encrypt_secret_manifest("s.yaml", SECRET.as_bytes(), Scope::Strict, &r).unwrap();
         let text = file.as_str();
         check_file("s.yaml", Format::Yaml, text).unwrap();
-        // Move the first stringData entry below the second: sops would still verify (it
-        // follows the file), the cluster would not, so gitseal says so.
+        // Move the first stringData entry below the second: check_file says so without a
+        // key, naming the key out of order (the MAC, computed in walk order, fails too).
         let lines: Vec<&str> = text.lines().collect();
         let i = lines.iter().position(|l| l.trim_start().starts_with("b-key:")).unwrap();
         let mut moved = lines.clone();
