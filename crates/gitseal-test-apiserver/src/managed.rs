@@ -396,35 +396,44 @@ fn merge_node(live: &Value, config: &Value, names: &mut Vec<String>, lk: ListKin
     }
 }
 
-/// Removes the member paths of `set` from `obj`; objects emptied by the removal go too.
-pub fn remove_fields(obj: &mut Value, set: &FieldSet) {
+/// Removes the member paths of `gone` from `obj`, except nodes under which `keep` still
+/// owns something (those lose only their unowned children); objects emptied by the removal
+/// go too.
+pub fn remove_fields(obj: &mut Value, gone: &FieldSet, keep: &FieldSet) {
+    let empty = FieldSet::default();
     match obj {
         Value::Object(m) => {
-            for (pe, child) in &set.children {
+            for (pe, child) in &gone.children {
                 let PathElement::Field(k) = pe else { continue };
-                if child.member {
+                let kept = keep.children.get(pe).unwrap_or(&empty);
+                if child.member && kept.is_empty() {
                     m.remove(k);
                 } else if let Some(v) = m.get_mut(k) {
                     let was_empty = v.as_object().is_some_and(Map::is_empty);
-                    remove_fields(v, child);
-                    if !was_empty && v.as_object().is_some_and(Map::is_empty) {
+                    remove_fields(v, child, kept);
+                    if !was_empty && v.as_object().is_some_and(Map::is_empty) && kept.is_empty() {
                         m.remove(k);
                     }
                 }
             }
         }
         Value::Array(items) => {
-            for (pe, child) in &set.children {
+            for (pe, child) in &gone.children {
+                let kept = keep.children.get(pe).unwrap_or(&empty);
                 match pe {
-                    PathElement::Value(v) => items.retain(|i| to_sorted_string(i) != *v),
+                    PathElement::Value(v) => {
+                        if kept.is_empty() {
+                            items.retain(|i| to_sorted_string(i) != *v);
+                        }
+                    }
                     PathElement::Key(k) => {
                         let key: Value = serde_json::from_str(k).unwrap_or(Value::Null);
                         let keys: Vec<String> = key.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-                        if child.member {
+                        if child.member && kept.is_empty() {
                             items.retain(|i| key_element(i, &keys) != *pe);
                         } else {
                             for i in items.iter_mut().filter(|i| key_element(i, &keys) == *pe) {
-                                remove_fields(i, child);
+                                remove_fields(i, child, kept);
                             }
                         }
                     }
@@ -593,13 +602,14 @@ pub fn apply(live: &Value, config: &Value, entries: &mut Vec<Entry>, w: &Write, 
     let me = entries.iter().position(|e| e.same_key(w.manager, "Apply", w.subresource));
     if let Some(i) = me {
         let mut gone = entries[i].set.clone();
-        gone.subtract(&new_set);
+        let mut keep = new_set.clone();
         for (j, e) in entries.iter().enumerate() {
             if j != i {
-                gone.subtract(&e.set);
+                keep.union(&e.set);
             }
         }
-        remove_fields(&mut merged, &gone);
+        gone.subtract(&keep);
+        remove_fields(&mut merged, &gone, &keep);
     }
     let (mut changed, mut removed) = compare(live, &merged, lk);
     changed.strip_untracked(Part::Whole);
@@ -728,6 +738,26 @@ mod tests {
         assert_eq!(live["data"], json!({"a": "1", "c": "3"}), "b removed, c kept because bob owns it too");
         let live = apply(&live, &json!({"metadata": {"labels": {"x": "y"}}}), &mut entries, &write("alice"), false, &kinds).unwrap();
         assert_eq!(live["data"], json!({"c": "3"}));
+    }
+
+    #[test]
+    fn apply_keeps_a_parent_the_manager_owned_as_a_whole_while_it_still_owns_children() {
+        let mut entries = vec![Entry {
+            manager: "kubectl".into(),
+            operation: "Apply".into(),
+            api_version: "v1".into(),
+            time: String::new(),
+            subresource: String::new(),
+            set: FieldSet::from_fields_v1(&json!({"f:spec": {".": {}, "f:color": {}, "f:size": {}}, "f:metadata": {"f:annotations": {".": {}, "f:last": {}}}})),
+        }];
+        entries.push(Entry {
+            manager: "other".into(),
+            set: FieldSet::from_fields_v1(&json!({"f:metadata": {"f:annotations": {"f:last": {}}}})),
+            ..entries[0].clone()
+        });
+        let live = json!({"metadata": {"annotations": {"last": "x"}}, "spec": {"color": "red", "size": 3}});
+        let got = apply(&live, &json!({"spec": {"size": 7}}), &mut entries, &write("kubectl"), false, &kinds).unwrap();
+        assert_eq!(got, json!({"metadata": {"annotations": {"last": "x"}}, "spec": {"size": 7}}));
     }
 
     #[test]
