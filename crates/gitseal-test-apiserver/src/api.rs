@@ -109,6 +109,10 @@ pub fn parse_body(content_type: &str, body: &[u8]) -> ApiResult<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("the request body is empty"));
     }
+    if content_type == "application/vnd.kubernetes.protobuf" {
+        return crate::protobuf::decode(body)
+            .map_err(|e| ApiError::unsupported_media_type(&format!("{content_type}: {e}"), &["application/json", "application/yaml"]));
+    }
     let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the request body is not UTF-8"))?;
     match serde_json::from_str(text) {
         Ok(v) => Ok(v),

@@ -25,6 +25,7 @@ mod json;
 mod managed;
 mod objects;
 mod patch;
+mod protobuf;
 mod resources;
 mod schema;
 mod selector;
