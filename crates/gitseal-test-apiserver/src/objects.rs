@@ -356,6 +356,11 @@ pub fn validate(ty: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResul
             }
         }
     }
+    if ty.special == Special::Custom {
+        if let Some(s) = ty.schemas.get(&ty.versions[0]) {
+            causes.extend(schema::validate(obj, s));
+        }
+    }
     if ty.special == Special::Crd {
         match crate::resources::from_crd(obj) {
             Ok(t) => {

@@ -256,6 +256,8 @@ fn client_side_apply_creates_and_updates_namespace_crd_and_custom_resource() {
     assert!(table.lines().nth(1).unwrap().starts_with("w1 "), "{table}");
     assert!(c.ok(&["get", "wd", "-n", "team-a", "-l", "tier in (web,api)", "-o", "name"]).contains("widget.example.com/w1"));
     assert_eq!(c.ok(&["get", "wd", "-n", "team-a", "-l", "tier!=web", "-o", "name"]), "");
+    let err = c.fails(&["apply", "-f", "-"], Some(&widget("w1", 5, "red").replace("size: 5", "size: big")));
+    assert!(err.contains("The Widget \"w1\" is invalid: spec.size: Invalid value: \"string\": spec.size in body must be of type integer"), "{err}");
     let ns_table = c.ok(&["get", "ns", "team-a"]);
     assert!(ns_table.contains("Active"), "{ns_table}");
 }
