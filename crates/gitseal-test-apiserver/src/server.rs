@@ -132,6 +132,9 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
         return error_response(&ApiError::unauthorized());
     }
     let accept = header(parts, "accept");
+    if path == "/openapi/v2" {
+        return openapi_v2(accept);
+    }
     if !accept.is_empty()
         && !accept.split(',').any(|a| a.trim().starts_with("application/json") || a.trim().starts_with("*/*") || a.trim().starts_with("application/*"))
     {
@@ -164,6 +167,20 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
         ["apis", g, v, rest @ ..] => resource(shared, parts, &query, body, g, v, rest),
         _ => full(404, "text/plain; charset=utf-8", "404 page not found\n".into(), &[]),
     }
+}
+
+const OPENAPI_V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// `/openapi/v2` without definitions: kubectl falls back to it to validate kinds the v3
+/// documents do not have yet (a custom resource applied with its CRD) and, finding no
+/// definition, leaves them to the server as the real server's answer for an unknown kind
+/// does. The empty protobuf message is an empty body.
+fn openapi_v2(accept: &str) -> Response<ResponseBody> {
+    if accept.contains(OPENAPI_V2_PROTOBUF) {
+        // The answer's media type spells the version with a dot: `@` is not valid there.
+        return full(200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", String::new(), &[]);
+    }
+    json_response(200, &json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": {}, "definitions": {}}), &[])
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -263,6 +263,21 @@ fn client_side_apply_creates_and_updates_namespace_crd_and_custom_resource() {
 }
 
 #[test]
+fn a_crd_and_its_custom_resource_in_one_file_apply_as_on_a_real_cluster() {
+    let Some(c) = Cluster::start() else { return };
+    let all = format!("{NAMESPACE}---\n{WIDGET_CRD}---\n{}", widget("w1", 3, "red"));
+    // kubectl maps every object before creating any: the first run creates the CRD and
+    // cannot map the custom resource yet; the second applies it.
+    let err = c.fails(&["apply", "-f", "-"], Some(&all));
+    assert!(err.contains("no matches for kind \"Widget\" in version \"example.com/v1\"") && err.contains("ensure CRDs are installed first"), "{err}");
+    let out = c.ok_with(&["apply", "-f", "-"], Some(&all));
+    assert!(out.contains("widget.example.com/w1 created"), "{out}");
+    let table = c.ok(&["get", "wd", "-A"]);
+    assert_eq!(table.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(), ["NAMESPACE", "NAME", "SIZE", "READY", "AGE"]);
+    assert!(table.lines().nth(1).unwrap().starts_with("team-a "), "{table}");
+}
+
+#[test]
 fn secrets_apply_with_string_data_and_strict_validation() {
     let Some(c) = Cluster::start() else { return };
     let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s1\nstringData:\n  user: alice\n";
