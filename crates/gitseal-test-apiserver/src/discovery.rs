@@ -27,6 +27,18 @@ pub fn version() -> Value {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::version_priority;
+
+    #[test]
+    fn versions_sort_as_kubernetes_sorts_them() {
+        let mut vs = vec!["v1alpha1", "v2beta1", "v1", "foo", "v1beta2", "v2", "v10alpha3"];
+        vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)).then_with(|| a.cmp(b)));
+        assert_eq!(vs, ["v2", "v1", "v2beta1", "v1beta2", "v10alpha3", "v1alpha1", "foo"]);
+    }
+}
+
 /// `/api`.
 pub fn core_versions(server_address: &str) -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]})
@@ -48,8 +60,27 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>)> {
                 entry.1.push(v.clone());
             }
         }
+        entry.1.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)).then_with(|| a.cmp(b)));
     }
     out
+}
+
+/// Kubernetes version priority: GA over beta over alpha, higher numbers first, versions of
+/// another form last (the preferred version of a group is the first).
+fn version_priority(v: &str) -> (u8, u64, u64) {
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let Ok(major) = rest[..digits].parse::<u64>() else {
+        return (0, 0, 0);
+    };
+    let tail = &rest[digits..];
+    let level = |prefix: &str, rank: u8| tail.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok()).map(|n| (rank, major, n));
+    match tail {
+        "" => (3, major, 0),
+        _ => level("beta", 2).or_else(|| level("alpha", 1)).unwrap_or((0, 0, 0)),
+    }
 }
 
 fn group_object(group: &str, versions: &[String]) -> Value {
