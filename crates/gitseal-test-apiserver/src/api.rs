@@ -363,7 +363,7 @@ fn commit_create(
         }
     }
     let warnings = objects::drop_unknown_fields(ty, version, &mut obj, w.validation)?;
-    let explicit_managed = managed::decode(&obj).map_err(|e| ApiError::bad_request(e))?;
+    let explicit_managed = managed::decode(&obj).map_err(ApiError::bad_request)?;
     {
         let meta = meta_mut(&mut obj);
         for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "selfLink", "managedFields"] {

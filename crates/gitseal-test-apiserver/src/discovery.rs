@@ -27,18 +27,6 @@ pub fn version() -> Value {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::version_priority;
-
-    #[test]
-    fn versions_sort_as_kubernetes_sorts_them() {
-        let mut vs = vec!["v1alpha1", "v2beta1", "v1", "foo", "v1beta2", "v2", "v10alpha3"];
-        vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)).then_with(|| a.cmp(b)));
-        assert_eq!(vs, ["v2", "v1", "v2beta1", "v1beta2", "v10alpha3", "v1alpha1", "foo"]);
-    }
-}
-
 /// `/api`.
 pub fn core_versions(server_address: &str) -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]})
@@ -220,4 +208,16 @@ pub fn openapi_group_version(store: &Store, group: &str, version: &str) -> Optio
         "paths": paths,
         "components": {"schemas": schemas}
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_priority;
+
+    #[test]
+    fn versions_sort_as_kubernetes_sorts_them() {
+        let mut vs = vec!["v1alpha1", "v2beta1", "v1", "foo", "v1beta2", "v2", "v10alpha3"];
+        vs.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)).then_with(|| a.cmp(b)));
+        assert_eq!(vs, ["v2", "v1", "v2beta1", "v1beta2", "v10alpha3", "v1alpha1", "foo"]);
+    }
 }

@@ -28,7 +28,7 @@ const ORPHAN: &str = "orphan";
 const FOREGROUND: &str = "foregroundDeletion";
 
 fn type_of(store: &Store, sk: &StorageKey) -> Option<Arc<ResourceType>> {
-    store.types.iter().find(|t| storage_key(t) == *sk && !(t.special == Special::Event && !t.group.is_empty())).cloned()
+    store.types.iter().find(|t| (t.group.is_empty() || t.special != Special::Event) && storage_key(t) == *sk).cloned()
 }
 
 fn finalizers(obj: &Value) -> Vec<String> {

@@ -319,10 +319,10 @@ fn compare_node(old: Option<&Value>, new: Option<&Value>, names: &mut Vec<String
                 for pe in all {
                     let (mut c, mut r) = (FieldSet::default(), FieldSet::default());
                     compare_node(oi.get(pe), ni.get(pe), names, lk, &mut c, &mut r);
-                    if oi.get(pe).is_none() {
+                    if !oi.contains_key(pe) {
                         c.member = true;
                     }
-                    if ni.get(pe).is_none() {
+                    if !ni.contains_key(pe) {
                         r.member = true;
                     }
                     if !c.is_empty() {

@@ -241,7 +241,7 @@ pub fn normalize(ty: &ResourceType, obj: &mut Value) -> ApiResult<()> {
         }
         if let Some(Value::Object(data)) = obj.get("data") {
             for (k, v) in data {
-                let ok = v.as_str().is_some_and(|s| base64_valid(s));
+                let ok = v.as_str().is_some_and(base64_valid);
                 if !ok {
                     return Err(ApiError::bad_request(format!("Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data[{k}]")));
                 }

@@ -167,7 +167,7 @@ fn reference(b: &[u8]) -> Result<Value, String> {
     let mut o = Map::new();
     while let Some((n, f)) = r.next()? {
         // LocalObjectReference: name = 1; ObjectReference: kind 1, namespace 2, name 3, ...
-        if let (1 | 2 | 3 | 4 | 5 | 6 | 7, Field::Bytes(b)) = (n, f) {
+        if let (1..=7, Field::Bytes(b)) = (n, f) {
             o.insert(format!("#{n}"), json!(text(b)?));
         }
     }

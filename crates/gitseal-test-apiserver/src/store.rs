@@ -33,6 +33,9 @@ pub struct Change {
     pub prev: Option<Value>,
 }
 
+/// Receives the changes after a subscription.
+pub type ChangeReceiver = broadcast::Receiver<Arc<Change>>;
+
 /// (group, storage plural).
 pub type StorageKey = (String, String);
 
@@ -133,7 +136,7 @@ impl Store {
 
     /// The changes after `rv` still in the history, and a receiver of the later ones (taken
     /// under the same lock, so none is missed); `None` when `rv` is older than the history.
-    pub fn changes_since(&self, rv: u64) -> Option<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>)> {
+    pub fn changes_since(&self, rv: u64) -> Option<(Vec<Arc<Change>>, ChangeReceiver)> {
         if rv < self.compacted {
             return None;
         }
