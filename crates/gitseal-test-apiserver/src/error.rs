@@ -92,17 +92,25 @@ impl ApiError {
         e
     }
 
-    /// 409 Conflict of a server-side apply: one cause per field owned by another manager.
+    /// 409 Conflict of a server-side apply: one cause per field owned by another manager
+    /// ((manager as displayed, field path) pairs), worded as the API server words them.
     pub fn apply_conflicts(t: &Target, conflicts: &[(String, String)]) -> Self {
         let causes: Vec<Value> = conflicts
             .iter()
-            .map(|(manager, field)| json!({"type": "FieldManagerConflict", "message": format!("conflict with \"{manager}\""), "field": field}))
+            .map(|(manager, field)| json!({"type": "FieldManagerConflict", "message": format!("conflict with {manager}"), "field": field}))
             .collect();
-        let lines: Vec<String> = conflicts.iter().map(|(manager, field)| format!("- {manager}: {field}")).collect();
         let message = if conflicts.len() == 1 {
-            format!("Apply failed with 1 conflict: conflict with \"{}\": {}", conflicts[0].0, conflicts[0].1)
+            format!("Apply failed with 1 conflict: conflict with {}: {}", conflicts[0].0, conflicts[0].1)
         } else {
-            format!("Apply failed with {} conflicts: conflicts with {}", conflicts.len(), lines.join("\n"))
+            let mut managers: Vec<&String> = conflicts.iter().map(|(m, _)| m).collect();
+            managers.sort();
+            managers.dedup();
+            let mut lines = Vec::new();
+            for m in managers {
+                lines.push(format!("conflicts with {m}:"));
+                lines.extend(conflicts.iter().filter(|(cm, _)| cm == m).map(|(_, f)| format!("- {f}")));
+            }
+            format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
         };
         let mut details = t.details();
         details["causes"] = Value::Array(causes);

@@ -467,6 +467,19 @@ impl Entry {
         self.manager == manager && self.operation == operation && self.subresource == subresource
     }
 
+    /// The manager as conflict messages name it: `"name"`, plus the subresource, plus the
+    /// apiVersion for an Update.
+    pub fn display(&self) -> String {
+        let mut s = format!("\"{}\"", self.manager);
+        if !self.subresource.is_empty() {
+            s.push_str(&format!(" with subresource \"{}\"", self.subresource));
+        }
+        if self.operation == "Update" {
+            s.push_str(&format!(" using {}", self.api_version));
+        }
+        s
+    }
+
     fn to_json(&self) -> Value {
         let mut v = json!({
             "manager": self.manager,
@@ -569,7 +582,7 @@ pub fn record_update(entries: &mut Vec<Entry>, old: &Value, new: &Value, w: &Wri
     entries.retain(|e| !e.set.is_empty());
 }
 
-/// A field owned by another manager that an apply would change: (manager, field path).
+/// A field owned by another manager that an apply would change: (manager as displayed, field path).
 pub type Conflict = (String, String);
 
 /// Server-side apply of `config` onto `live` (an empty object when creating): the new
@@ -623,7 +636,7 @@ pub fn apply(live: &Value, config: &Value, entries: &mut Vec<Entry>, w: &Write, 
         let c = e.set.intersection(&changed);
         if !c.is_empty() {
             for p in c.paths() {
-                conflicts.push((e.manager.clone(), p));
+                conflicts.push((e.display(), p));
             }
             conflict_sets.push((j, c));
         }
@@ -721,7 +734,7 @@ mod tests {
         assert_eq!(entries.len(), 2);
         // bob changes b, owned by alice: conflict naming the field and alice
         let err = apply(&shared, &json!({"metadata": {"name": "x"}, "data": {"b": "3"}}), &mut entries.clone(), &write("bob"), false, &kinds).unwrap_err();
-        assert_eq!(err, vec![("alice".to_string(), ".data.b".to_string())]);
+        assert_eq!(err, vec![("\"alice\"".to_string(), ".data.b".to_string())]);
         // forced: bob takes b over, alice keeps a
         let forced = apply(&shared, &json!({"metadata": {"name": "x"}, "data": {"b": "3"}}), &mut entries, &write("bob"), true, &kinds).unwrap();
         assert_eq!(forced["data"], json!({"a": "1", "b": "3"}));
@@ -766,7 +779,7 @@ mod tests {
         let live = json!({"status": {"conditions": [{"type": "A", "status": "False"}, {"type": "B", "status": "True"}]}});
         record_update(&mut entries, &json!({}), &live, &write("ctrl"), &kinds);
         let got = apply(&live, &json!({"status": {"conditions": [{"type": "A", "status": "True"}]}}), &mut entries.clone(), &write("me"), false, &kinds);
-        assert_eq!(got.unwrap_err(), vec![("ctrl".to_string(), ".status.conditions[type=\"A\"].status".to_string())]);
+        assert_eq!(got.unwrap_err(), vec![("\"ctrl\" using v1".to_string(), ".status.conditions[type=\"A\"].status".to_string())]);
         let got = apply(&live, &json!({"status": {"conditions": [{"type": "C", "status": "True"}]}}), &mut entries, &write("me"), false, &kinds).unwrap();
         assert_eq!(got["status"]["conditions"].as_array().unwrap().len(), 3);
     }

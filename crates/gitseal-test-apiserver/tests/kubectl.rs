@@ -317,7 +317,7 @@ fn server_side_apply_conflicts_with_another_manager_unless_forced() {
     c.apply(&widget("w1", 3, "red"), &[]);
     let mine = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: team-a\nspec:\n  size: 7\n";
     let err = c.fails(&["apply", "--server-side", "-f", "-"], Some(mine));
-    assert!(err.contains("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\"") && err.contains(".spec.size"), "{err}");
+    assert!(err.contains("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using example.com/v1: .spec.size"), "{err}");
     assert_eq!(c.json(&["get", "wd", "w1", "-n", "team-a"])["spec"]["size"], 3, "a refused apply changes nothing");
     assert!(c.apply(mine, &["--server-side", "--force-conflicts"]).contains("serverside-applied"));
     let w = c.json(&["get", "wd", "w1", "-n", "team-a", "--show-managed-fields"]);
