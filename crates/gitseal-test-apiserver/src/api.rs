@@ -608,6 +608,17 @@ pub fn patch(store: &mut Store, a: &Addr, status: bool, ctx: &Ctx) -> ApiResult<
         if body_name != a.name {
             return Err(ApiError::bad_request(format!("the name of the object ({body_name}) does not match the name on the URL ({})", a.name)));
         }
+        if body.pointer("/metadata/managedFields").is_some_and(|m| !m.is_null()) {
+            return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+        }
+        // A resourceVersion in an applied configuration is a precondition.
+        let wanted_rv = meta_str(&body, "resourceVersion");
+        if !wanted_rv.is_empty() && old.as_ref().is_none_or(|o| meta_str(o, "resourceVersion") != wanted_rv) {
+            return Err(match &old {
+                Some(_) => ApiError::conflict(&a.target(), "the object has been modified; please apply your changes to the latest version and try again"),
+                None => ApiError::not_found(&a.target()),
+            });
+        }
         let force = ctx.flag("force");
         let lk = list_kind_fn(ty);
         let live = match &old {

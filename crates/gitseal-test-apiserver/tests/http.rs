@@ -208,6 +208,10 @@ fn apply_with_json_and_yaml_bodies_tracks_managers_and_conflicts() {
     assert!(conflict.body["message"].as_str().unwrap().contains("conflict with \"gitseal\""));
     let missing_manager = request(&server, "PATCH", path, "application/apply-patch+yaml", yaml);
     assert_eq!(missing_manager.code, 422);
+    let stale = apply("gitseal", true, &yaml.replace("  name: gen\n", "  name: gen\n  resourceVersion: \"1\"\n"));
+    assert_eq!((stale.code, stale.body["reason"].as_str()), (409, Some("Conflict")), "a resourceVersion in an apply is a precondition");
+    let with_managed = apply("gitseal", true, &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gen", "managedFields": []}}).to_string());
+    assert_eq!(with_managed.code, 400);
     // An Update by another manager takes the fields it changes.
     let edited = request(&server, "PATCH", &format!("{path}?fieldManager=kubectl-edit"), "application/merge-patch+json", r#"{"data":{"a":"Mw=="}}"#);
     assert_eq!(edited.code, 200);
