@@ -139,15 +139,26 @@ fn cell(c: &PrinterColumn, obj: &Value) -> Value {
 /// The Table of served objects.
 pub fn table(ty: &ResourceType, version: &str, items: &[Value], include: Include, list_meta: Value) -> Value {
     let cols = columns(ty, version);
-    let mut defs = vec![json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": 0})];
-    for c in &cols {
-        defs.push(json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority}));
+    // Events show their name last and only with `-o wide`, as the API server prints them.
+    let name_last = ty.special == Special::Event;
+    let name_def = json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": if name_last { 1 } else { 0 }});
+    let mut defs: Vec<Value> =
+        cols.iter().map(|c| json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})).collect();
+    if name_last {
+        defs.push(name_def);
+    } else {
+        defs.insert(0, name_def);
     }
     let rows: Vec<Value> = items
         .iter()
         .map(|obj| {
-            let mut cells = vec![obj.pointer("/metadata/name").cloned().unwrap_or(json!(""))];
-            cells.extend(cols.iter().map(|c| cell(c, obj)));
+            let name = obj.pointer("/metadata/name").cloned().unwrap_or(json!(""));
+            let mut cells: Vec<Value> = cols.iter().map(|c| cell(c, obj)).collect();
+            if name_last {
+                cells.push(name);
+            } else {
+                cells.insert(0, name);
+            }
             let mut row = json!({"cells": cells});
             match include {
                 Include::None => {}

@@ -457,6 +457,20 @@ fn leases_are_ordinary_namespaced_objects() {
     assert!(err.contains("Conflict"), "{err}");
 }
 
+#[test]
+fn events_list_as_kubectl_get_events_prints_them() {
+    let Some(c) = Cluster::start() else { return };
+    let event = "apiVersion: v1\nkind: Event\nmetadata:\n  name: w1.decrypt\ninvolvedObject:\n  apiVersion: example.com/v1\n  kind: Widget\n  name: w1\n  namespace: default\nreason: MacMismatch\nmessage: integrity check failed\ntype: Warning\nsource:\n  component: gitseal\n";
+    c.ok_with(&["create", "-f", "-"], Some(event));
+    let table = c.ok(&["get", "events"]);
+    let mut lines = table.lines();
+    assert_eq!(lines.next().unwrap().split_whitespace().collect::<Vec<_>>(), ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]);
+    let row = lines.next().unwrap();
+    assert!(row.contains("Warning") && row.contains("MacMismatch") && row.contains("widget/w1") && row.contains("integrity check failed"), "{row}");
+    let selected = c.ok(&["get", "events", "--field-selector", "reason=MacMismatch,involvedObject.name=w1", "-o", "name"]);
+    assert_eq!(selected, "event/w1.decrypt\n");
+}
+
 /// The kubeconfig the server writes names it, a token and the namespace `default`.
 #[test]
 fn kubeconfig_names_the_server_and_the_default_namespace() {
