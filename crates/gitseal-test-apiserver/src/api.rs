@@ -44,16 +44,19 @@ impl Ctx<'_> {
         }
     }
 
-    /// The field manager: `fieldManager`, else the User-Agent up to its first `/`.
+    /// The field manager: `fieldManager`, else the printable part of the User-Agent up to
+    /// its first `/`, at most 128 characters.
     fn manager(&self) -> ApiResult<String> {
-        let m = match self.param("fieldManager") {
-            Some(m) if !m.is_empty() => m.to_string(),
-            _ => self.user_agent.split('/').next().unwrap_or("").to_string(),
-        };
-        if m.len() > 128 {
-            return Err(ApiError::bad_request("fieldManager: Too long: may not be longer than 128"));
+        match self.param("fieldManager") {
+            Some(m) if m.chars().count() > 128 => Err(ApiError::invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                vec![crate::error::FieldCause::invalid("fieldManager", m, "must be no more than 128 characters")],
+            )),
+            Some(m) if !m.is_empty() => Ok(m.to_string()),
+            _ => Ok(self.user_agent.split('/').next().unwrap_or("").chars().filter(|c| !c.is_control()).take(128).collect()),
         }
-        Ok(m)
     }
 }
 
