@@ -111,10 +111,18 @@ pub fn after_write(store: &mut Store, sk: &StorageKey, key: &ObjectKey) {
     let Some(obj) = store.get(sk, key) else {
         return;
     };
-    let has_owners = obj.pointer("/metadata/ownerReferences").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
-    if has_owners || obj.pointer("/metadata/deletionTimestamp").is_some() {
+    let refs = owner_refs(obj);
+    let deleting = obj.pointer("/metadata/deletionTimestamp").is_some();
+    if deleting || refs.iter().any(|r| !owner_present(store, r, &key.0)) {
         sweep(store);
     }
+}
+
+/// Whether the owner a reference names exists (same uid, and in the dependent's namespace
+/// unless cluster-scoped).
+fn owner_present(store: &Store, r: &Value, namespace: &str) -> bool {
+    let uid = r.get("uid").and_then(Value::as_str).unwrap_or("");
+    store.storage_keys().iter().any(|sk| store.all(sk).any(|(k, o)| meta_str(o, "uid") == uid && (k.0.is_empty() || k.0 == namespace)))
 }
 
 struct Located {
@@ -251,7 +259,8 @@ fn sweep_once(store: &mut Store) -> bool {
             }
         }
     }
-    // Dependents whose owners are gone.
+    // Dependents whose owners are gone, all in one pass.
+    let mut changed = false;
     for d in all.iter().filter(|d| d.obj.pointer("/metadata/deletionTimestamp").is_none()) {
         let refs = owner_refs(&d.obj);
         if refs.is_empty() {
@@ -267,18 +276,16 @@ fn sweep_once(store: &mut Store) -> bool {
         let alive: Vec<Value> = refs.iter().filter(|r| present(r)).cloned().collect();
         if alive.is_empty() {
             if let Some(dty) = type_of(store, &d.sk) {
-                if mark_deleting(store, &d.sk, &dty, &d.key, "Background") {
-                    return true;
-                }
+                changed |= mark_deleting(store, &d.sk, &dty, &d.key, "Background");
             }
         } else if alive.len() != refs.len() {
             let mut obj = d.obj.clone();
             meta_mut(&mut obj).insert("ownerReferences".into(), json!(alive));
             store.put(&d.sk, d.key.clone(), obj, EventType::Modified);
-            return true;
+            changed = true;
         }
     }
-    false
+    changed
 }
 
 fn finish_or_put(store: &mut Store, l: &Located, obj: Value, ty: &ResourceType) {

@@ -332,3 +332,22 @@ fn sorted_keys_on_every_answer() {
     assert!(json.starts_with(r#"{"apiVersion":"v1","data":{"x":"2","y":"1"},"kind":"ConfigMap","metadata":{"#), "{json}");
     assert!(json.contains(r#""labels":{"a":"2","b":"1"}"#), "{json}");
 }
+
+#[test]
+fn dependents_of_missing_owners_are_collected_and_dangling_references_dropped() {
+    let server = TestApiServer::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let owner = request(&server, "POST", CMS, "application/json", &configmap("owner", json!({})));
+    let owner_uid = owner.body["metadata"]["uid"].as_str().unwrap().to_string();
+    let reference = |uid: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid});
+    let orphan = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "orphan", "ownerReferences": [reference("0000-missing")]}});
+    assert_eq!(request(&server, "POST", CMS, "application/json", &orphan.to_string()).code, 201);
+    assert_eq!(request(&server, "GET", &format!("{CMS}/orphan"), "", "").code, 404, "no owner exists: collected");
+    let shared =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "ownerReferences": [reference(&owner_uid), reference("0000-missing")]}});
+    request(&server, "POST", CMS, "application/json", &shared.to_string());
+    let kept = request(&server, "GET", &format!("{CMS}/shared"), "", "");
+    assert_eq!(kept.code, 200);
+    assert_eq!(kept.body["metadata"]["ownerReferences"], json!([reference(&owner_uid)]), "the dangling reference goes");
+    request(&server, "DELETE", &format!("{CMS}/owner"), "application/json", r#"{"propagationPolicy":"Background"}"#);
+    assert_eq!(request(&server, "GET", &format!("{CMS}/shared"), "", "").code, 404, "its last owner gone: collected");
+}
