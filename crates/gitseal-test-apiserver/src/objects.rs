@@ -221,14 +221,15 @@ pub fn defaults_on_create(ty: &ResourceType, obj: &mut Value) {
         }
         _ => {}
     }
-    if ty.special == Special::Secret && obj.get("type").is_none_or(|t| t.as_str() == Some("")) {
-        obj["type"] = json!("Opaque");
-    }
 }
 
 /// Defaults and normalization on every write.
 pub fn normalize(ty: &ResourceType, obj: &mut Value) -> ApiResult<()> {
     if ty.special == Special::Secret {
+        // Defaulted on every write, so an update that leaves it out keeps the same type.
+        if obj.get("type").is_none_or(|t| t.as_str() == Some("")) {
+            obj["type"] = json!("Opaque");
+        }
         if let Some(Value::Object(string_data)) = obj.as_object_mut().and_then(|m| m.remove("stringData")) {
             let data = obj.as_object_mut().expect("object").entry("data").or_insert_with(|| json!({}));
             if !data.is_object() {
@@ -451,9 +452,17 @@ mod tests {
     fn secret_string_data_becomes_base64_data() {
         let mut s = json!({"metadata": {"name": "s"}, "data": {"a": "eA=="}, "stringData": {"b": "hello", "a": "y"}});
         normalize(&ty("Secret"), &mut s).unwrap();
-        assert_eq!(s, json!({"metadata": {"name": "s"}, "data": {"a": "eQ==", "b": "aGVsbG8="}}));
+        assert_eq!(s, json!({"metadata": {"name": "s"}, "data": {"a": "eQ==", "b": "aGVsbG8="}, "type": "Opaque"}));
         let mut bad = json!({"metadata": {"name": "s"}, "data": {"a": "not base64!"}});
         assert_eq!(normalize(&ty("Secret"), &mut bad).unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn an_update_without_a_secret_type_keeps_opaque() {
+        let old = json!({"metadata": {"name": "s"}, "type": "Opaque"});
+        let mut new = json!({"metadata": {"name": "s"}, "data": {}});
+        normalize(&ty("Secret"), &mut new).unwrap();
+        assert!(validate(&ty("Secret"), &new, Some(&old)).is_ok());
     }
 
     #[test]
