@@ -66,7 +66,7 @@ pub struct ResourceType {
     pub status_subresource: bool,
     /// Whether objects carry `metadata.generation`.
     pub has_generation: bool,
-    /// Whether the storage is shared with another type (events).
+    /// Plural of the storage the objects live in (the same for both Event types).
     pub storage_plural: String,
     /// Behaviour beyond the generic one.
     pub special: Special,
@@ -163,11 +163,9 @@ pub fn builtin_types() -> Vec<ResourceType> {
     crd.has_generation = true;
     let mut events_v1 = ResourceType::builtin("events.k8s.io", "v1", "events", "Event", &["ev"], true, Special::Event);
     events_v1.storage_plural = "events".into();
-    let mut secrets = ResourceType::builtin("", "v1", "secrets", "Secret", &[], true, Special::Secret);
-    secrets.categories = Vec::new();
     vec![
         ns,
-        secrets,
+        ResourceType::builtin("", "v1", "secrets", "Secret", &[], true, Special::Secret),
         ResourceType::builtin("", "v1", "configmaps", "ConfigMap", &["cm"], true, Special::ConfigMap),
         ResourceType::builtin("", "v1", "serviceaccounts", "ServiceAccount", &["sa"], true, Special::Plain),
         ResourceType::builtin("", "v1", "events", "Event", &["ev"], true, Special::Event),
