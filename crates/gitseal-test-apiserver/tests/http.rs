@@ -351,3 +351,32 @@ fn dependents_of_missing_owners_are_collected_and_dangling_references_dropped() 
     request(&server, "DELETE", &format!("{CMS}/owner"), "application/json", r#"{"propagationPolicy":"Background"}"#);
     assert_eq!(request(&server, "GET", &format!("{CMS}/shared"), "", "").code, 404, "its last owner gone: collected");
 }
+
+#[test]
+fn foreground_deletion_waits_for_blocking_dependents() {
+    let server = TestApiServer::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let owner = request(&server, "POST", CMS, "application/json", &configmap("owner", json!({})));
+    let uid = owner.body["metadata"]["uid"].as_str().unwrap().to_string();
+    let dependent = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "dep", "finalizers": ["example.com/hold"],
+        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "blockOwnerDeletion": true}]
+    }});
+    assert_eq!(request(&server, "POST", CMS, "application/json", &dependent.to_string()).code, 201);
+    let pending = request(
+        &server,
+        "DELETE",
+        &format!("{CMS}/owner"),
+        "application/json",
+        r#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}"#,
+    );
+    assert_eq!(pending.code, 200);
+    assert_eq!(pending.body["metadata"]["finalizers"], json!(["foregroundDeletion"]), "{}", pending.body);
+    assert!(pending.body["metadata"]["deletionTimestamp"].is_string());
+    let dep = request(&server, "GET", &format!("{CMS}/dep"), "", "");
+    assert!(dep.body["metadata"]["deletionTimestamp"].is_string(), "the dependent is being deleted too");
+    assert_eq!(request(&server, "GET", &format!("{CMS}/owner"), "", "").code, 200, "the owner waits for its blocking dependent");
+    let released = request(&server, "PATCH", &format!("{CMS}/dep"), "application/merge-patch+json", r#"{"metadata":{"finalizers":null}}"#);
+    assert_eq!(released.code, 200);
+    assert_eq!(request(&server, "GET", &format!("{CMS}/dep"), "", "").code, 404);
+    assert_eq!(request(&server, "GET", &format!("{CMS}/owner"), "", "").code, 404, "then the owner goes");
+}
