@@ -21,6 +21,9 @@ pub fn crd() -> Value {
         props.insert("kind".into(), json!({"type": "string", "description": format!("`{KIND}`.")}));
         props.insert("metadata".into(), json!({"type": "object", "description": "Standard object metadata."}));
     }
+    if let Some(root) = schema.as_object_mut() {
+        root.insert("required".into(), json!(["spec", "sops"]));
+    }
     let ready = r#".status.conditions[?(@.type=="Ready")]"#;
     json!({
         "apiVersion": "apiextensions.k8s.io/v1",

@@ -214,11 +214,10 @@ pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<A
         Err(err) => {
             let reason = reason_for(&err);
             let message = err.to_string();
+            refuse(&ctx, &obj, reason, &message).await?;
             if err.is_transient() {
-                refuse(&ctx, &obj, reason, &message).await?;
                 return Err(ReconcileError::Transient { reason, message });
             }
-            refuse(&ctx, &obj, reason, &message).await?;
             ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(reason) });
             return Ok(Action::await_change());
         }
@@ -271,30 +270,37 @@ async fn apply_secret(secrets: &Api<Secret>, manifest: &SecretManifest, live_imm
     Ok(version)
 }
 
-/// Reports a failure: `Ready=False` with `reason`, and a Warning Event.
+/// Reports a failure: `Ready=False` with `reason`, a Warning Event and a log line, unless
+/// the status already says exactly this (this failure was reported for this generation).
 async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str) -> Result<(), kube::Error> {
-    warn!(namespace = obj.namespace().unwrap_or_default(), name = obj.name_any(), reason = reason.as_str(), message, "not ready");
+    let (namespace, name) = object_key(obj);
+    if !set_status(ctx, obj, reason, message, None).await? {
+        debug!(namespace, name, reason = reason.as_str(), "still not ready");
+        return Ok(());
+    }
+    warn!(namespace, name, reason = reason.as_str(), message, "not ready");
     let event =
         Event { type_: EventType::Warning, reason: reason.as_str().into(), note: Some(truncate(message, 1000)), action: "Decrypt".into(), secondary: None };
     if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
         warn!(error = %e, "cannot publish an Event");
     }
-    set_status(ctx, obj, reason, message, None).await
+    Ok(())
 }
 
-/// Writes the status through the status subresource, unless it already says the same.
-async fn set_status(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str, secret_name: Option<&str>) -> Result<(), kube::Error> {
+/// Writes the status through the status subresource unless it already says the same;
+/// returns whether it wrote.
+async fn set_status(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str, secret_name: Option<&str>) -> Result<bool, kube::Error> {
     let now = k8s_openapi::chrono::Utc::now().to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
     let mut status = status_for(obj.status.as_ref(), obj.metadata.generation, reason, message, secret_name, &now);
     if status.secret_name.is_none() {
         status.secret_name = obj.status.as_ref().and_then(|s| s.secret_name.clone());
     }
     if obj.status.as_ref() == Some(&status) {
-        return Ok(());
+        return Ok(false);
     }
     let api: Api<EncryptedSecret> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status }))).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// What to do after a failed reconcile: retry with exponential backoff.

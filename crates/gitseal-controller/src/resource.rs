@@ -44,9 +44,13 @@ pub struct EncryptedSecret {
     #[serde(default)]
     #[schemars(with = "MetadataSchema")]
     pub metadata: ObjectMeta,
+    // Required by the CRD; defaulted here so that one malformed object is refused by itself
+    // instead of failing the whole watch.
     /// The Secret to create, its values encrypted.
+    #[serde(default)]
     pub spec: EncryptedSecretSpec,
     /// The SOPS metadata: who can open the data key, the MAC, the selection rule.
+    #[serde(default)]
     pub sops: SopsMetadata,
     /// What the controller last did with this object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
