@@ -218,3 +218,46 @@ async fn a_conflict_from_the_api_server_is_a_transient_error() {
     assert!(err.is_transient(), "{err}");
     no_more_requests(&mut api).await;
 }
+
+#[tokio::test]
+async fn an_entry_someone_added_to_the_secret_is_removed_after_the_apply() {
+    let k = key();
+    let (ctx, mut api) = context(&[&k]);
+    let obj = sealed_object(&k.recipient);
+    let run = tokio::spawn(reconcile(Arc::new(obj.clone()), ctx.clone()));
+    answer(&mut api, "GET", SECRET_PATH, &[], |_| (404, not_found())).await;
+    // The apply leaves an entry another field manager owns in place: the answer still has it.
+    answer(&mut api, "PATCH", SECRET_PATH, &["fieldManager=gitseal", "force=true"], |body| {
+        let mut s = stored_secret(body, "40");
+        s["data"]["injected"] = "eA==".into();
+        (200, s)
+    })
+    .await;
+    let removal = answer(&mut api, "PATCH", SECRET_PATH, &[], |_| {
+        (200, json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "resourceVersion": "41"}}))
+    })
+    .await;
+    answer(&mut api, "PATCH", STATUS_PATH, &[], echo_status(&obj)).await;
+    run.await.unwrap().unwrap();
+    no_more_requests(&mut api).await;
+    assert_eq!(removal, json!({"data": {"injected": null}}));
+}
+
+#[tokio::test]
+async fn an_immutable_secret_whose_content_changed_is_created_again() {
+    let k = key();
+    let (ctx, mut api) = context(&[&k]);
+    let obj = sealed_object(&k.recipient);
+    let run = tokio::spawn(reconcile(Arc::new(obj.clone()), ctx.clone()));
+    let owned = json!({"apiVersion": "v1", "kind": "Secret", "immutable": true, "metadata": {"name": "db", "namespace": "apps", "resourceVersion": "50",
+        "ownerReferences": [{"apiVersion": "gitseal.dev/v1alpha1", "kind": "EncryptedSecret", "name": "db", "uid": UID, "controller": true}]}});
+    answer(&mut api, "GET", SECRET_PATH, &[], move |_| (200, owned)).await;
+    let invalid = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Invalid", "code": 422, "message": "Secret \"db\" is invalid: data: Forbidden: field is immutable when `immutable` is set"});
+    answer(&mut api, "PATCH", SECRET_PATH, &["fieldManager=gitseal"], move |_| (422, invalid)).await;
+    answer(&mut api, "DELETE", SECRET_PATH, &[], |_| (200, json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}))).await;
+    answer(&mut api, "PATCH", SECRET_PATH, &["fieldManager=gitseal", "force=true"], |body| (200, stored_secret(body, "52"))).await;
+    let status = answer(&mut api, "PATCH", STATUS_PATH, &[], echo_status(&obj)).await;
+    run.await.unwrap().unwrap();
+    no_more_requests(&mut api).await;
+    assert_eq!(status["status"]["conditions"][0]["reason"], "Decrypted");
+}
