@@ -6,7 +6,8 @@
 //! generation and keys version it last decrypted, the digest of the Secret it applied and
 //! the Secret's resourceVersion after the apply. A resync, or the controller's own status
 //! and Secret writes coming back as watch events, find everything as remembered and do
-//! nothing.
+//! nothing; an object decrypted again to the same digest while its Secret is untouched
+//! (after a change of keys) writes nothing.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -194,7 +195,8 @@ pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<A
         return Ok(Action::requeue(SECRET_EXISTS_RECHECK));
     }
 
-    if let Some(seen) = ctx.observed(&key) {
+    let seen = ctx.observed(&key).filter(|seen| seen.uid == uid);
+    if let Some(seen) = &seen {
         if seen.uid == uid && seen.generation == generation && seen.keys_version == keys.version {
             match &seen.outcome {
                 Outcome::Refused(_) => return Ok(Action::await_change()),
@@ -228,7 +230,18 @@ pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<A
         SecretParts { secret_type: opened.secret_type, labels: opened.labels, annotations: opened.annotations, immutable: opened.immutable, data: opened.data };
     let manifest = SecretManifest::build(&namespace, Owner { name: name.clone(), uid: uid.clone() }, parts);
     let digest = manifest.digest();
-    let secret_version = match apply_secret(&secrets, &manifest, live.as_ref().is_some_and(|l| l.immutable)).await {
+    // Decrypted again (new keys, a new generation) to the same Secret that is still in place: nothing to write.
+    let unchanged = match seen.as_ref().map(|s| &s.outcome) {
+        Some(Outcome::Applied { digest: previous, secret_version }) => {
+            *previous == digest && live.as_ref().is_some_and(|l| &l.resource_version == secret_version)
+        }
+        _ => false,
+    };
+    let applied = match unchanged {
+        true => Ok(live.as_ref().and_then(|l| l.resource_version.clone())),
+        false => apply_secret(&secrets, &manifest, live.as_ref().is_some_and(|l| l.immutable)).await,
+    };
+    let secret_version = match applied {
         Ok(version) => version,
         Err(kube::Error::Api(response)) if matches!(response.code, 400 | 422) => {
             let message = format!("the API server refused Secret {namespace}/{name}: {}", response.message);

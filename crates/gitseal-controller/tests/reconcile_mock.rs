@@ -136,14 +136,15 @@ async fn a_new_object_is_applied_once_and_a_resync_decrypts_nothing() {
     no_more_requests(&mut api).await;
     assert_eq!(ctx.decrypts(), 2);
 
-    // A new generation decrypts again.
+    // A new generation decrypts again; it gives the same Secret, which is still in place:
+    // only the status moves to the new generation.
     let mut changed = ready.clone();
     changed.metadata.generation = Some(2);
     let run = tokio::spawn(reconcile(Arc::new(changed.clone()), ctx.clone()));
     answer(&mut api, "GET", SECRET_PATH, &[], |_| (200, stored_secret(&applied, "22"))).await;
-    answer(&mut api, "PATCH", SECRET_PATH, &["fieldManager=gitseal", "force=true"], |body| (200, stored_secret(body, "23"))).await;
     let patch = answer(&mut api, "PATCH", STATUS_PATH, &[], echo_status(&changed)).await;
     run.await.unwrap().unwrap();
+    no_more_requests(&mut api).await;
     assert_eq!(patch["status"]["observedGeneration"], 2);
     assert_eq!(ctx.decrypts(), 3);
 }
@@ -260,4 +261,29 @@ async fn an_immutable_secret_whose_content_changed_is_created_again() {
     run.await.unwrap().unwrap();
     no_more_requests(&mut api).await;
     assert_eq!(status["status"]["conditions"][0]["reason"], "Decrypted");
+}
+
+#[tokio::test]
+async fn new_keys_decrypt_again_but_an_unchanged_secret_is_not_written() {
+    let k = key();
+    let (ctx, mut api) = context(&[&k]);
+    let obj = sealed_object(&k.recipient);
+    let run = tokio::spawn(reconcile(Arc::new(obj.clone()), ctx.clone()));
+    answer(&mut api, "GET", SECRET_PATH, &[], |_| (404, not_found())).await;
+    let applied = answer(&mut api, "PATCH", SECRET_PATH, &["fieldManager=gitseal", "force=true"], |body| (200, stored_secret(body, "60"))).await;
+    let patch = answer(&mut api, "PATCH", STATUS_PATH, &[], echo_status(&obj)).await;
+    run.await.unwrap().unwrap();
+    let ready = status_of(&obj, &patch);
+
+    // A key is added: the keys version changes, the object is decrypted again, and the Secret it gives is the one in place.
+    let added = key();
+    let mut data =
+        [("a.agekey".to_string(), ByteString(k.identity.clone().into_bytes())), ("b.agekey".to_string(), ByteString(added.identity.clone().into_bytes()))]
+            .into();
+    ctx.set_keys(ctx.keys().updated(Some(load_from_secret("gitseal-system/gitseal-keys", &mut data))).unwrap());
+    let run = tokio::spawn(reconcile(Arc::new(ready), ctx.clone()));
+    answer(&mut api, "GET", SECRET_PATH, &[], |_| (200, stored_secret(&applied, "60"))).await;
+    run.await.unwrap().unwrap();
+    no_more_requests(&mut api).await;
+    assert_eq!(ctx.decrypts(), 2);
 }
