@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
+use gitseal_core::encrypted_secret;
 use gitseal_core::k8s_create::{self, SecretManifest, WebhookPreset};
 use gitseal_core::keys::Recipients;
 use gitseal_core::sops::select::Selection;
@@ -16,6 +17,7 @@ use gitseal_core::Error;
 use crate::fsio;
 use zeroize::Zeroizing;
 
+use super::kind::{SealedKindArgs, SealedObject};
 use super::recipients::{load_config, plan_for, FlagRecipients};
 
 #[derive(Subcommand, Debug)]
@@ -52,6 +54,8 @@ struct RecipientArgs {
 struct Sealing {
     recipients: Recipients,
     mac_only_encrypted: bool,
+    /// A Secret manifest (sops) or an EncryptedSecret.
+    object: SealedObject,
 }
 
 impl RecipientArgs {
@@ -68,7 +72,11 @@ impl RecipientArgs {
                 }
                 .into());
             }
-            return Ok(Sealing { recipients: Recipients { age: flags.age, hc_vault: flags.hc_vault, ..Recipients::default() }, mac_only_encrypted: false });
+            return Ok(Sealing {
+                recipients: Recipients { age: flags.age, hc_vault: flags.hc_vault, ..Recipients::default() },
+                mac_only_encrypted: false,
+                object: SealedObject::SopsFile,
+            });
         };
         let cfg = load_config(self.config.as_deref())?;
         let plan = plan_for(out, &flags, Some(&Selection::k8s_default()), false, cfg.as_ref())?;
@@ -84,7 +92,7 @@ impl RecipientArgs {
             };
             return Err(Error::NoRecipientsFor { file: out.display().to_string(), hint }.into());
         }
-        Ok(Sealing { recipients: plan.recipients, mac_only_encrypted: plan.mac_only_encrypted })
+        Ok(Sealing { recipients: plan.recipients, mac_only_encrypted: plan.mac_only_encrypted, object: SealedObject::SopsFile })
     }
 }
 
@@ -100,9 +108,37 @@ struct OutputArgs {
     force: bool,
     #[command(flatten)]
     recipients: RecipientArgs,
+    #[command(flatten)]
+    kind: SealedKindArgs,
 }
 
 impl OutputArgs {
+    /// Who can decrypt the output and what it is, from the flags and `.sops.yaml`, for a
+    /// Secret in `namespace`. Checked before any value is read or made, so that a refusal
+    /// costs nothing.
+    fn sealing(&self, namespace: Option<&str>) -> anyhow::Result<Sealing> {
+        let object = self.kind.resolve()?;
+        if let (SealedObject::EncryptedSecret(scope), None) = (object, namespace) {
+            if scope != encrypted_secret::Scope::Cluster {
+                return Err(Error::Usage(format!(
+                    "scope {scope} seals the {} to a namespace: give -n NAMESPACE, or choose --scope cluster",
+                    encrypted_secret::KIND
+                ))
+                .into());
+            }
+        }
+        let sealing = self.recipients.resolve(self.output.as_deref())?;
+        Ok(Sealing { object, ..sealing })
+    }
+
+    /// The path `decrypt --extract` takes to a data value of the output.
+    fn data_path(sealing: &Sealing, key: &str) -> String {
+        match sealing.object {
+            SealedObject::SopsFile => format!("[\"data\"][\"{key}\"]"),
+            SealedObject::EncryptedSecret(_) => format!("[\"spec\"][\"data\"][\"{key}\"]"),
+        }
+    }
+
     /// Refuses an output that exists (before any work, so nothing is asked for in vain).
     fn check_free(&self) -> anyhow::Result<()> {
         let Some(path) = &self.output else { return Ok(()) };
@@ -116,8 +152,11 @@ impl OutputArgs {
     /// Encrypts `manifest` and writes it; then reports on stderr.
     fn emit(&self, manifest: &SecretManifest, sealing: &Sealing) -> anyhow::Result<()> {
         let label = self.label();
-        let encrypted = manifest.seal(&label, &sealing.recipients, sealing.mac_only_encrypted)?;
-        self.write(manifest, encrypted, &label, manifest.keys().collect())
+        let encrypted = match sealing.object {
+            SealedObject::SopsFile => manifest.seal(&label, &sealing.recipients, sealing.mac_only_encrypted)?,
+            SealedObject::EncryptedSecret(scope) => manifest.seal_encrypted_secret(&label, scope, &sealing.recipients)?,
+        };
+        self.write(manifest, sealing, encrypted, &label, manifest.keys().collect())
     }
 
     /// How messages name the output.
@@ -129,7 +168,14 @@ impl OutputArgs {
     }
 
     /// Writes an encrypted manifest; then reports on stderr.
-    fn write(&self, manifest: &SecretManifest, encrypted: gitseal_core::pipeline::Encrypted, label: &str, encrypted_keys: Vec<&str>) -> anyhow::Result<()> {
+    fn write(
+        &self,
+        manifest: &SecretManifest,
+        sealing: &Sealing,
+        encrypted: gitseal_core::pipeline::Encrypted,
+        label: &str,
+        encrypted_keys: Vec<&str>,
+    ) -> anyhow::Result<()> {
         let label = label.to_owned();
         match &self.output {
             Some(path) => {
@@ -138,7 +184,11 @@ impl OutputArgs {
                 }
                 fsio::write_encrypted_new(path, &encrypted, 0o644, self.force)?;
                 let ns = manifest.namespace().map(|n| format!("{n}/")).unwrap_or_default();
-                eprintln!("gitseal: wrote {}: Secret {ns}{}, encrypted keys: {}", path.display(), manifest.name(), encrypted_keys.join(", "));
+                let what = match sealing.object {
+                    SealedObject::SopsFile => "Secret".to_owned(),
+                    SealedObject::EncryptedSecret(scope) => format!("{} (scope {scope}) for the Secret", encrypted_secret::KIND),
+                };
+                eprintln!("gitseal: wrote {}: {what} {ns}{}, encrypted keys: {}", path.display(), manifest.name(), encrypted_keys.join(", "));
             }
             None => {
                 let mut stdout = std::io::stdout().lock();
@@ -302,7 +352,7 @@ fn run_generic(mut args: GenericArgs) -> anyhow::Result<i32> {
     // Checked before reading anything, so that a refusal costs nothing.
     let random: Vec<(String, usize)> = args.random.iter().map(|s| k8s_create::parse_random_spec(s)).collect::<Result<_, _>>()?;
     args.out.check_free()?;
-    let sealing = args.out.recipients.resolve(args.out.output.as_deref())?;
+    let sealing = args.out.sealing(manifest.namespace())?;
 
     for l in literals.iter() {
         manifest.add_literal(l)?;
@@ -320,7 +370,7 @@ fn run_generic(mut args: GenericArgs) -> anyhow::Result<i32> {
         tokens.push(manifest.add_random(&format!("{key}:{bytes}"))?);
     }
     args.out.emit(&manifest, &sealing)?;
-    show_tokens_once(&tokens, args.out.output.as_deref(), "paste it where it is needed");
+    show_tokens_once(&tokens, args.out.output.as_deref(), "paste it where it is needed", &|k| OutputArgs::data_path(&sealing, k));
     Ok(0)
 }
 
@@ -334,7 +384,7 @@ fn run_docker_registry(args: DockerRegistryArgs) -> anyhow::Result<i32> {
     }
     let mut manifest = SecretManifest::new(&args.name, args.namespace.as_deref(), k8s_create::DOCKER_CONFIG_JSON_TYPE)?;
     args.out.check_free()?;
-    let sealing = args.out.recipients.resolve(args.out.output.as_deref())?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     let password = read_password_stdin()?;
     let password = std::str::from_utf8(&password).map_err(|_| Error::Usage("the password on stdin is not UTF-8 text".into()))?;
     let json = k8s_create::docker_config_json(&args.server, &args.username, password, args.email.as_deref());
@@ -398,12 +448,15 @@ fn run_tls(args: TlsArgs) -> anyhow::Result<i32> {
     let cert = read(&args.cert)?;
     let key = read(&args.key)?;
     let manifest = k8s_create::tls_secret(&args.name, args.namespace.as_deref(), (&args.cert, cert), (&args.key, key))?;
-    let sealing = args.out.recipients.resolve(args.out.output.as_deref())?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     let label = args.out.label();
+    if args.readable_cert && sealing.object != SealedObject::SopsFile {
+        return Err(Error::Usage(format!("--readable-cert: every value of an {} is encrypted; drop one of the two", encrypted_secret::KIND)).into());
+    }
     if args.readable_cert {
         let selection = Selection::EncryptedRegex(k8s_create::TLS_KEY_ONLY_REGEX.to_owned());
         let encrypted = manifest.seal_with(&label, &sealing.recipients, sealing.mac_only_encrypted, selection, 1)?;
-        args.out.write(&manifest, encrypted, &label, vec![k8s_create::TLS_KEY_KEY])?;
+        args.out.write(&manifest, &sealing, encrypted, &label, vec![k8s_create::TLS_KEY_KEY])?;
     } else {
         args.out.emit(&manifest, &sealing)?;
     }
@@ -414,17 +467,19 @@ fn run_webhook(args: WebhookArgs) -> anyhow::Result<i32> {
     let preset = args.preset.preset();
     let (manifest, token) = preset.build(args.name.as_deref(), args.namespace.as_deref(), args.bytes)?;
     args.out.check_free()?;
-    let sealing = args.out.recipients.resolve(args.out.output.as_deref())?;
+    let sealing = args.out.sealing(manifest.namespace())?;
     args.out.emit(&manifest, &sealing)?;
     let ns = manifest.namespace().unwrap_or(preset.default_namespace());
     eprintln!("\n{}", preset.hint(manifest.name(), ns));
-    show_tokens_once(&[(preset.key().to_owned(), token)], args.out.output.as_deref(), "paste it into the webhook settings");
+    show_tokens_once(&[(preset.key().to_owned(), token)], args.out.output.as_deref(), "paste it into the webhook settings", &|k| {
+        OutputArgs::data_path(&sealing, k)
+    });
     Ok(0)
 }
 
 /// Shows each random token once, on the terminal only. Without a terminal (CI, pipes
 /// under setsid), says how to read it back from the encrypted file instead.
-fn show_tokens_once(tokens: &[(String, Zeroizing<String>)], output: Option<&Path>, what_for: &str) {
+fn show_tokens_once(tokens: &[(String, Zeroizing<String>)], output: Option<&Path>, what_for: &str, data_path: &dyn Fn(&str) -> String) {
     if tokens.is_empty() {
         return;
     }
@@ -444,7 +499,7 @@ fn show_tokens_once(tokens: &[(String, Zeroizing<String>)], output: Option<&Path
     };
     for (key, _) in tokens {
         eprintln!("gitseal: no terminal, so the random value of {key:?} is not shown. Read it later with:");
-        eprintln!("  gitseal decrypt --extract '[\"data\"][\"{key}\"]' {file} | base64 -d");
+        eprintln!("  gitseal decrypt --extract '{}' {file} | base64 -d", data_path(key));
     }
     if output.is_none() {
         eprintln!("  (FILE: where this output was saved)");

@@ -7,6 +7,7 @@ use gitseal_core::document::Format;
 use gitseal_core::{tree_path, DecryptRequest, Decrypted, Error};
 use rayon::prelude::*;
 
+use super::kind::{ReadKind, Reading};
 use super::{format_of, progress, FormatArgs, IdentityArgs};
 
 #[derive(Args, Debug)]
@@ -23,6 +24,12 @@ pub struct DecryptArgs {
     /// Decrypt even when the MAC does not match (the file may have been tampered with).
     #[arg(long)]
     ignore_mac: bool,
+    /// Secret: the file is an EncryptedSecret; give the Secret manifest the gitseal
+    /// controller would create from it, after the checks it makes (MAC, binding of
+    /// namespace, name, scope and template, sorted key order). Without it, the file's
+    /// plaintext as sops gives it.
+    #[arg(long = "kind", value_enum, value_name = "KIND", ignore_case = true, conflicts_with_all = ["extract", "ignore_mac"])]
+    kind: Option<ReadKind>,
     #[command(flatten)]
     ids: IdentityArgs,
     #[command(flatten)]
@@ -53,6 +60,9 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let ids = super::load_identities(&args.ids)?;
+    if Reading::of(args.kind) == Reading::Secret {
+        return run_secret(&args, &files, stdin, &ids);
+    }
     if args.ignore_mac {
         eprintln!("gitseal: WARNING: --ignore-mac: the MAC is NOT checked; the output may have been tampered with");
     }
@@ -119,6 +129,62 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// `decrypt --kind Secret`: each EncryptedSecret opened as the cluster opens it, and the
+/// Secret it stands for written (stdout, `-o FILE`, or in place of the file).
+fn run_secret(args: &DecryptArgs, files: &[PathBuf], stdin: bool, ids: &gitseal_core::keys::Identities) -> anyhow::Result<i32> {
+    // The Secret is written as YAML: a .json name would hold text that is not JSON.
+    let yaml_only = |p: &std::path::Path| -> anyhow::Result<()> {
+        match format_of(&args.fmt, p) {
+            Format::Yaml => Ok(()),
+            _ => Err(Error::Usage(format!("{}: the Secret is written as YAML; give -o a .yaml or .yml file", p.display())).into()),
+        }
+    };
+    if let Some(o) = &args.output {
+        yaml_only(o)?;
+    }
+    let open = |name: &str, format: Format, src: &[u8]| -> anyhow::Result<zeroize::Zeroizing<String>> {
+        let secret = gitseal_core::encrypted_secret::open_file(name, format, src, ids)?;
+        Ok(secret.to_secret_yaml())
+    };
+    if stdin {
+        let src = super::encrypt::read_stdin()?;
+        // An EncryptedSecret is YAML or JSON, which its first character tells apart: no
+        // file name is needed to choose the format.
+        let sniffed = if src.trim_ascii_start().starts_with(b"{") { Format::Json } else { Format::Yaml };
+        let format = super::encrypt::stdin_format(&args.fmt, args.filename_override.as_deref()).unwrap_or(sniffed);
+        let yaml = open("<stdin>", format, &src)?;
+        write_secret(args.output.as_deref(), &yaml)?;
+        return Ok(0);
+    }
+    if !args.in_place {
+        let path = &files[0];
+        let src = zeroize::Zeroizing::new(fsio::read(path)?);
+        let yaml = open(&path.display().to_string(), format_of(&args.fmt, path), &src)?;
+        write_secret(args.output.as_deref(), &yaml)?;
+        return Ok(0);
+    }
+    Ok(super::each_file(files, |path| {
+        yaml_only(path)?;
+        let _lock = super::lock_for_update(path)?;
+        let src = zeroize::Zeroizing::new(fsio::read(path)?);
+        let yaml = open(&path.display().to_string(), format_of(&args.fmt, path), &src)?;
+        write_secret(Some(path), &yaml)
+    }))
+}
+
+/// Writes a Secret manifest to `output`, or to stdout.
+fn write_secret(output: Option<&std::path::Path>, yaml: &str) -> anyhow::Result<()> {
+    match output {
+        Some(o) => fsio::write_plaintext(o, yaml.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(yaml.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
 }
 
 fn extract_value(

@@ -270,7 +270,7 @@ pub fn run(args: EditArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
         let result = match (&opened, &new_file_plan) {
-            (Some(file), _) => file.reseal(&edited, &ids, Some(gitseal_core::k8s::check_secret_data)),
+            (Some(file), _) => super::reseal::reseal(file, &name, format, &edited, &ids),
             (None, Some(plan)) => gitseal_core::encrypt(&EncryptRequest {
                 file: &name,
                 format,

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use crate::fsio;
 use clap::Args;
 use gitseal_core::document::Format;
+use gitseal_core::encrypted_secret::{self, Scope};
 use gitseal_core::keys::Identities;
 use gitseal_core::sops::select::Selection;
 use gitseal_core::{EncryptRequest, Error};
 use rayon::prelude::*;
 
+use super::kind::{SealedKindArgs, SealedObject};
 use super::recipients::{load_config, plan_for, FlagRecipients};
 use super::{format_of, progress, FormatArgs, IdentityArgs};
 
@@ -79,6 +81,8 @@ pub struct EncryptArgs {
     /// Compute the MAC over encrypted values only.
     #[arg(long)]
     mac_only_encrypted: bool,
+    #[command(flatten)]
+    kind: SealedKindArgs,
     #[command(flatten)]
     ids: IdentityArgs,
     #[command(flatten)]
@@ -169,6 +173,17 @@ impl Job<'_> {
             ))
             .into());
         }
+        // An EncryptedSecret keeps its own rules: it is made with --kind, and values added to
+        // it by hand are only encrypted where the cluster will verify them (sorted order).
+        let encrypted_secret_file = is_encrypted_secret(input.format, src);
+        if encrypted_secret_file && !has_sops_metadata(input.format, src) {
+            return Err(Error::Usage(format!(
+                "{}: an {kind} that is not encrypted; make it from its Secret with gitseal encrypt --kind {kind}",
+                input.name,
+                kind = encrypted_secret::KIND
+            ))
+            .into());
+        }
         let plan = plan_for(path, self.flags, self.selection, self.args.mac_only_encrypted, self.cfg)?;
         let no_rule = plan.recipients.is_empty() && self.cfg.is_some_and(|c| c.rule_for(path).is_none());
         let selection_used = plan.selection.clone();
@@ -210,7 +225,7 @@ impl Job<'_> {
             mac_only_encrypted: plan.mac_only_encrypted,
             identities: self.ids,
             previous: previous.as_deref(),
-            check: Some(gitseal_core::k8s::check_secret_data),
+            check: Some(if encrypted_secret_file { encrypted_secret::check_plaintext } else { gitseal_core::k8s::check_secret_data }),
         };
         // Binary files are encrypted whole, in memory.
         if req.format == Format::Binary {
@@ -358,6 +373,9 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     if !stdin && args.filename_override.is_some() {
         return Err(Error::Usage("--filename-override applies to standard input only (give `-` as the path)".into()).into());
     }
+    if let SealedObject::EncryptedSecret(scope) = args.kind.resolve()? {
+        return run_encrypted_secret(&args, scope, stdin);
+    }
     let files = if stdin { Vec::new() } else { collect(&args.paths)? };
     let several = files.len() != 1 || args.paths.iter().any(|p| p.is_dir());
     if !stdin && several && !args.in_place {
@@ -469,6 +487,17 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
+/// Whether `src` is an EncryptedSecret (a cheap test on the bytes first: most files are not).
+fn is_encrypted_secret(format: Format, src: &[u8]) -> bool {
+    matches!(format, Format::Yaml | Format::Json)
+        && std::str::from_utf8(src).is_ok_and(|t| t.contains(encrypted_secret::KIND) && encrypted_secret::is_encrypted_secret(format, t))
+}
+
+/// Whether a parsed file carries a `sops` block.
+fn has_sops_metadata(format: Format, src: &[u8]) -> bool {
+    std::str::from_utf8(src).ok().and_then(|t| gitseal_core::document::parse(format, t).ok()).is_some_and(|p| p.docs.iter().any(|d| d.metadata.is_some()))
+}
+
 /// Whether a file holds a Secret with a non-empty plaintext value under `data` or
 /// `stringData`: skipping such a file deserves a warning.
 fn holds_plaintext_secret(input: &Input<'_>, src: &[u8]) -> bool {
@@ -483,4 +512,96 @@ fn holds_plaintext_secret(input: &Input<'_>, src: &[u8]) -> bool {
                 && !gitseal_core::sops::value::looks_encrypted(l.text(text))
         })
     })
+}
+
+/// `encrypt --kind EncryptedSecret`: each Secret manifest becomes an EncryptedSecret
+/// (always YAML, always gitseal's selection), to stdout, `-o FILE` or in place.
+fn run_encrypted_secret(args: &EncryptArgs, scope: Scope, stdin: bool) -> anyhow::Result<i32> {
+    let kind = encrypted_secret::KIND;
+    if let Some(sel) = args.selection() {
+        return Err(Error::Usage(format!(
+            "--{}: an {kind} is always sealed with encrypted_regex {} and mac_only_encrypted: true; drop the selection flag",
+            sel.field().0.replace('_', "-"),
+            encrypted_secret::ENCRYPTED_REGEX
+        ))
+        .into());
+    }
+    if args.mac_only_encrypted {
+        eprintln!("gitseal: note: --mac-only-encrypted: an {kind} always has it");
+    }
+    if let Some(dir) = args.paths.iter().find(|p| p.is_dir()) {
+        return Err(Error::Usage(format!("{}: is a directory; --kind {kind} takes the Secret manifests one by one, as files", dir.display())).into());
+    }
+    if !stdin && args.paths.len() > 1 && !args.in_place {
+        return Err(Error::Usage("several files: use -i/--in-place".into()).into());
+    }
+    let yaml_only = |p: &Path, how: &str| -> anyhow::Result<()> {
+        match format_of(&args.fmt, p) {
+            Format::Yaml => Ok(()),
+            _ => Err(Error::Usage(format!("{}: an {kind} is written as YAML; {how}", p.display())).into()),
+        }
+    };
+    if let Some(o) = &args.output {
+        yaml_only(o, "give -o a .yaml or .yml file")?;
+    }
+    let flags = FlagRecipients::parse(&args.age, &args.hc_vault_transit)?;
+    let cfg = load_config(args.config.as_deref())?;
+    let seal = |rule_path: &Path, name: &str, src: &[u8]| -> anyhow::Result<gitseal_core::Encrypted> {
+        let plan = plan_for(rule_path, &flags, None, false, cfg.as_ref())?;
+        if plan.recipients.is_empty() {
+            return Err(match &cfg {
+                Some(c) if c.rule_for(rule_path).is_none() => Error::NoRecipientsFor { file: name.into(), hint: c.no_rule_message(rule_path) },
+                _ => Error::NoRecipients { file: name.into() },
+            }
+            .into());
+        }
+        if let (Some(c), Some(sel)) = (&cfg, &plan.selection) {
+            if *sel != Selection::EncryptedRegex(encrypted_secret::ENCRYPTED_REGEX.into()) {
+                let index = c.rule_for(rule_path).map_or(0, |r| r.index);
+                eprintln!(
+                    "gitseal: warning: {name}: creation_rules[{index}] of {} sets {} {:?}; an {kind} is sealed with encrypted_regex {} and mac_only_encrypted: true instead",
+                    c.path.display(),
+                    sel.field().0,
+                    sel.field().1,
+                    encrypted_secret::ENCRYPTED_REGEX
+                );
+            }
+        }
+        Ok(encrypted_secret::encrypt_secret_manifest(name, src, scope, &plan.recipients)?)
+    };
+    let target = match &args.output {
+        Some(o) => Target::File(o),
+        None => Target::Stdout,
+    };
+    let emit = |out: &gitseal_core::Encrypted, target: &Target<'_>, path: Option<&Path>| -> anyhow::Result<()> {
+        match (target, path) {
+            (Target::Stdout, _) => write_stdout(out.as_bytes()),
+            (Target::File(o), _) => Ok(fsio::write_encrypted(o, out)?),
+            (Target::InPlace, Some(p)) => Ok(fsio::write_encrypted(p, out)?),
+            (Target::InPlace, None) => unreachable!("standard input is never encrypted in place"),
+        }
+    };
+    if stdin {
+        let src = read_stdin()?;
+        let rule_path = args.filename_override.clone().unwrap_or_default();
+        let name = match &args.filename_override {
+            Some(p) => format!("<stdin> ({})", p.display()),
+            None => "<stdin>".into(),
+        };
+        let _lock = lock_target(None, &target)?;
+        let out = seal(&rule_path, &name, &src)?;
+        emit(&out, &target, None)?;
+        return Ok(0);
+    }
+    let target = if args.in_place { Target::InPlace } else { target };
+    Ok(super::each_file(&args.paths, |path| {
+        if matches!(target, Target::InPlace) {
+            yaml_only(path, "a .json file cannot hold it: give -o NAME.yaml instead of -i")?;
+        }
+        let name = path.display().to_string();
+        let _lock = lock_target(Some(path), &target)?;
+        let src = zeroize::Zeroizing::new(fsio::read(path)?);
+        let out = seal(path, &name, &src)?;
+        emit(&out, &target, Some(path))
+    }))
 }

@@ -10,8 +10,10 @@ mod exec_env;
 mod git;
 mod hooks;
 mod keygen;
+mod kind;
 mod recipients;
 mod render;
+mod reseal;
 mod rotate;
 mod set;
 mod signals;
@@ -40,6 +42,7 @@ Exit codes:
   10  check found problems (gitseal check)
   11  a Vault reference cannot be resolved (render): missing path, key or
       version, or the read was denied
+  12  an EncryptedSecret is outside the namespace or name it was sealed for
   51  MAC mismatch: the file was changed after encryption (same code as sops)
 With several files, the exit code is that of the first failing file.";
 

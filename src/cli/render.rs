@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::fsio;
 use clap::Args;
 use gitseal_core::document::Format;
+use gitseal_core::encrypted_secret;
 use gitseal_core::render::{render, CachedKv, RenderRequest};
 use gitseal_core::Error;
 use zeroize::Zeroizing;
@@ -50,8 +51,17 @@ pub fn run(args: RenderArgs) -> anyhow::Result<i32> {
     // Everything is rendered before anything is printed: a failure prints no manifest.
     let mut out = Zeroizing::new(String::new());
     for (name, format, src) in &inputs {
-        let rendered = render(&RenderRequest { file: name, format: *format, src, identities: &ids }, &mut kv)?;
-        let text = rendered.text.as_str();
+        let rendered;
+        let text = match encrypted_secret_text(name, *format, src)? {
+            // An EncryptedSecret is applied as it is, for the controller to decrypt in the
+            // cluster: decrypted here, its values would land in the cluster (and in the
+            // GitOps tool's cache) in plaintext, in an object that is not a Secret.
+            Some(text) => text,
+            None => {
+                rendered = render(&RenderRequest { file: name, format: *format, src, identities: &ids }, &mut kv)?;
+                rendered.text.as_str()
+            }
+        };
         if text.trim().is_empty() {
             continue;
         }
@@ -69,4 +79,15 @@ pub fn run(args: RenderArgs) -> anyhow::Result<i32> {
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
     Ok(0)
+}
+
+/// The text of an EncryptedSecret file, after the checks that need no key (what the
+/// cluster would refuse is refused here); `None` for any other file.
+fn encrypted_secret_text<'a>(name: &str, format: Format, src: &'a [u8]) -> anyhow::Result<Option<&'a str>> {
+    let Ok(text) = std::str::from_utf8(src) else { return Ok(None) };
+    if !text.contains(encrypted_secret::KIND) || !encrypted_secret::is_encrypted_secret(format, text) {
+        return Ok(None);
+    }
+    encrypted_secret::check_file(name, format, text)?;
+    Ok(Some(text))
 }

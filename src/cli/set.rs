@@ -128,7 +128,7 @@ fn change_file(
         msg: "the file is not valid UTF-8 text".into(),
     })?;
     let edited = change(&name, format, text)?;
-    let out = opened.reseal(edited.as_bytes(), &ids, Some(gitseal_core::k8s::check_secret_data))?;
+    let out = super::reseal::reseal(&opened, &name, format, edited.as_bytes(), &ids)?;
     if out.changed {
         fsio::write_encrypted(path, &out.output)?;
     }
@@ -185,13 +185,20 @@ pub fn run_set(args: SetArgs) -> anyhow::Result<i32> {
     let format = format_of(&args.fmt, &args.file);
     let (sealed, output) = change_file(&args.file, &args.fmt, &args.ids, |file, format, text| {
         note = new_key_note(format, text, &args.path);
-        plaintext_edit::set(file, format, text, &args.path, &value)
+        // The cluster verifies an EncryptedSecret's MAC in sorted key order: a new key goes where it sorts.
+        if super::reseal::is_encrypted_secret(format, text.as_bytes()) {
+            plaintext_edit::set_sorted(file, format, text, &args.path, &value)
+        } else {
+            plaintext_edit::set(file, format, text, &args.path, &value)
+        }
     })?;
     let file = args.file.display();
     if let Some(n) = note {
         eprintln!("gitseal: note: {file}: {n}");
     }
-    if stored_in_plaintext(format, &output, &args.path) {
+    // An EncryptedSecret's template is readable by design (its binding authenticates it).
+    let readable_by_design = super::reseal::is_encrypted_secret(format, output.as_bytes());
+    if !readable_by_design && stored_in_plaintext(format, &output, &args.path) {
         eprintln!("gitseal: warning: {file}: {} is stored in plaintext: the file's selection rule does not encrypt it", args.path);
     }
     eprintln!("gitseal: {file}: {} set{}", args.path, if sealed == 0 { " (unchanged)" } else { "" });

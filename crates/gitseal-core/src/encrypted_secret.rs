@@ -293,6 +293,9 @@ struct Fields {
     string_data: Vec<(String, Located)>,
     /// Encrypted values in walk order, by path, for the canonical-order check.
     encrypted_paths: Vec<(Vec<String>, u32)>,
+    /// The values the selection encrypts (`spec.binding`, `spec.data.*`,
+    /// `spec.stringData.*`), encrypted or not yet, in walk order.
+    sealed_paths: Vec<(Vec<String>, u32)>,
 }
 
 /// Reads the fields of `parsed`'s single document as `layout`.
@@ -330,6 +333,9 @@ fn collect(file: &str, src: &str, parsed: &ParsedFile, layout: Layout) -> Result
         path.push(key);
         if looks_encrypted(text) {
             f.encrypted_paths.push((path.iter().map(|s| (*s).to_owned()).collect(), leaf.line));
+        }
+        if layout == Layout::EncryptedSecret && matches!(path.as_slice(), ["spec", "binding"] | ["spec", "data" | "stringData", _]) {
+            f.sealed_paths.push((path.iter().map(|s| (*s).to_owned()).collect(), leaf.line));
         }
         let located = || Located { text: Zeroizing::new(text.to_owned()), line: leaf.line };
         match path.as_slice() {
@@ -626,14 +632,20 @@ fn check_sealed_shape(file: &str, meta: &crate::sops::metadata::Metadata, f: &Fi
         Some(b) => return Err(invalid(file, b.line, "spec.binding is not encrypted".into())),
         None => return Err(invalid(file, 1, format!("spec.binding is missing: the file was not sealed as an {KIND}"))),
     }
-    if let Some(pair) = f.encrypted_paths.windows(2).find(|w| w[0].0 >= w[1].0) {
+    check_order(file, &f.encrypted_paths)
+}
+
+/// Refuses values out of sorted path order, naming the first one and the one it follows.
+fn check_order(file: &str, paths: &[(Vec<String>, u32)]) -> Result<()> {
+    if let Some(pair) = paths.windows(2).find(|w| w[0].0 >= w[1].0) {
         let (path, line) = &pair[1];
         return Err(invalid(
             file,
             *line,
             format!(
-                "{} is out of sorted key order: the cluster checks the MAC in sorted order, so keys must be sorted (gitseal set and edit keep them so)",
-                path.join(".")
+                "{} is out of sorted key order (it follows {}): the cluster checks the MAC in sorted order, so keys must be sorted (gitseal set and edit keep them so)",
+                path.join("."),
+                pair[0].0.join(".")
             ),
         ));
     }
@@ -756,6 +768,39 @@ fn canonical_json(v: &Value, out: &mut String) {
         }
         other => out.push_str(&serde_json::to_string(other).expect("JSON values serialise")),
     }
+}
+
+/// Checks an EncryptedSecret's plaintext before it is resealed (an
+/// [`InputCheck`](crate::pipeline::InputCheck) for the editing commands): one object of
+/// this kind, only the fields the format knows, `spec.data` values base64, valid Secret
+/// key names, a known `spec.scope`, and no label or annotation the selection would
+/// encrypt, and the values the selection encrypts in sorted key order. Values still
+/// encrypted are left to the engine. What the cluster would refuse is refused here,
+/// before anything is written.
+pub fn check_plaintext(file: &str, text: &str, parsed: &ParsedFile) -> Result<()> {
+    let f = collect(file, text, parsed, Layout::EncryptedSecret)?;
+    if f.api_version.as_deref() != Some(API_VERSION) || f.kind.as_deref() != Some(KIND) {
+        return Err(invalid(file, 1, format!("apiVersion and kind must stay {API_VERSION} and {KIND}")));
+    }
+    if let Some(s) = &f.scope {
+        if Scope::parse(&s.text).is_none() {
+            return Err(invalid(file, s.line, "spec.scope must be strict, namespace or cluster".into()));
+        }
+    }
+    for k in f.template.labels.keys().chain(f.template.annotations.keys()) {
+        if SELECTED_KEYS.contains(&k.as_str()) {
+            return Err(invalid(file, 1, format!("a label or annotation named {k:?} cannot go into an {KIND} template: sops would encrypt it")));
+        }
+    }
+    for (section, entries) in [("data", &f.data), ("stringData", &f.string_data)] {
+        for (k, v) in entries {
+            crate::k8s_create::check_data_key(k).map_err(|m| invalid(file, v.line, format!("spec.{section}.{k:?} is not a valid Secret key: {m}")))?;
+            if section == "data" && !looks_encrypted(&v.text) && !crate::k8s::is_base64_data(&v.text) {
+                return Err(invalid(file, v.line, format!("spec.data.{k} is not valid base64 (put plain text under spec.stringData)")));
+            }
+        }
+    }
+    check_order(file, &f.sealed_paths)
 }
 
 /// After an edit of an EncryptedSecret's plaintext (YAML or JSON), the binding that matches
@@ -966,8 +1011,8 @@ mod tests {
         let file = encrypt_secret_manifest("s.yaml", SECRET.as_bytes(), Scope::Strict, &r).unwrap();
         let text = file.as_str();
         check_file("s.yaml", Format::Yaml, text).unwrap();
-        // Move the first stringData entry below the second: sops would still verify (it
-        // follows the file), the cluster would not, so gitseal says so.
+        // Move the first stringData entry below the second: check_file says so without a
+        // key, naming the key out of order (the MAC, computed in walk order, fails too).
         let lines: Vec<&str> = text.lines().collect();
         let i = lines.iter().position(|l| l.trim_start().starts_with("b-key:")).unwrap();
         let mut moved = lines.clone();
@@ -985,6 +1030,26 @@ mod tests {
         let new = std::str::from_utf8(&new).unwrap();
         assert!(new.contains(r#"binding: "{\"name\":\"a\",\"namespace\":\"n\",\"scope\":\"strict\""#), "{new}");
         assert!(rebind("f", Format::Yaml, new.as_bytes()).unwrap().is_none());
+    }
+
+    #[test]
+    fn check_plaintext_refuses_what_the_cluster_would() {
+        let plain = "apiVersion: gitseal.dev/v1alpha1\nkind: EncryptedSecret\nmetadata:\n  name: a\n  namespace: n\nspec:\n  binding: x\n  data:\n    k: aGk=\n  scope: strict\n  template:\n    type: Opaque\n";
+        let check = |t: &str| {
+            let parsed = document::parse(Format::Yaml, t).unwrap();
+            check_plaintext("f", t, &parsed).map_err(|e| e.to_string())
+        };
+        check(plain).unwrap();
+        assert!(check(&plain.replace("k: aGk=", "k: not base64!")).unwrap_err().contains("f:9: spec.data.k is not valid base64"));
+        let err = check(&plain.replace("    k: aGk=\n", "    k: aGk=\n    b: Yg==\n")).unwrap_err();
+        assert!(err.contains("f:10: spec.data.b is out of sorted key order (it follows spec.data.k)"), "{err}");
+        // Sections out of order are out of order too: the MAC walks stringData after data.
+        let err = check(&plain.replace("  data:\n    k: aGk=\n", "  stringData:\n    s: t\n  data:\n    k: aGk=\n")).unwrap_err();
+        assert!(err.contains("spec.data.k is out of sorted key order (it follows spec.stringData.s)"), "{err}");
+        assert!(check(&plain.replace("scope: strict", "scope: global")).unwrap_err().contains("spec.scope must be"));
+        assert!(check(&plain.replace("    type: Opaque\n", "    type: Opaque\n    extra: x\n")).unwrap_err().contains("unknown field spec.template.extra"));
+        assert!(check(&plain.replace("    k: aGk=", "    bad/key: aGk=")).unwrap_err().contains("not a valid Secret key"));
+        assert!(check(&plain.replace("kind: EncryptedSecret", "kind: Secret")).unwrap_err().contains("must stay"));
     }
 
     #[test]

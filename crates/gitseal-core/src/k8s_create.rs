@@ -276,6 +276,20 @@ impl SecretManifest {
         self.seal_with(file, recipients, mac_only_encrypted, Selection::k8s_default(), self.data.values().filter(|v| !v.is_empty()).count())
     }
 
+    /// Encrypts the manifest as an EncryptedSecret sealed for `scope` (see
+    /// [`crate::encrypted_secret`]): the plaintext Secret exists only in zeroized memory,
+    /// as for [`SecretManifest::seal`]. `file` names the output in messages.
+    pub fn seal_encrypted_secret(&self, file: &str, scope: crate::encrypted_secret::Scope, recipients: &Recipients) -> Result<Encrypted> {
+        let size = self.data_size();
+        if size > MAX_SECRET_DATA_BYTES {
+            return Err(usage(format!("the Secret's data would be {size} bytes; Kubernetes refuses Secrets over 1 MiB ({MAX_SECRET_DATA_BYTES} bytes)")));
+        }
+        if recipients.is_empty() {
+            return Err(Error::NoRecipients { file: file.into() });
+        }
+        crate::encrypted_secret::encrypt_secret_manifest(file, self.to_yaml().as_bytes(), scope, recipients)
+    }
+
     /// [`SecretManifest::seal`] with another selection, of which at least `expected`
     /// values must come out encrypted (else nothing is returned).
     pub fn seal_with(&self, file: &str, recipients: &Recipients, mac_only_encrypted: bool, selection: Selection, expected: usize) -> Result<Encrypted> {

@@ -123,13 +123,42 @@ enum Op<'v> {
 /// scalar is replaced; a missing key is added to its parent mapping (missing parent
 /// mappings are created). `file` names the file in errors.
 pub fn set(file: &str, format: Format, text: &str, path: &str, value: &NewValue) -> Result<Zeroizing<String>> {
-    edit(file, format, text, path, Op::Set(value))
+    edit(file, format, text, path, Op::Set(value), Placement::Last)
+}
+
+/// [`set`], but a new key goes before the first sibling whose key sorts after it (byte
+/// order), so a mapping in sorted key order stays sorted: what a file whose MAC is checked
+/// in sorted order (an EncryptedSecret) needs. In an unsorted mapping it goes last.
+pub fn set_sorted(file: &str, format: Format, text: &str, path: &str, value: &NewValue) -> Result<Zeroizing<String>> {
+    edit(file, format, text, path, Op::Set(value), Placement::Sorted)
 }
 
 /// Removes the key (or list item) at `path`, with its value: whole lines in YAML (a block
 /// scalar or nested mapping included), the member in JSON, the line in dotenv.
 pub fn unset(file: &str, format: Format, text: &str, path: &str) -> Result<Zeroizing<String>> {
-    edit(file, format, text, path, Op::Unset)
+    edit(file, format, text, path, Op::Unset, Placement::Last)
+}
+
+/// Where a new key goes in its mapping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// After the last entry.
+    Last,
+    /// Before the first entry whose key sorts after it, when the entries are sorted.
+    Sorted,
+}
+
+/// The index of the sibling a new key `new` goes before, when `placement` asks for sorted
+/// order and the sibling keys (in file order) are sorted; `None`: append.
+fn sorted_position<'k>(placement: Placement, siblings: impl Iterator<Item = &'k str>, new: &str) -> Option<usize> {
+    if placement != Placement::Sorted {
+        return None;
+    }
+    let keys: Vec<&str> = siblings.collect();
+    if keys.windows(2).any(|w| w[0] > w[1]) {
+        return None;
+    }
+    keys.iter().position(|k| *k > new)
 }
 
 /// A request, with what every error message needs.
@@ -139,6 +168,7 @@ struct Ctx<'a> {
     text: &'a str,
     parsed: ParsedFile,
     steps: Vec<Step>,
+    placement: Placement,
 }
 
 impl Ctx<'_> {
@@ -165,13 +195,13 @@ impl Ctx<'_> {
     }
 }
 
-fn edit(file: &str, format: Format, text: &str, path: &str, op: Op<'_>) -> Result<Zeroizing<String>> {
+fn edit(file: &str, format: Format, text: &str, path: &str, op: Op<'_>, placement: Placement) -> Result<Zeroizing<String>> {
     let steps = tree_path::parse(path).map_err(|m| Error::Usage(format!("{file}: {m}")))?;
     if format == Format::Binary {
         return Err(Error::Path { file: file.into(), path: path.into(), msg: "a binary file holds a single value: change it with gitseal edit".into() });
     }
     let parsed = document::parse(format, text).map_err(|e| Error::Syntax { file: file.into(), line: e.line, col: e.col, msg: e.msg })?;
-    let ctx = Ctx { file, path, text, parsed, steps };
+    let ctx = Ctx { file, path, text, parsed, steps, placement };
     if ctx.steps.len() > 1 && ctx.steps[..ctx.steps.len() - 1].iter().any(|s| matches!(s, Step::Index(_))) {
         return Err(ctx.err("list indices are supported only as the last step of a path"));
     }
@@ -629,6 +659,34 @@ mod yaml {
         out
     }
 
+    /// With sorted placement, the sibling (in file order) a new key `new` goes before.
+    fn sorted_sibling<'e>(ctx: &Ctx<'_>, siblings: &[&'e Entry], new: &str) -> Option<&'e Entry> {
+        let mut ordered: Vec<&Entry> = siblings.to_vec();
+        ordered.sort_by_key(|e| e.key_start);
+        let i = sorted_position(ctx.placement, ordered.iter().map(|e| e.keys.last().map_or("", String::as_str)), new)?;
+        // A sibling that does not start its line (a flow or compact layout) is no place to insert lines.
+        Some(ordered[i]).filter(|e| first_on_line(ctx.text, e.key_start))
+    }
+
+    /// The new entry `rest` as lines just before the entry `before` (and the comment lines
+    /// directly above it, which belong to it), at its column.
+    fn insert_before(ctx: &Ctx<'_>, before: &Entry, rest: &[String], v: &NewValue) -> Edit {
+        let src = ctx.text;
+        let column = col(src, before.key_start);
+        let mut at = line_start(src, before.key_start);
+        while at > 0 {
+            let prev = line_start(src, at - 1);
+            let line = &src[prev..at];
+            let trimmed = line.trim_start_matches(' ');
+            if trimmed.starts_with('#') && line.len() - trimmed.len() == column {
+                at = prev;
+            } else {
+                break;
+            }
+        }
+        Edit { span: at..at, text: block(&ctx.parsed, rest, column, v) }
+    }
+
     /// The edits that replace a scalar leaf's value, keeping its style where it can.
     fn replace_leaf(parsed: &ParsedFile, src: &str, leaf: &Leaf, value: &NewValue) -> Vec<Edit> {
         if let Style::YamlBlock { header, indent, .. } = &leaf.style {
@@ -727,23 +785,29 @@ mod yaml {
                     if root.flow {
                         return Err(flow_refusal());
                     }
-                    let last = entries.iter().filter(|e| e.keys.len() == 1).max_by_key(|e| e.key_start).ok_or_else(|| not_found(ctx))?;
-                    let at = extent_end(src, last.key_start, true);
-                    let lead = if at == src.len() && !src.is_empty() && !src.ends_with('\n') { nl } else { "" };
-                    edits.push(Edit { span: at..at, text: format!("{lead}{}", block(&ctx.parsed, rest, col(src, last.key_start), v)) });
+                    let siblings: Vec<&Entry> = entries.iter().filter(|e| e.keys.len() == 1).collect();
+                    if let Some(before) = sorted_sibling(ctx, &siblings, &rest[0]) {
+                        edits.push(insert_before(ctx, before, rest, v));
+                    } else {
+                        let last = siblings.iter().max_by_key(|e| e.key_start).ok_or_else(|| not_found(ctx))?;
+                        let at = extent_end(src, last.key_start, true);
+                        let lead = if at == src.len() && !src.is_empty() && !src.ends_with('\n') { nl } else { "" };
+                        edits.push(Edit { span: at..at, text: format!("{lead}{}", block(&ctx.parsed, rest, col(src, last.key_start), v)) });
+                    }
                 } else {
                     let parent = find(&keys[..p]).expect("found above");
                     let nested_at = col(src, parent.key_start) + ctx.parsed.indent_step;
                     match parent.kind {
                         Kind::Map { flow: false } => {
-                            let last = entries
-                                .iter()
-                                .filter(|e| e.keys.len() == p + 1 && e.keys[..p] == keys[..p])
-                                .max_by_key(|e| e.key_start)
-                                .ok_or_else(|| not_found(ctx))?;
-                            let at = extent_end(src, last.key_start, true);
-                            let lead = if at == src.len() && !src.ends_with('\n') { nl } else { "" };
-                            edits.push(Edit { span: at..at, text: format!("{lead}{}", block(&ctx.parsed, rest, col(src, last.key_start), v)) });
+                            let siblings: Vec<&Entry> = entries.iter().filter(|e| e.keys.len() == p + 1 && e.keys[..p] == keys[..p]).collect();
+                            if let Some(before) = sorted_sibling(ctx, &siblings, &rest[0]) {
+                                edits.push(insert_before(ctx, before, rest, v));
+                            } else {
+                                let last = siblings.iter().max_by_key(|e| e.key_start).ok_or_else(|| not_found(ctx))?;
+                                let at = extent_end(src, last.key_start, true);
+                                let lead = if at == src.len() && !src.ends_with('\n') { nl } else { "" };
+                                edits.push(Edit { span: at..at, text: format!("{lead}{}", block(&ctx.parsed, rest, col(src, last.key_start), v)) });
+                            }
                         }
                         Kind::Map { flow: true } if parent.children > 0 => return Err(flow_refusal()),
                         Kind::Map { flow: true } | Kind::Null => {
@@ -882,6 +946,18 @@ mod json {
                 }
                 let rest = &keys[reached..];
                 let cont = &idx.containers[idx.nodes[node].container.expect("objects have a container")];
+                let before = sorted_position(ctx.placement, cont.elems.iter().map(|e| e.key.as_deref().unwrap_or("")), &rest[0]).map(|i| &cont.elems[i]);
+                if let Some(el) = before {
+                    let own_line = first_on_line(src, el.start) && line_start(src, el.start) > cont.open;
+                    let text = if own_line {
+                        let indent = indentation_of(src, el.start);
+                        format!("{},{nl}{indent}", member(rest, v, indent, &unit, nl, false))
+                    } else {
+                        format!("{}, ", member(rest, v, "", &unit, nl, true))
+                    };
+                    edits.push(Edit { span: el.start..el.start, text });
+                    return Ok(Zeroizing::new(apply(src, edits)));
+                }
                 match cont.elems.last() {
                     Some(last) => {
                         let last_end = idx.nodes[last.node].span.end;
@@ -1034,6 +1110,33 @@ mod tests {
 
     fn set_y(text: &str, path: &str, v: &NewValue) -> String {
         set("f.yaml", Format::Yaml, text, path, v).unwrap().to_string()
+    }
+
+    #[test]
+    fn set_sorted_puts_a_new_key_in_its_sorted_place() {
+        let text = "spec:\n  data:\n    # about b\n    b: Yg==\n    d: |\n      ZA==\n  scope: strict\n";
+        let out = set_sorted("f.yaml", Format::Yaml, text, r#"["spec"]["data"]["c"]"#, &s("Yw==")).unwrap();
+        assert_eq!(&*out, "spec:\n  data:\n    # about b\n    b: Yg==\n    c: Yw==\n    d: |\n      ZA==\n  scope: strict\n");
+        let out = set_sorted("f.yaml", Format::Yaml, text, r#"["spec"]["data"]["a"]"#, &s("YQ==")).unwrap();
+        assert_eq!(&*out, "spec:\n  data:\n    a: YQ==\n    # about b\n    b: Yg==\n    d: |\n      ZA==\n  scope: strict\n");
+        let out = set_sorted("f.yaml", Format::Yaml, text, r#"["spec"]["data"]["e"]"#, &s("ZQ==")).unwrap();
+        assert!(out.contains("      ZA==\n    e: ZQ==\n  scope"), "{}", &*out);
+        // A new mapping goes in sorted order too.
+        let out = set_sorted("f.yaml", Format::Yaml, text, r#"["spec"]["binding"]"#, &s("x")).unwrap();
+        assert!(out.starts_with("spec:\n  binding: x\n  data:"), "{}", &*out);
+        // An unsorted mapping: appended, as set does.
+        let unsorted = "m:\n  z: 1\n  a: 2\n";
+        assert_eq!(&*set_sorted("f.yaml", Format::Yaml, unsorted, r#"["m"]["b"]"#, &s("3")).unwrap(), "m:\n  z: 1\n  a: 2\n  b: \"3\"\n");
+    }
+
+    #[test]
+    fn set_sorted_in_json() {
+        let text = "{\n  \"spec\": {\n    \"data\": {\n      \"a\": \"YQ==\",\n      \"c\": \"Yw==\"\n    }\n  }\n}\n";
+        let out = set_sorted("f.json", Format::Json, text, r#"["spec"]["data"]["b"]"#, &s("Yg==")).unwrap();
+        assert_eq!(&*out, "{\n  \"spec\": {\n    \"data\": {\n      \"a\": \"YQ==\",\n      \"b\": \"Yg==\",\n      \"c\": \"Yw==\"\n    }\n  }\n}\n");
+        let compact = r#"{"data": {"b": "Yg==", "c": "Yw=="}}"#;
+        let out = set_sorted("f.json", Format::Json, compact, r#"["data"]["a"]"#, &s("YQ==")).unwrap();
+        assert_eq!(&*out, r#"{"data": {"a": "YQ==", "b": "Yg==", "c": "Yw=="}}"#);
     }
 
     fn unset_y(text: &str, path: &str) -> String {

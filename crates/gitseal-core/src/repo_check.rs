@@ -16,6 +16,7 @@ use regex::bytes::Regex as BytesRegex;
 
 use crate::config::{Config, CreationRule};
 use crate::document::{self, Document, Format, Leaf, ParsedFile};
+use crate::encrypted_secret;
 use crate::error::Error;
 use crate::k8s;
 use crate::keys::Identities;
@@ -48,6 +49,9 @@ pub enum FindingKind {
     Unparseable,
     /// No identity at hand opens an encrypted file (reported only on request).
     Undecryptable,
+    /// An EncryptedSecret the cluster would refuse: a wrong selection, keys out of sorted
+    /// order, a missing binding (see [`crate::encrypted_secret::check_file`]).
+    InvalidEncryptedSecret,
 }
 
 impl FindingKind {
@@ -62,6 +66,7 @@ impl FindingKind {
             FindingKind::WrongRecipients => "wrong-recipients",
             FindingKind::Unparseable => "unparseable",
             FindingKind::Undecryptable => "undecryptable",
+            FindingKind::InvalidEncryptedSecret => "invalid-encrypted-secret",
         }
     }
 }
@@ -137,7 +142,7 @@ pub fn wants_path(path: &Path, config: Option<&Config>) -> bool {
 
 fn secret_kind_re() -> &'static BytesRegex {
     static RE: OnceLock<BytesRegex> = OnceLock::new();
-    RE.get_or_init(|| BytesRegex::new(r#"kind["']?[ \t]*:[ \t]*["']?Secret\b"#).expect("valid regex"))
+    RE.get_or_init(|| BytesRegex::new(r#"kind["']?[ \t]*:[ \t]*["']?(?:Encrypted)?Secret\b"#).expect("valid regex"))
 }
 
 fn sops_marker_re() -> &'static BytesRegex {
@@ -261,6 +266,7 @@ fn check_parsed(f: &FileToCheck<'_>, format: Format, covered: Option<&CreationRu
         None => {
             if !binary {
                 plaintext_secret_values(&parsed, text, report);
+                plaintext_encrypted_secret_values(&parsed, text, report);
             }
             if let Some(rule) = covered {
                 if (binary && !f.bytes.is_empty()) || (!binary && rule_encrypts_something(rule, &parsed, text)) {
@@ -360,6 +366,31 @@ fn plaintext_secret_values(parsed: &ParsedFile, src: &str, report: &mut Report<'
     }
 }
 
+/// Plaintext values of an EncryptedSecret that was never encrypted (written by hand).
+fn plaintext_encrypted_secret_values(parsed: &ParsedFile, src: &str, report: &mut Report<'_>) {
+    for doc in parsed.docs.iter().filter(|d| d.is_k8s_object() && d.k8s_kind.as_deref() == Some(encrypted_secret::KIND)) {
+        for leaf in &doc.leaves {
+            let keys = &doc.paths[leaf.parent as usize].keys;
+            let value = leaf.text(src);
+            let in_values = keys.len() == 2 && &*keys[0] == "spec" && matches!(&*keys[1], "data" | "stringData");
+            if leaf.ty == ValueType::Comment || value.is_empty() || !in_values || looks_encrypted(value) {
+                continue;
+            }
+            let name = secret_name(doc, src).map(|n| format!(" {n:?}")).unwrap_or_default();
+            report.push(
+                leaf.line,
+                FindingKind::PlaintextSecretValue,
+                format!(
+                    "{}{name}: {} is plaintext; encrypt the Secret with gitseal encrypt --kind {}",
+                    encrypted_secret::KIND,
+                    value_path(doc, leaf, src),
+                    encrypted_secret::KIND
+                ),
+            );
+        }
+    }
+}
+
 /// Whether encrypting the file under `rule` (or gitseal's default for the file when the
 /// rule names no selection) would encrypt at least one value: a covered file with
 /// nothing to encrypt (a Deployment next to Secrets) is not a problem.
@@ -451,12 +482,34 @@ fn check_encrypted(
         }
     }
 
+    // An EncryptedSecret the cluster would refuse, though sops opens it. A plaintext value
+    // reported above is not reported twice.
+    let mut sealed_as_encrypted_secret = false;
+    if !binary && encrypted_secret::is_encrypted_secret(format, src) {
+        match encrypted_secret::check_file(f.name, format, src) {
+            Ok(()) => sealed_as_encrypted_secret = true,
+            Err(e) => {
+                let (line, _, msg) = error_parts(&e);
+                if !report.findings.iter().any(|x| x.line == line && x.kind == FindingKind::PlaintextInEncryptedFile) {
+                    report.push(line, FindingKind::InvalidEncryptedSecret, format!("an {} the cluster would refuse: {msg}", encrypted_secret::KIND));
+                }
+            }
+        }
+    }
+
     // The MAC: only with an identity that opens the file. A file with plaintext where
     // ciphertext belongs has been reported already and cannot be verified as it is.
     if !plaintext && (!ids.is_empty() || opts.require_decrypt) {
         let req = DecryptRequest { file: f.name, format, src: f.bytes, identities: ids, ignore_mac: false };
-        match pipeline::decrypt(&req) {
-            Ok(_) => {}
+        // An EncryptedSecret is opened as the cluster opens it: MAC, then its binding.
+        let opened =
+            if sealed_as_encrypted_secret { encrypted_secret::open_file(f.name, format, f.bytes, ids).map(drop) } else { pipeline::decrypt(&req).map(drop) };
+        match opened {
+            Ok(()) => {}
+            Err(e @ (Error::TemplateMismatch { .. } | Error::ScopeViolation { .. })) => {
+                let (_, _, msg) = error_parts(&e);
+                report.push(1, FindingKind::InvalidEncryptedSecret, format!("an {} the cluster would refuse: {msg}", encrypted_secret::KIND));
+            }
             Err(Error::Key { .. }) => {
                 if opts.require_decrypt {
                     report.push(
@@ -612,6 +665,7 @@ mod tests {
         assert!(worth_parsing(Format::Yaml, b"kind:   'Secret' # x\n", false));
         assert!(worth_parsing(Format::Json, br#"{"kind" : "Secret"}"#, false));
         assert!(!worth_parsing(Format::Yaml, b"kind: SecretStore\n", false));
+        assert!(worth_parsing(Format::Yaml, b"kind: EncryptedSecret\n", false));
         assert!(!worth_parsing(Format::Yaml, b"kind: ConfigMap\n", false));
         assert!(worth_parsing(Format::Yaml, b"a: b\nsops:\n  mac: x\n", false));
         assert!(worth_parsing(Format::Dotenv, b"A=b\nsops_version=3.11.0\n", false));
