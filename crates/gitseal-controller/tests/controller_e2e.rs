@@ -267,3 +267,26 @@ fn a_secret_the_controller_did_not_make_is_left_alone() {
     assert!(secret["data"].get("password").is_none(), "the existing Secret is not overwritten");
     assert_no_plaintext_leaked(&cluster);
 }
+
+#[test]
+fn namespace_and_selector_flags_limit_what_the_controller_reconciles() {
+    let key = new_key();
+    let Some(mut cluster) = kubectl().map(Cluster::start) else { return };
+    for ns in ["apps", "other"] {
+        cluster.ok(&["create", "namespace", ns]);
+    }
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
+    cluster.start_controller(&["--namespace", "apps", "--selector", "shard=a"]);
+    let with_label = |yaml: String, shard: &str| yaml.replacen("metadata:\n", &format!("metadata:\n  labels:\n    shard: {shard}\n"), 1);
+    cluster.apply("a.yaml", &with_label(seal(&secret_yaml("apps", "a", PASSWORD), Scope::Strict, &key.recipient), "a"));
+    cluster.apply("b.yaml", &with_label(seal(&secret_yaml("apps", "b", PASSWORD), Scope::Strict, &key.recipient), "b"));
+    cluster.apply("c.yaml", &with_label(seal(&secret_yaml("other", "c", PASSWORD), Scope::Strict, &key.recipient), "a"));
+    wait_ready(&cluster, "apps", "a");
+    // Give the controller time to (wrongly) pick up the others.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(cluster.get("apps", "secret/b").is_none(), "another shard's object is left alone");
+    assert!(cluster.get("apps", "encryptedsecret/b").unwrap()["status"].is_null());
+    assert!(cluster.get("other", "secret/c").is_none(), "an unwatched namespace is left alone");
+    assert!(cluster.get("other", "encryptedsecret/c").unwrap()["status"].is_null());
+    assert_no_plaintext_leaked(&cluster);
+}
