@@ -7,7 +7,6 @@ mod config_file;
 mod exit_code;
 mod fsio;
 mod key_discovery;
-mod shell_words;
 mod vault_backend;
 
 fn main() {

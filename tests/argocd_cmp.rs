@@ -1,6 +1,8 @@
 //! The Argo CD config management plugin in examples/argocd-cmp/plugin.yaml: its
 //! `discover` and `generate` commands run as Argo CD runs them (`sh -c` in the
-//! application directory), with gitseal on PATH and an OpenBao server.
+//! application directory), with gitseal on PATH and an OpenBao server. The kustomize
+//! plugin (plugin-kustomize.yaml) runs gitseal-krm; crates/gitseal-krm/tests/
+//! argocd_kustomize.rs tests it.
 
 mod common;
 mod vault_support;
@@ -81,16 +83,6 @@ fn plugin_discovers_and_renders_an_application() {
     assert!(out.stdout.is_empty());
 }
 
-/// `spec.generate` script of a plugin configuration in examples/argocd-cmp/.
-fn generate_script(file: &str) -> String {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/argocd-cmp").join(file)).unwrap();
-    let tree = parse_tree(&text).expect("plugin parses");
-    let generate = tree.get("spec").and_then(|s| s.get("generate")).expect("spec.generate");
-    let command: Vec<&str> = generate.get("command").unwrap().as_list().iter().map(|c| c.as_str().unwrap()).collect();
-    assert_eq!(command, ["sh", "-c"]);
-    generate.get("args").unwrap().as_list()[0].as_str().unwrap().to_owned()
-}
-
 /// A directory holding `kustomize`, the kustomize that kubectl embeds (`kustomize build
 /// DIR` as `kubectl kustomize DIR`), and gitseal's directory, for PATH.
 fn kustomize_path(f: &Fixture) -> String {
@@ -131,23 +123,10 @@ fn kustomize_repo(f: &Fixture) -> std::path::PathBuf {
     f.path("repo")
 }
 
-/// A copy of `repo` at `to`, as Argo CD hands the repository to the sidecar.
-fn copy_tree(repo: &Path, to: &Path) {
-    for e in std::fs::read_dir(repo).unwrap() {
-        let p = e.unwrap().path();
-        let dest = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-            copy_tree(&p, &dest);
-        } else {
-            std::fs::copy(&p, &dest).unwrap();
-        }
-    }
-}
-
 #[test]
 fn kustomize_build_piped_to_render_cannot_open_sops_files() {
-    // Why docs/argocd-cmp.md does not recommend `kustomize build . | gitseal render -`.
+    // Why kustomize applications need the gitseal-krm generator (docs/krm.md) rather than
+    // `kustomize build . | gitseal render -`.
     let f = Fixture::new();
     let repo = kustomize_repo(&f);
     let out = Command::new("sh")
@@ -161,66 +140,4 @@ fn kustomize_build_piped_to_render_cannot_open_sops_files() {
         .unwrap();
     assert_eq!(out.status.code(), Some(51), "kustomize rewrites the sops document, so its MAC fails: {}", stderr(&out));
     assert!(out.stdout.is_empty());
-}
-
-#[test]
-fn kustomize_plugin_decrypts_first_then_builds_every_overlay_and_resolves_vault() {
-    let f = Fixture::new();
-    let server = OpenBao::start();
-    server.kv2_put("secret", "flux/webhook", json!({"token": "from-vault"}));
-    let repo = kustomize_repo(&f);
-    let script = generate_script("plugin-kustomize.yaml");
-    let before = std::fs::read(repo.join("apps/base/db-secret.yaml")).unwrap();
-
-    for (app, prefix) in [("apps/overlays/prod", "prod-"), ("apps/base", "")] {
-        // Argo CD's private copy of the repository, per generation.
-        let copy = f.path(&format!("cmp-{}", app.replace('/', "-")));
-        std::fs::create_dir_all(&copy).unwrap();
-        copy_tree(&repo, &copy);
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(&script)
-            .current_dir(copy.join(app))
-            .env("PATH", kustomize_path(&f))
-            .env("HOME", f.dir.path())
-            .env("ARGOCD_APP_SOURCE_PATH", app)
-            .env("SOPS_AGE_KEY_FILE", &f.key_file)
-            .env("VAULT_ADDR", server.addr())
-            .env("VAULT_TOKEN", server.root_token())
-            .output()
-            .unwrap();
-        assert_success(&format!("generate {app}"), &out);
-        let built = utf8(&out.stdout);
-        assert!(built.contains(&format!("name: {prefix}db")), "{built}");
-        assert!(built.contains("password: hunter2-long-enough"), "decrypted:\n{built}");
-        assert!(!built.contains("sops:") && !built.contains("ENC["), "no sops metadata reaches the cluster:\n{built}");
-        assert!(built.contains(&format!("name: {prefix}web")), "{built}");
-        if app.ends_with("prod") {
-            assert!(built.contains("token: from-vault") && built.contains("namespace: prod"), "{built}");
-        }
-    }
-    assert_eq!(std::fs::read(repo.join("apps/base/db-secret.yaml")).unwrap(), before, "the repository itself is untouched");
-
-    // A file that fails to decrypt fails the generation with nothing printed.
-    let copy = f.path("cmp-tampered");
-    std::fs::create_dir_all(&copy).unwrap();
-    copy_tree(&repo, &copy);
-    let secret = copy.join("apps/base/db-secret.yaml");
-    let text = std::fs::read_to_string(&secret).unwrap().replace("metadata:\n  name: db", "metadata:\n  name: db2");
-    let text = text.replacen("user: ENC[", "user: 'x'\n  was: ENC[", 1);
-    std::fs::write(&secret, text).unwrap();
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(copy.join("apps/overlays/prod"))
-        .env("PATH", kustomize_path(&f))
-        .env("HOME", f.dir.path())
-        .env("ARGOCD_APP_SOURCE_PATH", "apps/overlays/prod")
-        .env("SOPS_AGE_KEY_FILE", &f.key_file)
-        .env("VAULT_ADDR", server.addr())
-        .env("VAULT_TOKEN", server.root_token())
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "a tampered file must fail the generation");
-    assert!(out.stdout.is_empty(), "{}", utf8(&out.stdout));
 }

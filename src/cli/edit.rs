@@ -11,9 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::fsio;
-use crate::shell_words;
 use clap::Args;
 use gitseal_core::document::Format;
+use gitseal_core::shell_words;
 use gitseal_core::{plaintext_edit, DecryptRequest, EncryptRequest, Error};
 
 use super::recipients::{load_config, plan_for, FlagRecipients};

@@ -30,7 +30,7 @@
 //! - [`k8s`], [`k8s_create`], [`render`], [`repo_check`], [`status`], [`env_vars`]:
 //!   Kubernetes rules and manifests, reference rendering, the repository check, `status`
 //!   and `exec-env`;
-//! - [`crypto`], [`error`].
+//! - [`crypto`], [`error`], [`shell_words`] (splitting `$EDITOR` and key commands).
 //!
 //! Parser internals, splice bookkeeping and helpers are crate-private. Secrets (data
 //! keys, identities, plaintexts) stay in zeroizing storage and out of `Debug` output and
@@ -53,6 +53,7 @@ pub mod plaintext_edit;
 pub mod ports;
 pub mod render;
 pub mod repo_check;
+pub mod shell_words;
 pub mod sops;
 pub mod status;
 pub mod tree_path;

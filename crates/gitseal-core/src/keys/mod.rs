@@ -2,6 +2,7 @@
 
 pub mod age;
 pub(crate) mod age_pq;
+pub mod discovery;
 pub mod shamir;
 pub mod transit;
 

@@ -5,13 +5,15 @@
 //! everything and reports every error. [`parse`] tries the first and falls back to the
 //! second; neither imports the other, and both build on the scanning in [`scan`]. The
 //! plaintext editor (`plaintext_edit`) and the `.sops.yaml` reader use the same family.
-//! [`emit`] writes values and the metadata block back.
+//! [`emit`] writes values and the metadata block back; [`value`] reads whole documents
+//! as node trees.
 
 mod emit;
 mod events;
 mod fast;
 pub(crate) mod nodes;
 pub(crate) mod scan;
+pub mod value;
 
 pub use emit::{render_metadata, render_value};
 pub use events::parse_events;

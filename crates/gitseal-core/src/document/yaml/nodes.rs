@@ -18,10 +18,12 @@ pub(crate) enum Node<'a> {
     /// A document ends.
     DocumentEnd,
     /// A scalar (a mapping key or a value). `null` is true for a plain, untagged (or
-    /// `!!null`-tagged) null: empty, `~`, `null`, `Null`, `NULL`.
-    Scalar { text: Cow<'a, str>, null: bool, bytes: Range<usize>, line: usize },
-    /// A mapping (`map`) or sequence begins; `flow` when written `{...}`/`[...]`.
-    CollectionStart { map: bool, flow: bool, bytes: Range<usize> },
+    /// `!!null`-tagged) null: empty, `~`, `null`, `Null`, `NULL`. `plain` when written
+    /// without quotes or block indicator; `tag` in short form (`!!str`, `!custom`).
+    Scalar { text: Cow<'a, str>, null: bool, plain: bool, tag: Option<String>, bytes: Range<usize>, line: usize },
+    /// A mapping (`map`) or sequence begins; `flow` when written `{...}`/`[...]`; `line`
+    /// is 1-based.
+    CollectionStart { map: bool, flow: bool, bytes: Range<usize>, line: usize },
     /// The innermost open collection ends.
     CollectionEnd,
     /// An alias (`*name`), which gitseal does not follow.
@@ -54,12 +56,14 @@ pub(crate) fn walk<'a, E>(src: &'a str, on_error: impl FnOnce(NodeError) -> E, m
             Event::DocumentEnd => Node::DocumentEnd,
             Event::Scalar(text, style, _, tag) => {
                 let null = style == ScalarStyle::Plain && tag.as_ref().is_none_or(|t| t.suffix == "null") && is_null(&text);
-                Node::Scalar { text, null, bytes: start..end, line }
+                let plain = style == ScalarStyle::Plain;
+                let tag = tag.map(|t| if t.is_yaml_core_schema() { format!("!!{}", t.suffix) } else { format!("{}{}", t.handle, t.suffix) });
+                Node::Scalar { text, null, plain, tag, bytes: start..end, line }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let map = matches!(event, Event::MappingStart(..));
                 let flow = matches!(src.as_bytes().get(start), Some(b'{') | Some(b'['));
-                Node::CollectionStart { map, flow, bytes: start..end }
+                Node::CollectionStart { map, flow, bytes: start..end, line }
             }
             Event::MappingEnd | Event::SequenceEnd => Node::CollectionEnd,
             Event::Alias(_) => Node::Alias { line },
@@ -85,8 +89,8 @@ mod tests {
                 out.push(match n {
                     Node::DocumentStart => "doc".to_owned(),
                     Node::DocumentEnd => "/doc".to_owned(),
-                    Node::Scalar { text, null, bytes, line } => format!("{text}{}@{}..{}:{line}", if null { "(null)" } else { "" }, bytes.start, bytes.end),
-                    Node::CollectionStart { map, flow, bytes } => {
+                    Node::Scalar { text, null, bytes, line, .. } => format!("{text}{}@{}..{}:{line}", if null { "(null)" } else { "" }, bytes.start, bytes.end),
+                    Node::CollectionStart { map, flow, bytes, .. } => {
                         format!("{}{}@{}", if map { "map" } else { "seq" }, if flow { "(flow)" } else { "" }, bytes.start)
                     }
                     Node::CollectionEnd => "end".to_owned(),
