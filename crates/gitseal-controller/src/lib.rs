@@ -1,0 +1,25 @@
+//! The gitseal controller: watches `EncryptedSecret` objects (group `gitseal.dev`), verifies
+//! each one (MAC, every value encrypted, the sealed scope and binding) and materializes the
+//! Secret it describes, owned by it and restored when edited or deleted.
+//!
+//! - [`resource`]: the Rust types of the object; [`crd`]: the CRD built from them.
+//! - [`keys`]: age identities from the keys Secret.
+//! - [`opening`]: the call into the core's verification.
+//! - [`secret`]: the Secret applied for an object.
+//! - [`status`]: the `Ready` condition and its reasons.
+//! - [`reconcile`]: the reconcile, its cache and error policy; [`run`]: wiring it all up.
+//! - [`options`], [`probes`]: the command line and the health endpoints.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod crd;
+pub mod keys;
+pub mod opening;
+pub mod options;
+pub mod probes;
+pub mod reconcile;
+pub mod resource;
+pub mod run;
+pub mod secret;
+pub mod status;

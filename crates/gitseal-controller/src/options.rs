@@ -1,0 +1,202 @@
+//! The command line: `gitseal-controller [run] [flags]`, `gitseal-controller crd`, `--help`.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+
+/// The default name of the Secret holding the age identities.
+pub const DEFAULT_KEYS_SECRET: &str = "gitseal-keys";
+/// The controller's namespace when neither the flag nor `POD_NAMESPACE` gives one.
+pub const DEFAULT_CONTROLLER_NAMESPACE: &str = "gitseal-system";
+/// Where `/healthz` and `/readyz` are served by default.
+pub const DEFAULT_PROBE_ADDR: &str = "0.0.0.0:8081";
+
+/// The usage text of `--help`.
+pub const USAGE: &str = "\
+gitseal-controller: turns EncryptedSecret objects into Kubernetes Secrets, verifying them first
+
+Usage:
+  gitseal-controller [run] [OPTIONS]   run the controller (the default)
+  gitseal-controller crd               print the EncryptedSecret CustomResourceDefinition (YAML)
+  gitseal-controller --help            print this help
+  gitseal-controller --version         print the version
+
+Options of run:
+  --namespace NS              watch EncryptedSecrets in NS only (repeatable; default: all namespaces)
+  --selector LABELSELECTOR    only EncryptedSecrets matching this label selector (e.g. shard=a)
+  --keys-secret NAME          the Secret with the age identities (*.agekey entries) [default: gitseal-keys]
+  --controller-namespace NS   where the keys Secret lives [default: $POD_NAMESPACE, else gitseal-system]
+  --probe-addr ADDR           serve /healthz and /readyz on ADDR [default: 0.0.0.0:8081]
+
+The API server is found as kubectl finds it: in a pod from its service account, elsewhere
+from $KUBECONFIG or ~/.kube/config. Logs are JSON lines on standard output; RUST_LOG sets
+their level (default: info).
+";
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the controller.
+    Run(RunOptions),
+    /// Print the CRD.
+    Crd,
+    /// Print the usage.
+    Help,
+    /// Print the version.
+    Version,
+}
+
+/// The options of `run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The namespaces to watch; empty for all.
+    pub namespaces: Vec<String>,
+    /// A label selector for EncryptedSecrets.
+    pub selector: Option<String>,
+    /// The keys Secret's name.
+    pub keys_secret: String,
+    /// The keys Secret's namespace.
+    pub controller_namespace: String,
+    /// The probe server's address.
+    pub probe_addr: SocketAddr,
+}
+
+/// A command line that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}\n(see gitseal-controller --help)")]
+pub struct UsageError(String);
+
+impl From<lexopt::Error> for UsageError {
+    fn from(e: lexopt::Error) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+/// Parses the arguments (without the program name). `pod_namespace` is `$POD_NAMESPACE`.
+pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<String>) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut command: Option<String> = None;
+    let mut namespaces = Vec::new();
+    let mut selector = None;
+    let mut keys_secret = DEFAULT_KEYS_SECRET.to_owned();
+    let mut controller_namespace = pod_namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_CONTROLLER_NAMESPACE.to_owned());
+    let mut probe_addr: SocketAddr = DEFAULT_PROBE_ADDR.parse().map_err(|_| UsageError("bad default probe address".into()))?;
+    let mut run_flag_seen = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Long("namespace") | Short('n') => {
+                let ns = non_empty("--namespace", parser.value()?.string()?)?;
+                if !namespaces.contains(&ns) {
+                    namespaces.push(ns);
+                }
+                run_flag_seen = true;
+            }
+            Long("selector") | Short('l') => {
+                selector = Some(non_empty("--selector", parser.value()?.string()?)?);
+                run_flag_seen = true;
+            }
+            Long("keys-secret") => {
+                keys_secret = non_empty("--keys-secret", parser.value()?.string()?)?;
+                run_flag_seen = true;
+            }
+            Long("controller-namespace") => {
+                controller_namespace = non_empty("--controller-namespace", parser.value()?.string()?)?;
+                run_flag_seen = true;
+            }
+            Long("probe-addr") => {
+                let text = parser.value()?.string()?;
+                probe_addr = text.parse().map_err(|_| UsageError(format!("--probe-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8081")))?;
+                run_flag_seen = true;
+            }
+            Value(v) if command.is_none() => command = Some(v.string()?),
+            Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    match command.as_deref() {
+        None | Some("run") => Ok(Command::Run(RunOptions { namespaces, selector, keys_secret, controller_namespace, probe_addr })),
+        Some("crd") if !run_flag_seen => Ok(Command::Crd),
+        Some("crd") => Err(UsageError("crd takes no options".into())),
+        Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run or crd"))),
+    }
+}
+
+fn non_empty(flag: &str, value: String) -> Result<String, UsageError> {
+    if value.trim().is_empty() {
+        Err(UsageError(format!("{flag} needs a non-empty value")))
+    } else {
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str], pod_ns: Option<&str>) -> Result<Command, UsageError> {
+        parse(args.iter().map(OsString::from), pod_ns.map(str::to_owned))
+    }
+
+    fn run(args: &[&str], pod_ns: Option<&str>) -> RunOptions {
+        match parse_args(args, pod_ns).unwrap() {
+            Command::Run(o) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_is_the_default_with_all_namespaces_and_the_default_keys_secret() {
+        let o = run(&[], None);
+        assert_eq!(o, run(&["run"], None));
+        assert!(o.namespaces.is_empty());
+        assert_eq!(o.selector, None);
+        assert_eq!(o.keys_secret, "gitseal-keys");
+        assert_eq!(o.controller_namespace, "gitseal-system");
+        assert_eq!(o.probe_addr.to_string(), "0.0.0.0:8081");
+    }
+
+    #[test]
+    fn the_controller_namespace_comes_from_the_flag_then_pod_namespace() {
+        assert_eq!(run(&[], Some("platform")).controller_namespace, "platform");
+        assert_eq!(run(&["--controller-namespace", "ops"], Some("platform")).controller_namespace, "ops");
+        assert_eq!(run(&[], Some("")).controller_namespace, "gitseal-system");
+    }
+
+    #[test]
+    fn namespaces_repeat_and_flags_take_values() {
+        let o = run(
+            &["run", "--namespace", "a", "--namespace=b", "--namespace", "a", "--selector", "shard=1", "--keys-secret", "k", "--probe-addr", "127.0.0.1:9"],
+            None,
+        );
+        assert_eq!(o.namespaces, ["a", "b"]);
+        assert_eq!(o.selector.as_deref(), Some("shard=1"));
+        assert_eq!(o.keys_secret, "k");
+        assert_eq!(o.probe_addr.to_string(), "127.0.0.1:9");
+    }
+
+    #[test]
+    fn crd_help_and_version_are_commands() {
+        assert_eq!(parse_args(&["crd"], None).unwrap(), Command::Crd);
+        assert_eq!(parse_args(&["--help"], None).unwrap(), Command::Help);
+        assert_eq!(parse_args(&["run", "-h"], None).unwrap(), Command::Help);
+        assert_eq!(parse_args(&["--version"], None).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused_with_a_message() {
+        for (args, expected) in [
+            (&["deploy"][..], "unknown command"),
+            (&["--namespace"][..], "--namespace"),
+            (&["--namespace", ""][..], "non-empty"),
+            (&["--probe-addr", "8081"][..], "HOST:PORT"),
+            (&["--bogus"][..], "--bogus"),
+            (&["crd", "--namespace", "x"][..], "crd takes no options"),
+            (&["run", "extra"][..], "unexpected argument"),
+        ] {
+            let err = parse_args(args, None).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?}: {err}");
+        }
+    }
+}

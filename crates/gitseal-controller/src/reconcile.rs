@@ -1,0 +1,352 @@
+//! The reconcile of one EncryptedSecret: verify and decrypt it, apply its Secret, report
+//! the outcome in `status` and in an Event.
+//!
+//! Decrypting happens only when the object's generation or the keys changed, or when the
+//! Secret drifted (edited or deleted): per object the controller remembers the uid,
+//! generation and keys version it last decrypted, the digest of the Secret it applied and
+//! the Secret's resourceVersion after the apply. A resync, or the controller's own status
+//! and Secret writes coming back as watch events, find everything as remembered and do
+//! nothing; an object decrypted again to the same digest while its Secret is untouched
+//! (after a change of keys) writes nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::{json, Map, Value};
+use tracing::{debug, info, warn};
+
+use crate::keys::KeyState;
+use crate::opening;
+use crate::resource::EncryptedSecret;
+use crate::secret::{is_owned_by, zeroize_secret, Owner, SecretManifest, SecretParts, FIELD_MANAGER};
+use crate::status::{reason_for, status_for, truncate, Reason};
+
+/// How long to wait before looking again at an object whose Secret name is taken by a
+/// Secret the controller does not own (that Secret carries no label the controller watches).
+pub const SECRET_EXISTS_RECHECK: Duration = Duration::from_secs(60);
+/// The first retry after a transient failure; it doubles with each failure in a row.
+pub const BACKOFF_START: Duration = Duration::from_secs(1);
+/// The longest wait between retries.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// A failed reconcile, retried by [`error_policy`].
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// A request to the API server failed.
+    #[error("Kubernetes API request failed: {0}")]
+    Kube(#[from] kube::Error),
+    /// Opening the object failed for a reason that may pass (Vault unavailable).
+    #[error("{reason}: {message}")]
+    Transient {
+        /// The reason reported in the status.
+        reason: Reason,
+        /// What failed; it names keys or paths, never a value.
+        message: String,
+    },
+}
+
+impl ReconcileError {
+    /// Whether trying again may help: network failures, conflicts, throttling, server
+    /// errors, an unavailable Vault. Refusals of the API server (forbidden, invalid) are not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ReconcileError::Kube(kube::Error::Api(response)) => matches!(response.code, 409 | 429 | 500..=599),
+            ReconcileError::Kube(_) => true,
+            ReconcileError::Transient { .. } => true,
+        }
+    }
+}
+
+/// Namespace and name of an object.
+pub type ObjectKey = (String, String);
+
+/// What the controller last did with an object, to tell a change from a resync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The object's uid (a deleted and recreated object is a new one).
+    pub uid: String,
+    /// The generation decrypted.
+    pub generation: Option<i64>,
+    /// The keys version used.
+    pub keys_version: u64,
+    /// What came of it.
+    pub outcome: Outcome,
+}
+
+/// The outcome remembered for an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The Secret was applied: its digest and its resourceVersion afterwards.
+    Applied {
+        /// SHA-256 of the applied Secret ([`SecretManifest::digest`]).
+        digest: [u8; 32],
+        /// The Secret's resourceVersion after the apply.
+        secret_version: Option<String>,
+    },
+    /// The object was refused (bad input, wrong key): it waits for a change.
+    Refused(Reason),
+}
+
+/// What the reconciles share.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// Publishes Events about EncryptedSecrets.
+    pub recorder: Recorder,
+    keys: RwLock<KeyState>,
+    observed: Mutex<HashMap<ObjectKey, Observed>>,
+    failures: Mutex<HashMap<ObjectKey, u32>>,
+    decrypts: AtomicU64,
+}
+
+impl Context {
+    /// A context with no keys loaded yet (`keys` names the keys Secret for messages).
+    pub fn new(client: Client, recorder: Recorder, keys: KeyState) -> Self {
+        Context { client, recorder, keys: RwLock::new(keys), observed: Mutex::default(), failures: Mutex::default(), decrypts: AtomicU64::new(0) }
+    }
+
+    /// The keys in use.
+    pub fn keys(&self) -> KeyState {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the keys in use.
+    pub fn set_keys(&self, keys: KeyState) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+    }
+
+    /// How many times an object was decrypted since the start.
+    pub fn decrypts(&self) -> u64 {
+        self.decrypts.load(Ordering::Relaxed)
+    }
+
+    /// How many objects the controller remembers.
+    pub fn observed_count(&self) -> usize {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn observed(&self, key: &ObjectKey) -> Option<Observed> {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+    }
+
+    fn remember(&self, key: ObjectKey, observed: Observed) {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone(), observed);
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+    }
+
+    /// Forgets a deleted object.
+    pub fn forget(&self, key: &ObjectKey) {
+        self.observed.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    /// Counts a failure of `key` in a row and returns how long to wait before the next try.
+    fn next_backoff(&self, key: &ObjectKey) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = failures.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff(*n)
+    }
+}
+
+/// The wait before retry number `failures` (1 for the first): doubling from
+/// [`BACKOFF_START`] up to [`BACKOFF_MAX`].
+pub fn backoff(failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX);
+    BACKOFF_START.saturating_mul(factor).min(BACKOFF_MAX)
+}
+
+fn object_key(obj: &EncryptedSecret) -> ObjectKey {
+    (obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// What the reconcile needs from the live Secret (its values are zeroized right after reading).
+struct LiveSecret {
+    owned: bool,
+    immutable: bool,
+    resource_version: Option<String>,
+}
+
+/// Reconciles one EncryptedSecret.
+pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let key = object_key(&obj);
+    let (namespace, name) = (key.0.clone(), key.1.clone());
+    let uid = obj.uid().unwrap_or_default();
+    let generation = obj.metadata.generation;
+    let keys = ctx.keys();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+
+    let live = secrets.get_opt(&name).await?.map(|mut s| {
+        let info = LiveSecret { owned: is_owned_by(&s, &uid), immutable: s.immutable == Some(true), resource_version: s.metadata.resource_version.clone() };
+        zeroize_secret(&mut s);
+        info
+    });
+    if live.as_ref().is_some_and(|l| !l.owned) {
+        let message =
+            format!("Secret {namespace}/{name} exists and is not owned by this EncryptedSecret; it is left as it is (delete it, or rename one of the two)");
+        refuse(&ctx, &obj, Reason::SecretExists, &message).await?;
+        return Ok(Action::requeue(SECRET_EXISTS_RECHECK));
+    }
+
+    let seen = ctx.observed(&key).filter(|seen| seen.uid == uid);
+    if let Some(seen) = &seen {
+        if seen.uid == uid && seen.generation == generation && seen.keys_version == keys.version {
+            match &seen.outcome {
+                Outcome::Refused(_) => return Ok(Action::await_change()),
+                Outcome::Applied { secret_version, .. } if live.as_ref().is_some_and(|l| &l.resource_version == secret_version) => {
+                    return Ok(Action::await_change());
+                }
+                Outcome::Applied { .. } => info!(namespace, name, "the Secret was edited or deleted; restoring it"),
+            }
+        }
+    }
+
+    let decrypts = ctx.decrypts.fetch_add(1, Ordering::Relaxed) + 1;
+    debug!(namespace, name, generation, keys_version = keys.version, decrypts, "decrypting");
+    let label = format!("EncryptedSecret {namespace}/{name}");
+    let opened = match opening::open(&label, &obj.to_json(), &keys.identities) {
+        Ok(opened) => opened,
+        Err(err) => {
+            let reason = reason_for(&err);
+            let message = err.to_string();
+            refuse(&ctx, &obj, reason, &message).await?;
+            if err.is_transient() {
+                return Err(ReconcileError::Transient { reason, message });
+            }
+            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(reason) });
+            return Ok(Action::await_change());
+        }
+    };
+
+    let entries = opened.data.len();
+    let parts =
+        SecretParts { secret_type: opened.secret_type, labels: opened.labels, annotations: opened.annotations, immutable: opened.immutable, data: opened.data };
+    let manifest = SecretManifest::build(&namespace, Owner { name: name.clone(), uid: uid.clone() }, parts);
+    let digest = manifest.digest();
+    // Decrypted again (new keys, a new generation) to the same Secret that is still in place: nothing to write.
+    let unchanged = match seen.as_ref().map(|s| &s.outcome) {
+        Some(Outcome::Applied { digest: previous, secret_version }) => {
+            *previous == digest && live.as_ref().is_some_and(|l| &l.resource_version == secret_version)
+        }
+        _ => false,
+    };
+    let applied = match unchanged {
+        true => Ok(live.as_ref().and_then(|l| l.resource_version.clone())),
+        false => apply_secret(&secrets, &manifest, live.as_ref().is_some_and(|l| l.immutable)).await,
+    };
+    let secret_version = match applied {
+        Ok(version) => version,
+        Err(kube::Error::Api(response)) if matches!(response.code, 400 | 422) => {
+            let message = format!("the API server refused Secret {namespace}/{name}: {}", response.message);
+            refuse(&ctx, &obj, Reason::InvalidData, &message).await?;
+            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData) });
+            return Ok(Action::await_change());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let message = format!("Secret {name} is up to date ({entries} entries)");
+    set_status(&ctx, &obj, Reason::Decrypted, &message, Some(&name)).await?;
+    ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Applied { digest, secret_version } });
+    info!(namespace, name, entries, "Secret applied");
+    Ok(Action::await_change())
+}
+
+/// Server-side applies the Secret (field manager `gitseal`, forced), removes data entries
+/// someone else added, and returns the Secret's resourceVersion afterwards. An immutable
+/// Secret whose content must change is deleted and created again, as the API requires.
+async fn apply_secret(secrets: &Api<Secret>, manifest: &SecretManifest, live_immutable: bool) -> Result<Option<String>, kube::Error> {
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut applied = match secrets.patch(&manifest.name, &params, &Patch::Apply(manifest)).await {
+        Err(kube::Error::Api(response)) if response.code == 422 && live_immutable => {
+            info!(namespace = manifest.namespace, name = manifest.name, "the Secret is immutable; creating it again");
+            secrets.delete(&manifest.name, &DeleteParams::default()).await?;
+            secrets.patch(&manifest.name, &params, &Patch::Apply(manifest)).await?
+        }
+        other => other?,
+    };
+    let extra = manifest.extra_keys(&applied);
+    let mut version = applied.metadata.resource_version.clone();
+    zeroize_secret(&mut applied);
+    if !extra.is_empty() {
+        let removals: Map<String, Value> = extra.into_iter().map(|k| (k, Value::Null)).collect();
+        let mut patched = secrets.patch(&manifest.name, &PatchParams::default(), &Patch::Merge(json!({ "data": removals }))).await?;
+        version = patched.metadata.resource_version.clone();
+        zeroize_secret(&mut patched);
+    }
+    Ok(version)
+}
+
+/// Reports a failure: `Ready=False` with `reason`, a Warning Event and a log line, unless
+/// the status already says exactly this (this failure was reported for this generation).
+async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str) -> Result<(), kube::Error> {
+    let (namespace, name) = object_key(obj);
+    if !set_status(ctx, obj, reason, message, None).await? {
+        debug!(namespace, name, reason = reason.as_str(), "still not ready");
+        return Ok(());
+    }
+    warn!(namespace, name, reason = reason.as_str(), message, "not ready");
+    let event =
+        Event { type_: EventType::Warning, reason: reason.as_str().into(), note: Some(truncate(message, 1000)), action: "Decrypt".into(), secondary: None };
+    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+        warn!(error = %e, "cannot publish an Event");
+    }
+    Ok(())
+}
+
+/// Writes the status through the status subresource unless it already says the same;
+/// returns whether it wrote.
+async fn set_status(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str, secret_name: Option<&str>) -> Result<bool, kube::Error> {
+    let now = k8s_openapi::chrono::Utc::now().to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
+    let mut status = status_for(obj.status.as_ref(), obj.metadata.generation, reason, message, secret_name, &now);
+    if status.secret_name.is_none() {
+        status.secret_name = obj.status.as_ref().and_then(|s| s.secret_name.clone());
+    }
+    if obj.status.as_ref() == Some(&status) {
+        return Ok(false);
+    }
+    let api: Api<EncryptedSecret> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    api.patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status }))).await?;
+    Ok(true)
+}
+
+/// What to do after a failed reconcile: retry with exponential backoff.
+pub fn error_policy(obj: Arc<EncryptedSecret>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let key = object_key(&obj);
+    let wait = ctx.next_backoff(&key);
+    warn!(namespace = key.0, name = key.1, error = %err, transient = err.is_transient(), retry_in_s = wait.as_secs_f64(), "reconcile failed");
+    Action::requeue(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_five_minutes() {
+        let waits: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
+
+    fn api_error(code: u16) -> ReconcileError {
+        ReconcileError::Kube(kube::Error::Api(kube::core::ErrorResponse { status: "Failure".into(), message: "m".into(), reason: "r".into(), code }))
+    }
+
+    #[test]
+    fn conflicts_throttling_and_server_errors_are_transient_and_refusals_are_not() {
+        for code in [409, 429, 500, 503] {
+            assert!(api_error(code).is_transient(), "{code}");
+        }
+        for code in [400, 403, 404, 422] {
+            assert!(!api_error(code).is_transient(), "{code}");
+        }
+        assert!(ReconcileError::Transient { reason: Reason::VaultError, message: "unavailable".into() }.is_transient());
+    }
+}

@@ -1,0 +1,194 @@
+//! Running the controller: the keys watch, one kube-runtime `Controller` per watched scope
+//! (all namespaces, or each `--namespace`), the probes, and a graceful shutdown on SIGTERM
+//! or SIGINT.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::channel::mpsc::{unbounded, UnboundedSender};
+use futures::future::FutureExt;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::Error as ControllerError;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher::{self, watcher, Event};
+use kube::runtime::{Controller, WatchStreamExt};
+use kube::Client;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::keys::{load_from_secret, KeyState};
+use crate::options::RunOptions;
+use crate::probes::{self, Readiness};
+use crate::reconcile::{error_policy, reconcile, Context};
+use crate::resource::EncryptedSecret;
+use crate::secret::{zeroize_secret, MANAGED_LABEL};
+
+/// How long the controllers wait for the first read of the keys Secret before starting
+/// anyway (objects then fail with `NoMatchingKey` until the keys arrive).
+pub const KEYS_SYNC_WAIT: Duration = Duration::from_secs(30);
+
+/// Why the controller could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No API server configuration (in-cluster or kubeconfig).
+    #[error("cannot configure the Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    /// The probe address cannot be listened on.
+    #[error("cannot listen on the probe address {addr}: {source}")]
+    Probe {
+        /// The address given.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Runs the controller until `shutdown` completes; in-flight reconciles finish first.
+pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
+    let client = Client::try_default().await.map_err(RunError::Client)?;
+    let listener = TcpListener::bind(options.probe_addr).await.map_err(|source| RunError::Probe { addr: options.probe_addr, source })?;
+    let readiness = Readiness::default();
+    let probe_task = tokio::spawn(probes::serve(listener, readiness.clone()));
+    info!(probe_addr = %options.probe_addr, namespaces = ?options.namespaces, selector = ?options.selector, "starting");
+
+    let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
+    let reporter = Reporter { controller: "gitseal-controller".into(), instance: std::env::var("POD_NAME").ok() };
+    let ctx = Arc::new(Context::new(client.clone(), Recorder::new(client.clone(), reporter), KeyState::missing(&keys_secret)));
+    let shutdown = shutdown.boxed().shared();
+
+    let scopes: Vec<Option<String>> = if options.namespaces.is_empty() { vec![None] } else { options.namespaces.iter().cloned().map(Some).collect() };
+    let (triggers, trigger_streams): (Vec<_>, Vec<_>) = scopes.iter().map(|_| unbounded::<()>()).unzip();
+    let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
+    let keys_api: Api<Secret> = Api::namespaced(client.clone(), &options.controller_namespace);
+    let keys_task = tokio::spawn(watch_keys(keys_api, options.keys_secret.clone(), keys_secret.clone(), ctx.clone(), triggers, synced_tx));
+    tokio::select! {
+        _ = synced_rx => {}
+        _ = tokio::time::sleep(KEYS_SYNC_WAIT) => warn!(keys_secret, "the keys Secret could not be read yet; starting without keys"),
+        _ = shutdown.clone() => {}
+    }
+
+    let controllers = scopes.into_iter().zip(trigger_streams).map(|(scope, keys_changed)| {
+        let (objects, owned): (Api<EncryptedSecret>, Api<PartialObjectMeta<Secret>>) = match &scope {
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+            Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(selector) = &options.selector {
+            config = config.labels(selector);
+        }
+        let ctx = ctx.clone();
+        Controller::new(objects, config)
+            // Only the Secrets the controller made, and only their metadata: memory does not grow with the cluster's Secrets, and no values are held.
+            .owns(owned, watcher::Config::default().labels(MANAGED_LABEL))
+            .reconcile_all_on(keys_changed)
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(move |result| {
+                match result {
+                    Ok((object, action)) => debug!(object = %object, ?action, "reconciled"),
+                    Err(ControllerError::ObjectNotFound(object)) => {
+                        ctx.forget(&(object.namespace.clone().unwrap_or_default(), object.name.clone()));
+                        debug!(object = %object, "deleted");
+                    }
+                    Err(ControllerError::ReconcilerFailed(_, _)) => {}
+                    Err(e) => warn!(error = %e, source = ?std::error::Error::source(&e).map(ToString::to_string), "watch failed"),
+                }
+                futures::future::ready(())
+            })
+    });
+    let all = futures::future::join_all(controllers);
+    readiness.set(true);
+    info!("ready");
+    all.await;
+    readiness.set(false);
+    keys_task.abort();
+    probe_task.abort();
+    info!(decrypts = ctx.decrypts(), "stopped");
+    Ok(())
+}
+
+/// Watches the keys Secret; on every change of its usable keys, swaps the identities in
+/// and re-queues every object (those that failed for lack of a key become Ready).
+async fn watch_keys(
+    api: Api<Secret>,
+    name: String,
+    label: String,
+    ctx: Arc<Context>,
+    triggers: Vec<UnboundedSender<()>>,
+    synced: tokio::sync::oneshot::Sender<()>,
+) {
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = watcher(api, config).default_backoff().boxed();
+    let mut synced = Some(synced);
+    let mut seen_since_init = false;
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(Event::Init) => seen_since_init = false,
+            Ok(Event::InitApply(secret) | Event::Apply(secret)) => {
+                seen_since_init = true;
+                update_keys(&ctx, &label, Some(secret), &triggers);
+            }
+            Ok(Event::Delete(_)) => update_keys(&ctx, &label, None, &triggers),
+            Ok(Event::InitDone) => {
+                if !seen_since_init {
+                    update_keys(&ctx, &label, None, &triggers);
+                }
+                if let Some(tx) = synced.take() {
+                    let _ = tx.send(());
+                }
+            }
+            Err(e) => warn!(keys_secret = label, error = %e, "cannot watch the keys Secret"),
+        }
+    }
+}
+
+fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[UnboundedSender<()>]) {
+    let loaded = secret.map(|mut s| {
+        let mut data = s.data.take().unwrap_or_default();
+        let loaded = load_from_secret(label, &mut data);
+        zeroize_secret(&mut s);
+        loaded
+    });
+    if let Some(l) = &loaded {
+        for problem in &l.problems {
+            warn!(keys_secret = label, problem, "keys Secret entry skipped");
+        }
+    }
+    let Some(next) = ctx.keys().updated(loaded) else { return };
+    match next.present() {
+        true => info!(keys_secret = label, identities = next.identities.len(), keys_version = next.version, "keys loaded"),
+        false => warn!(keys_secret = label, keys_version = next.version, "the keys Secret does not exist; nothing can be decrypted"),
+    }
+    ctx.set_keys(next);
+    for trigger in triggers {
+        let _ = trigger.unbounded_send(());
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!(signal = "SIGINT", "shutting down"),
+            _ = term.recv() => info!(signal = "SIGTERM", "shutting down"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

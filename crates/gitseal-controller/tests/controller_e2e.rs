@@ -1,0 +1,292 @@
+//! End to end: the real `gitseal-controller` binary against the workspace's test API
+//! server, driven with the real kubectl 1.32. Every test also checks that no plaintext
+//! value (nor its base64) appears in the controller's output, the Events or the status.
+
+mod support;
+
+use std::time::Duration;
+
+use base64::Engine;
+use gitseal_core::encrypted_secret::{self, Scope};
+use gitseal_core::keys::AgeRecipient;
+use gitseal_core::Recipients;
+use serde_json::Value;
+use support::cluster::Cluster;
+use support::peers::kubectl;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Plaintext values of the test Secrets: none may show up anywhere but in the Secret.
+const USERNAME: &str = "admin-Qx7wq";
+const PASSWORD: &str = "pw-Zq8v1-plaintext";
+const TOKEN: &str = "tok-Lm3p9-plaintext";
+const NEW_PASSWORD: &str = "pw2-Hh4k0-rotated";
+
+struct Key {
+    identity: String,
+    recipient: String,
+}
+
+fn new_key() -> Key {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    Key { identity: format!("{}\n", id.to_string().expose_secret()), recipient: id.to_public().to_string() }
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn secret_yaml(namespace: &str, name: &str, password: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n    app: db\n  annotations:\n    team: payments\ntype: kubernetes.io/basic-auth\nstringData:\n  username: {USERNAME}\n  password: {password}\ndata:\n  token: {}\n",
+        b64(TOKEN)
+    )
+}
+
+fn seal(yaml: &str, scope: Scope, recipient: &str) -> String {
+    let recipients = Recipients { age: vec![AgeRecipient::parse(recipient).unwrap()], ..Recipients::default() };
+    encrypted_secret::encrypt_secret_manifest("secret.yaml", yaml.as_bytes(), scope, &recipients).unwrap().into_string()
+}
+
+fn keys_secret_yaml(keys: &[(&str, &Key)]) -> String {
+    let mut yaml = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: gitseal-keys\n  namespace: gitseal-system\ntype: Opaque\ndata:\n");
+    for (entry, key) in keys {
+        yaml.push_str(&format!("  {entry}: {}\n", b64(&key.identity)));
+    }
+    yaml
+}
+
+/// A cluster with the namespace `apps`, the keys Secret holding `key`, and the controller running.
+fn cluster_with(key: &Key) -> Option<Cluster> {
+    let mut cluster = Cluster::start(kubectl()?);
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", key)]));
+    cluster.start_controller(&[]);
+    Some(cluster)
+}
+
+fn decoded(secret: &Value, entry: &str) -> String {
+    let text = secret["data"][entry].as_str().unwrap_or_else(|| panic!("no data.{entry} in {secret}"));
+    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
+}
+
+fn ready_condition(cluster: &Cluster, namespace: &str, name: &str) -> Option<(String, String, String)> {
+    let obj = cluster.get(namespace, &format!("encryptedsecret/{name}"))?;
+    let c = obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")?.clone();
+    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
+}
+
+fn wait_reason(cluster: &Cluster, namespace: &str, name: &str, reason: &str) -> String {
+    cluster.eventually(&format!("{namespace}/{name} to report {reason}"), WAIT, || match ready_condition(cluster, namespace, name) {
+        Some((status, r, message)) if r == reason => {
+            assert_eq!(status, if reason == "Decrypted" { "True" } else { "False" });
+            Some(message)
+        }
+        _ => None,
+    })
+}
+
+fn wait_ready(cluster: &Cluster, namespace: &str, name: &str) {
+    cluster.ok(&["wait", "-n", namespace, "--for=condition=Ready", &format!("encryptedsecret/{name}"), "--timeout=60s"]);
+}
+
+/// No plaintext value nor its base64 in the controller's output, the Events or any EncryptedSecret.
+fn assert_no_plaintext_leaked(cluster: &Cluster) {
+    let events = cluster.ok(&["get", "events.events.k8s.io", "-A", "-o", "json"]);
+    let objects = cluster.ok(&["get", "encryptedsecrets", "-A", "-o", "json"]);
+    let output = cluster.controller_output();
+    let log_lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(log_lines.len() >= 2, "the controller logged: {output}");
+    for line in &log_lines {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(entry["level"].is_string() && entry["message"].is_string(), "{line}");
+        assert_ne!(entry["message"], "watch failed", "{line}");
+    }
+    for (what, text) in [("controller output", &output), ("events", &events), ("encryptedsecrets", &objects)] {
+        for value in [USERNAME, PASSWORD, TOKEN, NEW_PASSWORD] {
+            assert!(!text.contains(value), "{what} holds a plaintext value");
+            assert!(!text.contains(&b64(value)), "{what} holds a plaintext value in base64");
+        }
+    }
+}
+
+fn events_for(cluster: &Cluster, namespace: &str, name: &str) -> Vec<Value> {
+    let events: Value = serde_json::from_str(&cluster.ok(&["get", "events.events.k8s.io", "-n", namespace, "-o", "json"])).unwrap();
+    events["items"].as_array().unwrap().iter().filter(|e| e["regarding"]["name"] == name && e["regarding"]["kind"] == "EncryptedSecret").cloned().collect()
+}
+
+#[test]
+fn create_update_drift_restore_and_deletion() {
+    let key = new_key();
+    let Some(mut cluster) = cluster_with(&key) else { return };
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &key.recipient));
+    wait_ready(&cluster, "apps", "db");
+
+    // create: the Secret has the data, type, labels, annotations and owner.
+    let secret = cluster.get("apps", "secret/db").expect("the Secret exists");
+    assert_eq!(decoded(&secret, "username"), USERNAME);
+    assert_eq!(decoded(&secret, "password"), PASSWORD);
+    assert_eq!(decoded(&secret, "token"), TOKEN);
+    assert_eq!(secret["type"], "kubernetes.io/basic-auth");
+    assert_eq!(secret["metadata"]["labels"]["app"], "db");
+    assert_eq!(secret["metadata"]["labels"]["gitseal.dev/encrypted-secret"], "true");
+    assert_eq!(secret["metadata"]["annotations"]["team"], "payments");
+    let esec = cluster.get("apps", "encryptedsecret/db").unwrap();
+    let owner = &secret["metadata"]["ownerReferences"][0];
+    assert_eq!((owner["kind"].as_str(), owner["name"].as_str(), owner["controller"].as_bool()), (Some("EncryptedSecret"), Some("db"), Some(true)));
+    assert_eq!(owner["uid"], esec["metadata"]["uid"]);
+    assert_eq!(esec["status"]["observedGeneration"], esec["metadata"]["generation"]);
+    assert_eq!(esec["status"]["secretName"], "db");
+    let with_fields: Value = serde_json::from_str(&cluster.ok(&["get", "-n", "apps", "secret/db", "-o", "json", "--show-managed-fields"])).unwrap();
+    let managers: Vec<&str> = with_fields["metadata"]["managedFields"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
+    assert!(managers.contains(&"gitseal"), "field managers: {managers:?}");
+
+    // A change of metadata only (no new generation) decrypts nothing.
+    let before = cluster.decrypts();
+    assert!(before >= 1);
+    cluster.ok(&["label", "-n", "apps", "encryptedsecret/db", "tier=backend"]);
+    cluster.ok(&["annotate", "-n", "apps", "encryptedsecret/db", "note=x"]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(cluster.decrypts(), before, "a label or annotation change must not decrypt again");
+
+    // update: a new value reaches the Secret.
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", NEW_PASSWORD), Scope::Strict, &key.recipient));
+    cluster.eventually("the new password in the Secret", WAIT, || cluster.get("apps", "secret/db").filter(|s| decoded(s, "password") == NEW_PASSWORD));
+    wait_ready(&cluster, "apps", "db");
+
+    // drift: an edited value and an added entry are undone.
+    cluster.ok(&[
+        "patch",
+        "-n",
+        "apps",
+        "secret/db",
+        "--type",
+        "merge",
+        "-p",
+        &format!("{{\"data\":{{\"password\":\"{}\",\"extra\":\"eA==\"}}}}", b64("edited")),
+    ]);
+    cluster.eventually("the edited Secret restored", WAIT, || {
+        cluster.get("apps", "secret/db").filter(|s| decoded(s, "password") == NEW_PASSWORD && s["data"].get("extra").is_none())
+    });
+    // drift: a deleted Secret is created again.
+    cluster.ok(&["delete", "-n", "apps", "secret/db"]);
+    cluster.eventually("the deleted Secret recreated", WAIT, || cluster.get("apps", "secret/db").filter(|s| decoded(s, "password") == NEW_PASSWORD));
+
+    // deletion: the Secret goes with its owner.
+    cluster.ok(&["delete", "-n", "apps", "encryptedsecret/db"]);
+    cluster.eventually("the Secret deleted with its owner", WAIT, || cluster.get("apps", "secret/db").is_none().then_some(()));
+
+    assert_no_plaintext_leaked(&cluster);
+    assert!(cluster.stop_controller(), "the controller exits cleanly on SIGTERM");
+}
+
+#[test]
+fn a_tampered_object_gets_no_secret_and_reports_mac_mismatch() {
+    let key = new_key();
+    let Some(cluster) = cluster_with(&key) else { return };
+    let sealed = seal(&secret_yaml("apps", "swapped", PASSWORD), Scope::Strict, &key.recipient);
+    // Swap the ciphertexts of two values.
+    let value_of = |field: &str| sealed.lines().find(|l| l.trim_start().starts_with(&format!("{field}: ENC["))).unwrap().split_once(": ").unwrap().1.to_owned();
+    let (user, pass) = (value_of("username"), value_of("password"));
+    let swapped: String = sealed.replace(&user, "@@USER@@").replace(&pass, &user).replace("@@USER@@", &pass);
+    cluster.apply("swapped.yaml", &swapped);
+    let message = wait_reason(&cluster, "apps", "swapped", "MacMismatch");
+    assert!(!message.is_empty());
+    assert!(cluster.get("apps", "secret/swapped").is_none(), "no Secret for a tampered object");
+    let events = events_for(&cluster, "apps", "swapped");
+    assert!(events.iter().any(|e| e["reason"] == "MacMismatch" && e["type"] == "Warning"), "{events:?}");
+
+    // One character of a ciphertext edited.
+    let sealed = seal(&secret_yaml("apps", "edited", PASSWORD), Scope::Strict, &key.recipient);
+    let pass = sealed.lines().find(|l| l.trim_start().starts_with("password: ENC[")).unwrap().split_once(": ").unwrap().1.to_owned();
+    let at = pass.find("data:").unwrap() + 6;
+    let mut edited_value = pass.clone();
+    let flipped = if &pass[at..at + 1] == "A" { "B" } else { "A" };
+    edited_value.replace_range(at..at + 1, flipped);
+    cluster.apply("edited.yaml", &sealed.replace(&pass, &edited_value));
+    wait_reason(&cluster, "apps", "edited", "MacMismatch");
+    assert!(cluster.get("apps", "secret/edited").is_none());
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn a_wrong_key_reports_no_matching_key_until_the_key_is_added() {
+    let cluster_key = new_key();
+    let other_key = new_key();
+    let Some(cluster) = cluster_with(&cluster_key) else { return };
+    cluster.apply("other.yaml", &seal(&secret_yaml("apps", "other", PASSWORD), Scope::Strict, &other_key.recipient));
+    let message = wait_reason(&cluster, "apps", "other", "NoMatchingKey");
+    assert!(message.contains(&other_key.recipient[..12]), "the message names the recipient: {message}");
+    assert!(cluster.get("apps", "secret/other").is_none());
+    assert!(events_for(&cluster, "apps", "other").iter().any(|e| e["reason"] == "NoMatchingKey"));
+
+    // The key is added to the keys Secret: the object becomes Ready without a restart.
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &cluster_key), ("team.agekey", &other_key)]));
+    wait_ready(&cluster, "apps", "other");
+    assert_eq!(decoded(&cluster.get("apps", "secret/other").unwrap(), "password"), PASSWORD);
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn a_missing_keys_secret_fails_every_object_until_it_appears() {
+    let key = new_key();
+    let Some(mut cluster) = kubectl().map(Cluster::start) else { return };
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.start_controller(&[]);
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &key.recipient));
+    wait_reason(&cluster, "apps", "db", "NoMatchingKey");
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
+    wait_ready(&cluster, "apps", "db");
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn an_object_copied_to_another_namespace_reports_scope_violation() {
+    let key = new_key();
+    let Some(cluster) = cluster_with(&key) else { return };
+    cluster.ok(&["create", "namespace", "elsewhere"]);
+    let sealed = seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &key.recipient);
+    assert!(sealed.contains("namespace: apps"));
+    cluster.apply("copied.yaml", &sealed.replace("namespace: apps", "namespace: elsewhere"));
+    wait_reason(&cluster, "elsewhere", "db", "ScopeViolation");
+    assert!(cluster.get("elsewhere", "secret/db").is_none(), "no Secret outside the sealed scope");
+    assert!(events_for(&cluster, "elsewhere", "db").iter().any(|e| e["reason"] == "ScopeViolation"));
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn a_secret_the_controller_did_not_make_is_left_alone() {
+    let key = new_key();
+    let Some(cluster) = cluster_with(&key) else { return };
+    cluster.ok(&["create", "secret", "generic", "-n", "apps", "db", "--from-literal=owner=someone-else"]);
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &key.recipient));
+    wait_reason(&cluster, "apps", "db", "SecretExists");
+    let secret = cluster.get("apps", "secret/db").unwrap();
+    assert_eq!(decoded(&secret, "owner"), "someone-else");
+    assert!(secret["data"].get("password").is_none(), "the existing Secret is not overwritten");
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn namespace_and_selector_flags_limit_what_the_controller_reconciles() {
+    let key = new_key();
+    let Some(mut cluster) = kubectl().map(Cluster::start) else { return };
+    for ns in ["apps", "other"] {
+        cluster.ok(&["create", "namespace", ns]);
+    }
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
+    cluster.start_controller(&["--namespace", "apps", "--selector", "shard=a"]);
+    let with_label = |yaml: String, shard: &str| yaml.replacen("metadata:\n", &format!("metadata:\n  labels:\n    shard: {shard}\n"), 1);
+    cluster.apply("a.yaml", &with_label(seal(&secret_yaml("apps", "a", PASSWORD), Scope::Strict, &key.recipient), "a"));
+    cluster.apply("b.yaml", &with_label(seal(&secret_yaml("apps", "b", PASSWORD), Scope::Strict, &key.recipient), "b"));
+    cluster.apply("c.yaml", &with_label(seal(&secret_yaml("other", "c", PASSWORD), Scope::Strict, &key.recipient), "a"));
+    wait_ready(&cluster, "apps", "a");
+    // Give the controller time to (wrongly) pick up the others.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(cluster.get("apps", "secret/b").is_none(), "another shard's object is left alone");
+    assert!(cluster.get("apps", "encryptedsecret/b").unwrap()["status"].is_null());
+    assert!(cluster.get("other", "secret/c").is_none(), "an unwatched namespace is left alone");
+    assert!(cluster.get("other", "encryptedsecret/c").unwrap()["status"].is_null());
+    assert_no_plaintext_leaked(&cluster);
+}
