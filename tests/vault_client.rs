@@ -116,3 +116,40 @@ fn login_tokens_are_renewed_before_their_lease_ends() {
     assert_eq!(c.kv_read("kv/app", None).unwrap().get("password"), Some("p"));
     assert_eq!(logins(), 2);
 }
+
+#[test]
+fn concurrent_callers_share_one_login() {
+    let server = VaultServer::start();
+    server.kv1_put("kv", "app", serde_json::json!({"password": "p"}));
+    server.add_approle("approle", "r", "role", "sec", Policy::new().allow("kv/*", &["read"]));
+    let c = std::sync::Arc::new(client(&server, &[("VAULT_ROLE_ID", "role"), ("VAULT_SECRET_ID", "sec")]));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let c = std::sync::Arc::clone(&c);
+            std::thread::spawn(move || c.kv_read("kv/app", None).map(|s| s.get("password").map(str::to_owned)))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap().as_deref(), Some("p"));
+    }
+    let requests = server.requests();
+    assert_eq!(requests.iter().filter(|r| r.path == "/v1/auth/approle/login").count(), 1, "one login for all callers: {requests:?}");
+    assert_eq!(requests.iter().filter(|r| r.path == "/v1/kv/app").count(), 8);
+}
+
+#[test]
+fn redirects_are_not_followed_and_the_token_stays_with_the_configured_server() {
+    let server = VaultServer::start();
+    let elsewhere = VaultServer::start();
+    elsewhere.kv1_put("kv", "app", serde_json::json!({"password": "p"}));
+    let c = client(&server, &[("VAULT_TOKEN", ROOT_TOKEN)]);
+    for (what, call) in [("GET", 0), ("POST", 1)] {
+        server.clear_requests();
+        server.fail_next(1, Fault::Redirect(format!("{}/v1/kv/app", elsewhere.addr())));
+        let e = if call == 0 { c.kv_read("kv/app", None).unwrap_err() } else { c.transit_encrypt("transit", "k", b"data key").unwrap_err() };
+        assert_eq!(e.status(), Some(307), "{what}: {e}");
+        assert!(!e.is_transient(), "{what}: {e}");
+        assert_eq!(server.requests().len(), 1, "{what}: {:?}", server.requests());
+    }
+    assert!(elsewhere.requests().is_empty(), "the redirect target got {:?}", elsewhere.requests());
+}

@@ -122,3 +122,38 @@ fn transit_over_tls_interoperates_with_sops() {
     assert!(utf8(&out.stdout).contains("token: abc"));
     assert_eq!(bao.transit_decrypts("gitops"), 1, "sops's decrypt reached OpenBao over HTTPS");
 }
+
+/// The system roots (here `SSL_CERT_FILE`, which the platform verifier reads on Linux)
+/// are trusted when no CA is configured; `VAULT_CACERT` replaces them, as the Vault CLI
+/// and sops read it, rather than adding to them.
+#[test]
+fn vault_cacert_replaces_the_system_roots() {
+    let (bao, f) = setup();
+    let render = |cacert: Option<&std::path::Path>| {
+        let mut c = f.gitseal();
+        c.env("VAULT_ADDR", bao.addr()).env("VAULT_TOKEN", bao.root_token()).env("VAULT_MAX_RETRIES", "0");
+        c.env("SSL_CERT_FILE", bao.ca_file()).env_remove("SSL_CERT_DIR").env_remove("VAULT_CAPATH").env_remove("VAULT_CACERT");
+        if let Some(path) = cacert {
+            c.env("VAULT_CACERT", path);
+        }
+        c.args(["render", "hook.yaml"]).output().unwrap()
+    };
+    let out = render(None);
+    assert_success("render trusting the system roots", &out);
+    assert_eq!(utf8(&out.stdout), MANIFEST.replace("<path:secret/data/flux/webhook#token>", "tls-token"));
+
+    let openssl = common::require_peer("openssl");
+    let out = std::process::Command::new(openssl)
+        .current_dir(f.dir.path())
+        .args(["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+        .args(["-subj", "/CN=another CA", "-keyout", "other-ca.key", "-out", "other-ca.pem"])
+        .output()
+        .unwrap();
+    assert_success("openssl req", &out);
+    let from = bao.audit_entries().len();
+    let out = render(Some(&f.path("other-ca.pem")));
+    assert_eq!(out.status.code(), Some(11), "only the CA of VAULT_CACERT may be trusted: {}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).to_lowercase().contains("certificate"), "{}", stderr(&out));
+    assert_eq!(bao.audit_entries().len(), from, "nothing may reach Vault over a connection VAULT_CACERT does not vouch for");
+}

@@ -57,6 +57,9 @@ pub enum Fault {
     Drop,
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// Answer 307 with this `Location` (as a Vault standby node without request
+    /// forwarding does).
+    Redirect(String),
 }
 
 /// Capabilities on a path pattern (`secret/data/app`, `secret/data/*`, `transit/+/k`).
@@ -422,6 +425,7 @@ fn serve_connection(conn: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicB
             body: req.body.clone(),
             status: None,
         };
+        let mut location = None;
         let response = match fault {
             Some(Fault::Drop) => {
                 state.lock().unwrap_or_else(|p| p.into_inner()).log.push(logged);
@@ -436,11 +440,15 @@ fn serve_connection(conn: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicB
                 std::thread::sleep(d);
                 handle(&state, &req, &path, query.as_deref())
             }
+            Some(Fault::Redirect(to)) => {
+                location = Some(to);
+                (307, Value::Null)
+            }
             None => handle(&state, &req, &path, query.as_deref()),
         };
         logged.status = Some(response.0);
         state.lock().unwrap_or_else(|p| p.into_inner()).log.push(logged);
-        if write_response(&mut writer, response.0, &response.1).is_err() || close {
+        if write_response(&mut writer, response.0, &response.1, location.as_deref()).is_err() || close {
             let _ = writer.shutdown(Shutdown::Both);
             return;
         }
@@ -488,7 +496,7 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<HttpRequest> {
     Some(HttpRequest { method, target, headers, body })
 }
 
-fn write_response(w: &mut TcpStream, status: u16, body: &Value) -> std::io::Result<()> {
+fn write_response(w: &mut TcpStream, status: u16, body: &Value, location: Option<&str>) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         204 => "No Content",
@@ -501,12 +509,16 @@ fn write_response(w: &mut TcpStream, status: u16, body: &Value) -> std::io::Resu
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        307 => "Temporary Redirect",
         _ => "Status",
     };
     let text = if status == 204 || body.is_null() { String::new() } else { body.to_string() };
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nCache-Control: no-store\r\nContent-Length: {}\r\n", text.len());
     if !text.is_empty() {
         head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(to) = location {
+        head.push_str(&format!("Location: {to}\r\n"));
     }
     head.push_str("\r\n");
     w.write_all(head.as_bytes())?;

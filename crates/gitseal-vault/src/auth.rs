@@ -7,8 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
+use ureq::http::HeaderValue;
 use zeroize::Zeroizing;
 
 use super::config::VaultAuth;

@@ -1,21 +1,23 @@
-//! The async Vault client: one HTTP stack (`reqwest` on rustls with the `ring` crypto
-//! provider, configured from the TLS settings), bounded retries, lazy login. It runs on
-//! the caller's tokio runtime; [`crate::blocking::VaultClient`] wraps it for threads
-//! that have none.
+//! The Vault client: a small blocking HTTP/1.1 stack (`ureq` on rustls with the `ring`
+//! crypto provider, configured from the TLS settings), bounded retries, lazy login.
 //!
 //! Requests are raw Vault HTTP API calls rather than a typed Vault SDK, because the client
 //! must send exactly the bodies sops sends (`{"plaintext": ...}` and nothing else), tell
 //! KV v1 from KV v2 by the response envelope, read 404 bodies (deleted KV v2 versions), and
 //! retry by HTTP status. The token is added per request from a `SecretString`, so no
 //! long-lived plain copy of it sits in a middleware.
+//!
+//! The client blocks the calling thread. Async code (a controller on tokio) calls it from
+//! `tokio::task::spawn_blocking`, so that a slow Vault never stalls the runtime's workers.
 
+use std::io::Read;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::header::{HeaderValue, RETRY_AFTER};
-use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
-use zeroize::Zeroizing;
+use ureq::http::{HeaderValue, Method, Request};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::auth::{self, CachedToken};
 use super::config::{VaultAuth, VaultConfig};
@@ -24,19 +26,23 @@ use super::error::VaultError;
 /// First backoff step; doubled per retry, capped at [`MAX_BACKOFF`], with jitter.
 const BASE_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(3);
+/// Largest response body read: Vault's answers are a few kilobytes; a server streaming
+/// without end is cut off instead of filling memory.
+const MAX_BODY: usize = 32 << 20;
 
-/// An async client for one Vault server. `Send + Sync`: share it (for example in an
-/// `Arc`) between tasks. Its futures need a tokio runtime with timers enabled.
+/// A client for one Vault server. `Send + Sync`: share it (for example in an `Arc`)
+/// between threads; its connection pool and its login are shared too. Every call blocks
+/// the calling thread until Vault answers or the retries are spent.
 pub struct VaultClient {
-    http: reqwest::Client,
+    http: ureq::Agent,
     /// Server address without a trailing slash (may carry a path prefix).
     address: String,
     namespace: Option<HeaderValue>,
     auth: VaultAuth,
     max_retries: u32,
-    /// Token in use: the configured one, or the one a login returned. An async lock,
-    /// held across a login so that concurrent requests wait for one login.
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// Token in use: the configured one, or the one a login returned. Held across a login,
+    /// so that concurrent callers wait for one login instead of each logging in.
+    token: Mutex<Option<CachedToken>>,
 }
 
 impl std::fmt::Debug for VaultClient {
@@ -72,21 +78,21 @@ impl RawResponse {
     }
 }
 
+/// Why one attempt got no usable HTTP answer.
+struct AttemptFailure {
+    message: String,
+    /// Trying again cannot help (a request this client cannot build or send as given).
+    is_final: bool,
+}
+
 impl VaultClient {
     /// A client for the server at `addr` (`http://` or `https://`, as in `VAULT_ADDR`),
     /// with TLS, namespace, auth, timeout and retries from `cfg` (`cfg.addr` is not used).
     /// No request is made until the first call.
     pub fn new(cfg: &VaultConfig, addr: &str) -> Result<Self, VaultError> {
         let address = addr.trim().trim_end_matches('/').to_owned();
-        let url = url::Url::parse(&address).map_err(|e| VaultError::Config(format!("invalid Vault address {address:?}: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(VaultError::Config(format!("invalid Vault address {address:?}: expected http://HOST[:PORT] or https://HOST[:PORT]")));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(VaultError::Config(format!("invalid Vault address {address:?}: it must not have a query or fragment")));
-        }
-
-        let http = http_client(cfg, url.scheme() == "https")?;
+        let https = check_address(&address)?;
+        let http = http_agent(cfg, https)?;
 
         let namespace = match cfg.namespace.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| VaultError::Config(format!("invalid VAULT_NAMESPACE {ns:?}")))?),
@@ -102,7 +108,7 @@ impl VaultClient {
             _ => None,
         };
 
-        Ok(VaultClient { http, address, namespace, auth: cfg.auth.clone(), max_retries: cfg.max_retries, token: tokio::sync::Mutex::new(token) })
+        Ok(VaultClient { http, address, namespace, auth: cfg.auth.clone(), max_retries: cfg.max_retries, token: Mutex::new(token) })
     }
 
     /// The server address this client talks to (no trailing slash).
@@ -112,18 +118,19 @@ impl VaultClient {
 
     /// The token to send, logging in first (once, then again when the login lease runs
     /// out) for AppRole and Kubernetes auth.
-    async fn current_token(&self) -> Result<Option<SecretString>, VaultError> {
-        let mut cached = self.token.lock().await;
+    fn current_token(&self) -> Result<Option<SecretString>, VaultError> {
+        // A panic elsewhere while holding the lock leaves at worst no cached token, which
+        // only means one more login.
+        let mut cached = self.token.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(c) = cached.as_ref().filter(|c| c.is_fresh()) {
             return Ok(Some(c.token.clone()));
         }
         let login = match (&self.auth, auth::login_request(&self.auth)?) {
             (VaultAuth::Token(t), _) => CachedToken::given(t.clone()),
             (_, None) => return Ok(None),
+            // A login is a request without a token, so it never takes this lock again.
             (_, Some(request)) => {
-                // A login is a request without a token, so it never comes back here; the
-                // box only breaks the cycle in the futures' types.
-                let (json, _raw) = Box::pin(self.post_json(&request.path, request.body, false)).await?;
+                let (json, _raw) = self.post_json(&request.path, request.body, false)?;
                 auth::login_token(&request.path, json)?
             }
         };
@@ -131,28 +138,25 @@ impl VaultClient {
         *cached = Some(login);
         Ok(Some(token))
     }
-}
 
-impl VaultClient {
     /// Sends `method /v1/{path}[?query]` with the client token (unless `authenticated` is
     /// false, as for logins), retrying as configured. 2xx answers are returned; so is 404
     /// when `accept_404`; any other status becomes [`VaultError::Api`] with Vault's errors.
-    pub(crate) async fn send(
+    pub(crate) fn send(
         &self,
         method: Method,
         path: &str,
         query: Option<&str>,
-        body: Option<Bytes>,
+        body: Option<&[u8]>,
         authenticated: bool,
         accept_404: bool,
     ) -> Result<RawResponse, VaultError> {
-        let token = if authenticated { self.current_token().await? } else { None };
+        let token = if authenticated { self.current_token()? } else { None };
         let url = self.url(path, query);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let outcome = self.send_once(&method, &url, token.as_ref(), body.clone()).await;
-            let retry_after = match outcome {
+            let retry_after = match self.send_once(&method, &url, token.as_ref(), body) {
                 Ok((resp, _)) if (200..300).contains(&resp.status) || (accept_404 && resp.status == 404) => return Ok(resp),
                 Ok((resp, retry_after)) => {
                     if !is_retryable_status(resp.status) || attempt > self.max_retries {
@@ -166,30 +170,25 @@ impl VaultClient {
                     }
                     retry_after
                 }
-                Err(e) => {
-                    if attempt > self.max_retries || e.is_builder() {
-                        return Err(VaultError::Transport {
-                            method: method.to_string(),
-                            path: path.to_owned(),
-                            message: transport_message(&e),
-                            attempts: attempt,
-                        });
+                Err(failure) => {
+                    if attempt > self.max_retries || failure.is_final {
+                        return Err(VaultError::Transport { method: method.to_string(), path: path.to_owned(), message: failure.message, attempts: attempt });
                     }
                     None
                 }
             };
-            tokio::time::sleep(backoff(attempt, retry_after)).await;
+            std::thread::sleep(backoff(attempt, retry_after));
         }
     }
 
-    async fn send_once(
+    fn send_once(
         &self,
         method: &Method,
         url: &str,
         token: Option<&SecretString>,
-        body: Option<Bytes>,
-    ) -> Result<(RawResponse, Option<Duration>), reqwest::Error> {
-        let mut req = self.http.request(method.clone(), url).header("X-Vault-Request", "true");
+        body: Option<&[u8]>,
+    ) -> Result<(RawResponse, Option<Duration>), AttemptFailure> {
+        let mut req = Request::builder().method(method.clone()).uri(url).header("X-Vault-Request", "true");
         if let Some(token) = token {
             // Checked to be a valid header value when the token was stored.
             let mut value = HeaderValue::from_str(token.expose_secret()).expect("token checked when stored");
@@ -199,16 +198,20 @@ impl VaultClient {
         if let Some(ns) = &self.namespace {
             req = req.header("X-Vault-Namespace", ns.clone());
         }
-        if let Some(body) = body {
-            req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
-        }
-        let mut resp = req.send().await?;
+        let sent = match body {
+            Some(body) => {
+                let req = req.header("Content-Type", "application/json").body(body).map_err(|e| build_failure(&e))?;
+                self.http.run(req)
+            }
+            None => {
+                let req = req.body(()).map_err(|e| build_failure(&e))?;
+                self.http.run(req)
+            }
+        };
+        let resp = sent.map_err(|e| transport_failure(&e))?;
         let status = resp.status().as_u16();
-        let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        let mut body = Zeroizing::new(Vec::new());
-        while let Some(chunk) = resp.chunk().await? {
-            body.extend_from_slice(&chunk);
-        }
+        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        let body = read_body(resp.into_body().into_reader())?;
         Ok((RawResponse { status, body }, retry_after))
     }
 
@@ -221,26 +224,60 @@ impl VaultClient {
         url
     }
 
-    /// `POST /v1/{path}` with a JSON body; returns the answer's JSON.
-    pub(crate) async fn post_json(&self, path: &str, body: Zeroizing<Vec<u8>>, authenticated: bool) -> Result<(serde_json::Value, RawResponse), VaultError> {
-        let resp = self.send(Method::POST, path, None, Some(secret_bytes(body)), authenticated, false).await?;
+    /// `POST /v1/{path}` with a JSON body; returns the answer's JSON. The body buffer is
+    /// zeroized when this returns (after the last retry).
+    pub(crate) fn post_json(&self, path: &str, body: Zeroizing<Vec<u8>>, authenticated: bool) -> Result<(serde_json::Value, RawResponse), VaultError> {
+        let resp = self.send(Method::POST, path, None, Some(&body), authenticated, false)?;
         let json = resp.json(&Method::POST, path)?;
         Ok((json, resp))
     }
 }
 
-/// Request body bytes that are zeroized when the HTTP stack drops them (after the last
-/// retry), not left behind in freed memory.
-pub(crate) fn secret_bytes(body: Zeroizing<Vec<u8>>) -> Bytes {
-    Bytes::from_owner(ZeroizingOwner(body))
+/// Reads a response body into a buffer that is zeroized when dropped. The buffer grows by
+/// copying into a larger zeroizing buffer, so no freed allocation keeps a copy.
+fn read_body(mut reader: impl Read) -> Result<Zeroizing<Vec<u8>>, AttemptFailure> {
+    let mut body = Zeroizing::new(Vec::with_capacity(8 << 10));
+    let mut chunk = Zeroizing::new([0u8; 8 << 10]);
+    loop {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => return Ok(body),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let message =
+                    if e.kind() == std::io::ErrorKind::TimedOut { "request timed out".to_owned() } else { format!("reading the response failed: {e}") };
+                return Err(AttemptFailure { message, is_final: false });
+            }
+        };
+        if body.len() + n > MAX_BODY {
+            return Err(AttemptFailure { message: format!("the response body is larger than {} MiB", MAX_BODY >> 20), is_final: true });
+        }
+        if body.len() + n > body.capacity() {
+            let mut larger = Zeroizing::new(Vec::with_capacity((body.capacity() * 2).max(body.len() + n)));
+            larger.extend_from_slice(&body);
+            body = larger;
+        }
+        body.extend_from_slice(&chunk[..n]);
+        chunk[..n].zeroize();
+    }
 }
 
-struct ZeroizingOwner(Zeroizing<Vec<u8>>);
-
-impl AsRef<[u8]> for ZeroizingOwner {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
+/// The scheme and host of a Vault address, checked; true for `https`.
+fn check_address(address: &str) -> Result<bool, VaultError> {
+    let expected = || VaultError::Config(format!("invalid Vault address {address:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"));
+    let uri: ureq::http::Uri = address.parse().map_err(|_| expected())?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(expected()),
+    };
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(expected());
     }
+    if uri.query().is_some() || address.contains('#') {
+        return Err(VaultError::Config(format!("invalid Vault address {address:?}: it must not have a query or fragment")));
+    }
+    Ok(https)
 }
 
 /// As Vault's client (retryablehttp's policy plus 412 for eventual consistency): 5xx
@@ -277,38 +314,39 @@ fn vault_errors(body: &[u8]) -> Vec<String> {
     }
 }
 
-/// What went wrong on the wire, without the URL (reqwest's own message repeats it).
-fn transport_message(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "request timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_body() || e.is_decode() {
-        "reading the response failed"
-    } else {
-        "request failed"
-    };
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !causes.contains(&text) {
-            causes.push(text);
+/// A request that could not be built (never retried). The error names no header value.
+fn build_failure(e: &ureq::http::Error) -> AttemptFailure {
+    AttemptFailure { message: format!("request could not be built: {e}"), is_final: true }
+}
+
+/// What went wrong on the wire, without the URL or any request data (ureq's errors carry
+/// neither), and whether another attempt may help.
+fn transport_failure(e: &ureq::Error) -> AttemptFailure {
+    use ureq::Error as E;
+    let (kind, is_final) = match e {
+        E::Timeout(_) => ("request timed out", false),
+        E::HostNotFound | E::ConnectionFailed => ("cannot connect", false),
+        E::Io(io) if matches!(io.kind(), std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NotConnected) => {
+            ("cannot connect", false)
         }
-        source = s.source();
-    }
-    if causes.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind}: {}", causes.join(": "))
-    }
+        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => ("request timed out", false),
+        E::Rustls(_) | E::Tls(_) | E::Pem(_) => ("TLS connection failed", false),
+        E::BadUri(_) | E::Http(_) | E::InvalidProxyUrl | E::BodyExceedsLimit(_) => ("request could not be sent", true),
+        _ => ("request failed", false),
+    };
+    let detail = error_chain(e);
+    let message = if matches!(e, E::Timeout(_) | E::HostNotFound | E::ConnectionFailed) { kind.to_owned() } else { format!("{kind}: {detail}") };
+    AttemptFailure { message, is_final }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
-        parts.push(s.to_string());
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
         source = s.source();
     }
     parts.join(": ")
@@ -328,27 +366,56 @@ pub(crate) fn encode_path(path: &str) -> String {
     out
 }
 
-/// The HTTP client: rustls with the `ring` provider; the system roots plus `VAULT_CACERT`
-/// and `VAULT_CAPATH` for `https` servers, no certificate check with `VAULT_SKIP_VERIFY`.
-fn http_client(cfg: &VaultConfig, https: bool) -> Result<reqwest::Client, VaultError> {
-    // reqwest takes the process-wide rustls provider; installing fails only when one is
-    // already installed, which is just as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = reqwest::Client::builder().tls_backend_rustls().timeout(cfg.timeout).tls_danger_accept_invalid_certs(cfg.skip_verify);
-    // Read even for a plain-HTTP server, so a wrong VAULT_CACERT is reported either way.
+/// The HTTP agent: rustls with the `ring` provider; for `https` servers the platform's
+/// roots (rustls-platform-verifier), or only the certificates of `VAULT_CACERT` and
+/// `VAULT_CAPATH` when either is set (as the Vault CLI trusts them: instead of the system
+/// roots), or no certificate check with `VAULT_SKIP_VERIFY`. Redirects are not followed,
+/// so the token goes to the configured address only; a 3xx is reported as Vault's answer.
+fn http_agent(cfg: &VaultConfig, https: bool) -> Result<ureq::Agent, VaultError> {
+    // Checked even for a plain-HTTP server, so a wrong VAULT_CACERT is reported either way.
     let ca_files = ca_cert_files(cfg)?;
-    if https {
-        for path in ca_files {
-            let pem = std::fs::read(&path).map_err(|source| VaultError::Io { path: path.clone(), source })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| VaultError::Config(format!("cannot read CA certificates from {}: {}", path.display(), error_chain(&e))))?;
-            builder = builder.tls_certs_merge(certs);
-        }
-    } else {
-        // A plain-HTTP server needs no trust store: skip loading the system roots.
-        builder = builder.tls_certs_only(Vec::new());
+    let mut tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .disable_verification(cfg.skip_verify)
+        .root_certs(RootCerts::PlatformVerifier);
+    if https && !ca_files.is_empty() {
+        tls = tls.root_certs(RootCerts::Specific(Arc::new(read_ca_certs(&ca_files, cfg)?)));
     }
-    builder.build().map_err(|e| VaultError::Config(format!("cannot set up the HTTP client: {}", error_chain(&e))))
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .timeout_global(Some(cfg.timeout))
+        .tls_config(tls.build())
+        .build();
+    Ok(config.new_agent())
+}
+
+/// The certificates of the CA files, in order; at least one, since trusting an empty set
+/// would refuse every server with a less helpful message.
+fn read_ca_certs(files: &[std::path::PathBuf], cfg: &VaultConfig) -> Result<Vec<Certificate<'static>>, VaultError> {
+    let mut certs = Vec::new();
+    for path in files {
+        let pem = std::fs::read(path).map_err(|source| VaultError::Io { path: path.clone(), source })?;
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(cert)) => certs.push(cert),
+                Ok(_) => {}
+                Err(e) => return Err(VaultError::Config(format!("cannot read CA certificates from {}: {}", path.display(), error_chain(&e)))),
+            }
+        }
+    }
+    if certs.is_empty() {
+        let named: Vec<String> = cfg
+            .ca_cert
+            .iter()
+            .map(|p| format!("VAULT_CACERT={}", p.display()))
+            .chain(cfg.ca_path.iter().map(|p| format!("VAULT_CAPATH={}", p.display())))
+            .collect();
+        return Err(VaultError::Config(format!("no PEM certificate found in {}", named.join(" or "))));
+    }
+    Ok(certs)
 }
 
 /// `VAULT_CACERT` and the regular files of `VAULT_CAPATH` (sorted).
@@ -415,11 +482,38 @@ mod tests {
     #[test]
     fn bad_addresses_are_rejected() {
         let cfg = VaultConfig::default();
-        for bad in ["vault:8200", "ftp://vault", "not a url", "http://vault:8200?x=1"] {
+        for bad in ["vault:8200", "ftp://vault", "not a url", "http://vault:8200?x=1", "http://vault:8200#x", "http://", "https:///v1", "vault.example.com"] {
             assert!(matches!(VaultClient::new(&cfg, bad), Err(VaultError::Config(_))), "{bad}");
         }
         let c = VaultClient::new(&cfg, "https://vault.example.com:8200/").unwrap();
         assert_eq!(c.address(), "https://vault.example.com:8200");
+        let c = VaultClient::new(&cfg, "http://127.0.0.1:8200/prefix/").unwrap();
+        assert_eq!(c.url("secret/data/a b", Some("version=2")), "http://127.0.0.1:8200/prefix/v1/secret/data/a%20b?version=2");
+    }
+
+    #[test]
+    fn vault_cacert_without_certificates_is_refused() {
+        let dir = std::env::temp_dir().join(format!("gitseal-vault-cacert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("empty.pem");
+        std::fs::write(&file, "not a certificate\n").unwrap();
+        let cfg = VaultConfig { ca_cert: Some(file.clone()), ..VaultConfig::default() };
+        let e = VaultClient::new(&cfg, "https://vault.example.com:8200").unwrap_err().to_string();
+        assert!(e.contains("no PEM certificate") && e.contains("VAULT_CACERT"), "{e}");
+        // A plain-HTTP server needs no trust store: the file is only checked to exist.
+        VaultClient::new(&cfg, "http://127.0.0.1:8200").unwrap();
+        let missing = VaultConfig { ca_cert: Some(dir.join("missing.pem")), ..VaultConfig::default() };
+        assert!(matches!(VaultClient::new(&missing, "http://127.0.0.1:8200"), Err(VaultError::Io { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bodies_are_read_whole_and_bounded() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        assert_eq!(read_body(&data[..]).ok().unwrap().as_slice(), &data[..]);
+        let endless = std::io::repeat(b'x');
+        let failure = read_body(endless).err().unwrap();
+        assert!(failure.is_final && failure.message.contains("larger than"), "{}", failure.message);
     }
 
     #[test]

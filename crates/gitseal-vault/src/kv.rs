@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use reqwest::Method;
+use ureq::http::Method;
 use zeroize::Zeroizing;
 
 use super::client::VaultClient;
@@ -46,7 +46,7 @@ impl VaultClient {
     /// Errors: [`VaultError::NotFound`] when nothing is stored there (or no such version),
     /// [`VaultError::VersionDeleted`] for a deleted or destroyed KV v2 version,
     /// [`VaultError::InvalidPath`] for a version asked of a KV v1 secret.
-    pub async fn kv_read(&self, path: &str, version: Option<u64>) -> Result<KvSecret, VaultError> {
+    pub fn kv_read(&self, path: &str, version: Option<u64>) -> Result<KvSecret, VaultError> {
         let clean = path.trim().trim_matches('/');
         if clean.is_empty() || clean.split('/').count() < 2 {
             return Err(VaultError::InvalidPath {
@@ -61,7 +61,7 @@ impl VaultClient {
             return Err(VaultError::InvalidPath { path: path.to_owned(), reason: "KV v2 versions start at 1".into() });
         }
         let query = version.map(|v| format!("version={v}"));
-        let resp = self.send(Method::GET, clean, query.as_deref(), None, true, true).await?;
+        let resp = self.send(Method::GET, clean, query.as_deref(), None, true, true)?;
         let mut json = resp.json(&Method::GET, clean)?;
         let result = interpret(clean, version, resp.status, &mut json);
         super::scrub(&mut json);

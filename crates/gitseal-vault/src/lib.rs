@@ -1,8 +1,9 @@
 //! HashiCorp Vault (and OpenBao) client for gitseal: Transit encryption of data keys
 //! (interoperable with sops' `hc_vault` key source) and KV v1/v2 reads.
 //!
-//! - [`VaultClient`] is async and runs on the caller's tokio runtime (the controller's);
-//!   [`blocking::VaultClient`] wraps it for the CLI.
+//! - [`VaultClient`] (also [`blocking::VaultClient`]) is synchronous: a small blocking
+//!   HTTP/1.1 client (`ureq` on rustls with the `ring` provider), no async runtime. Async
+//!   callers (a controller on tokio) run its calls in `tokio::task::spawn_blocking`.
 //! - [`VaultConfig::from_env`] reads the Vault CLI's environment variables
 //!   (`VAULT_ADDR`, `VAULT_TOKEN`, `VAULT_NAMESPACE`, `VAULT_CACERT`, ...) and gitseal's
 //!   login variables (AppRole, Kubernetes); see [`config`] for the precedence.

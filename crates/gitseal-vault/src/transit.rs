@@ -20,10 +20,10 @@ use gitseal_core::keys::transit::clean_join;
 impl VaultClient {
     /// Encrypts `plaintext` (for sops: the raw data key) with the Transit key
     /// `key_name` of the engine mounted at `engine_path`; returns `vault:vN:...`.
-    pub async fn transit_encrypt(&self, engine_path: &str, key_name: &str, plaintext: &[u8]) -> Result<String, VaultError> {
+    pub fn transit_encrypt(&self, engine_path: &str, key_name: &str, plaintext: &[u8]) -> Result<String, VaultError> {
         let path = transit_path(engine_path, "encrypt", key_name)?;
         let encoded = Zeroizing::new(STANDARD.encode(plaintext));
-        let (mut json, _) = self.post_json(&path, json_body(&[("plaintext", &encoded)]), true).await?;
+        let (mut json, _) = self.post_json(&path, json_body(&[("plaintext", &encoded)]), true)?;
         let ciphertext = take_data_string(&mut json, "ciphertext", &path)?;
         super::scrub(&mut json);
         Ok(ciphertext.to_string())
@@ -31,9 +31,9 @@ impl VaultClient {
 
     /// Decrypts a `vault:vN:...` ciphertext (any key version the key still accepts)
     /// and returns the plaintext bytes.
-    pub async fn transit_decrypt(&self, engine_path: &str, key_name: &str, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+    pub fn transit_decrypt(&self, engine_path: &str, key_name: &str, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         let path = transit_path(engine_path, "decrypt", key_name)?;
-        let (mut json, _) = self.post_json(&path, json_body(&[("ciphertext", ciphertext)]), true).await?;
+        let (mut json, _) = self.post_json(&path, json_body(&[("ciphertext", ciphertext)]), true)?;
         let encoded = take_data_string(&mut json, "plaintext", &path)?;
         super::scrub(&mut json);
         let plaintext = STANDARD.decode(encoded.as_bytes()).map_err(|_| VaultError::InvalidResponse {
@@ -46,9 +46,9 @@ impl VaultClient {
 
     /// Re-encrypts a ciphertext under the key's latest version without revealing the
     /// plaintext (`POST /v1/{engine}/rewrap/{key}`); returns the new `vault:vN:...`.
-    pub async fn transit_rewrap(&self, engine_path: &str, key_name: &str, ciphertext: &str) -> Result<String, VaultError> {
+    pub fn transit_rewrap(&self, engine_path: &str, key_name: &str, ciphertext: &str) -> Result<String, VaultError> {
         let path = transit_path(engine_path, "rewrap", key_name)?;
-        let (mut json, _) = self.post_json(&path, json_body(&[("ciphertext", ciphertext)]), true).await?;
+        let (mut json, _) = self.post_json(&path, json_body(&[("ciphertext", ciphertext)]), true)?;
         let new = take_data_string(&mut json, "ciphertext", &path)?;
         super::scrub(&mut json);
         Ok(new.to_string())
