@@ -8,13 +8,14 @@
 //! - [`secret`]: the Secret applied for an object.
 //! - [`status`]: the `Ready` condition and its reasons.
 //! - [`reconcile`]: the reconcile, its cache and error policy; [`run`]: wiring it all up.
-//! - [`options`], [`probes`]: the command line and the health endpoints.
+//! - [`options`], [`probes`]: the command line and the health endpoints; [`metrics`]: `/metrics`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod crd;
 pub mod keys;
+pub mod metrics;
 pub mod opening;
 pub mod options;
 pub mod probes;

@@ -9,6 +9,8 @@ pub const DEFAULT_KEYS_SECRET: &str = "gitseal-keys";
 pub const DEFAULT_CONTROLLER_NAMESPACE: &str = "gitseal-system";
 /// Where `/healthz` and `/readyz` are served by default.
 pub const DEFAULT_PROBE_ADDR: &str = "0.0.0.0:8081";
+/// Where `/metrics` (with `/healthz` and `/readyz`) is served by default: the port deploy/service.yaml names.
+pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:8080";
 
 /// The usage text of `--help`.
 pub const USAGE: &str = "\
@@ -26,6 +28,7 @@ Options of run:
   --keys-secret NAME          the Secret with the age identities (*.agekey entries) [default: gitseal-keys]
   --controller-namespace NS   where the keys Secret lives [default: $POD_NAMESPACE, else gitseal-system]
   --probe-addr ADDR           serve /healthz and /readyz on ADDR [default: 0.0.0.0:8081]
+  --metrics-addr ADDR         serve /metrics (Prometheus), /healthz and /readyz on ADDR [default: 0.0.0.0:8080]
 
 The API server is found as kubectl finds it: in a pod from its service account, elsewhere
 from $KUBECONFIG or ~/.kube/config. Logs are JSON lines on standard output; RUST_LOG sets
@@ -58,6 +61,8 @@ pub struct RunOptions {
     pub controller_namespace: String,
     /// The probe server's address.
     pub probe_addr: SocketAddr,
+    /// The metrics server's address.
+    pub metrics_addr: SocketAddr,
 }
 
 /// A command line that cannot be used.
@@ -81,6 +86,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
     let mut keys_secret = DEFAULT_KEYS_SECRET.to_owned();
     let mut controller_namespace = pod_namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_CONTROLLER_NAMESPACE.to_owned());
     let mut probe_addr: SocketAddr = DEFAULT_PROBE_ADDR.parse().map_err(|_| UsageError("bad default probe address".into()))?;
+    let mut metrics_addr: SocketAddr = DEFAULT_METRICS_ADDR.parse().map_err(|_| UsageError("bad default metrics address".into()))?;
     let mut run_flag_seen = false;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -110,13 +116,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                 probe_addr = text.parse().map_err(|_| UsageError(format!("--probe-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8081")))?;
                 run_flag_seen = true;
             }
+            Long("metrics-addr") => {
+                let text = parser.value()?.string()?;
+                metrics_addr = text.parse().map_err(|_| UsageError(format!("--metrics-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8080")))?;
+                run_flag_seen = true;
+            }
             Value(v) if command.is_none() => command = Some(v.string()?),
             Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
             _ => return Err(arg.unexpected().into()),
         }
     }
     match command.as_deref() {
-        None | Some("run") => Ok(Command::Run(RunOptions { namespaces, selector, keys_secret, controller_namespace, probe_addr })),
+        None | Some("run") => Ok(Command::Run(RunOptions { namespaces, selector, keys_secret, controller_namespace, probe_addr, metrics_addr })),
         Some("crd") if !run_flag_seen => Ok(Command::Crd),
         Some("crd") => Err(UsageError("crd takes no options".into())),
         Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run or crd"))),
@@ -155,6 +166,7 @@ mod tests {
         assert_eq!(o.keys_secret, "gitseal-keys");
         assert_eq!(o.controller_namespace, "gitseal-system");
         assert_eq!(o.probe_addr.to_string(), "0.0.0.0:8081");
+        assert_eq!(o.metrics_addr.to_string(), "0.0.0.0:8080");
     }
 
     #[test]
@@ -167,13 +179,29 @@ mod tests {
     #[test]
     fn namespaces_repeat_and_flags_take_values() {
         let o = run(
-            &["run", "--namespace", "a", "--namespace=b", "--namespace", "a", "--selector", "shard=1", "--keys-secret", "k", "--probe-addr", "127.0.0.1:9"],
+            &[
+                "run",
+                "--namespace",
+                "a",
+                "--namespace=b",
+                "--namespace",
+                "a",
+                "--selector",
+                "shard=1",
+                "--keys-secret",
+                "k",
+                "--probe-addr",
+                "127.0.0.1:9",
+                "--metrics-addr",
+                "127.0.0.1:10",
+            ],
             None,
         );
         assert_eq!(o.namespaces, ["a", "b"]);
         assert_eq!(o.selector.as_deref(), Some("shard=1"));
         assert_eq!(o.keys_secret, "k");
         assert_eq!(o.probe_addr.to_string(), "127.0.0.1:9");
+        assert_eq!(o.metrics_addr.to_string(), "127.0.0.1:10");
     }
 
     #[test]
@@ -191,6 +219,7 @@ mod tests {
             (&["--namespace"][..], "--namespace"),
             (&["--namespace", ""][..], "non-empty"),
             (&["--probe-addr", "8081"][..], "HOST:PORT"),
+            (&["--metrics-addr", "localhost"][..], "HOST:PORT"),
             (&["--bogus"][..], "--bogus"),
             (&["crd", "--namespace", "x"][..], "crd takes no options"),
             (&["run", "extra"][..], "unexpected argument"),

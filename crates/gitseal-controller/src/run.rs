@@ -37,9 +37,11 @@ pub enum RunError {
     /// No API server configuration (in-cluster or kubeconfig).
     #[error("cannot configure the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
-    /// The probe address cannot be listened on.
-    #[error("cannot listen on the probe address {addr}: {source}")]
-    Probe {
+    /// The probe or metrics address cannot be listened on.
+    #[error("cannot listen on the {what} address {addr}: {source}")]
+    Listen {
+        /// Which server: probe or metrics.
+        what: &'static str,
         /// The address given.
         addr: std::net::SocketAddr,
         /// Why.
@@ -51,14 +53,23 @@ pub enum RunError {
 /// Runs the controller until `shutdown` completes; in-flight reconciles finish first.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
     let client = Client::try_default().await.map_err(RunError::Client)?;
-    let listener = TcpListener::bind(options.probe_addr).await.map_err(|source| RunError::Probe { addr: options.probe_addr, source })?;
-    let readiness = Readiness::default();
-    let probe_task = tokio::spawn(probes::serve(listener, readiness.clone()));
-    info!(probe_addr = %options.probe_addr, namespaces = ?options.namespaces, selector = ?options.selector, "starting");
-
+    let probe_listener = bind("probe", options.probe_addr).await?;
+    let metrics_listener = bind("metrics", options.metrics_addr).await?;
     let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
     let reporter = Reporter { controller: "gitseal-controller".into(), instance: std::env::var("POD_NAME").ok() };
     let ctx = Arc::new(Context::new(client.clone(), Recorder::new(client.clone(), reporter), KeyState::missing(&keys_secret)));
+    let readiness = Readiness::default();
+    // The addresses actually listened on (a port 0 given is resolved here).
+    let local = |l: &TcpListener, given: std::net::SocketAddr| l.local_addr().map_or(given.to_string(), |a| a.to_string());
+    info!(
+        probe_addr = local(&probe_listener, options.probe_addr),
+        metrics_addr = local(&metrics_listener, options.metrics_addr),
+        namespaces = ?options.namespaces,
+        selector = ?options.selector,
+        "starting"
+    );
+    let probe_task = tokio::spawn(probes::serve(probe_listener, readiness.clone(), None));
+    let metrics_task = tokio::spawn(probes::serve(metrics_listener, readiness.clone(), Some(ctx.metrics())));
     let shutdown = shutdown.boxed().shared();
 
     let scopes: Vec<Option<String>> = if options.namespaces.is_empty() { vec![None] } else { options.namespaces.iter().cloned().map(Some).collect() };
@@ -108,8 +119,13 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     readiness.set(false);
     keys_task.abort();
     probe_task.abort();
+    metrics_task.abort();
     info!(decrypts = ctx.decrypts(), "stopped");
     Ok(())
+}
+
+async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr).await.map_err(|source| RunError::Listen { what, addr, source })
 }
 
 /// Watches the keys Secret; on every change of its usable keys, swaps the identities in

@@ -290,3 +290,55 @@ fn namespace_and_selector_flags_limit_what_the_controller_reconciles() {
     assert!(cluster.get("other", "encryptedsecret/c").unwrap()["status"].is_null());
     assert_no_plaintext_leaked(&cluster);
 }
+
+/// The value of one sample line (`name{labels} value`) of a Prometheus text scrape.
+fn sample(scrape: &str, series: &str) -> f64 {
+    let line = scrape.lines().find(|l| l.rsplit_once(' ').is_some_and(|(name, _)| name == series)).unwrap_or_else(|| panic!("no {series} in:\n{scrape}"));
+    line.rsplit_once(' ').unwrap().1.parse().unwrap()
+}
+
+#[test]
+fn metrics_count_reconciles_failures_by_reason_decrypts_and_managed_secrets() {
+    let key = new_key();
+    let Some(cluster) = cluster_with(&key) else { return };
+    let addr = cluster.metrics_addr();
+    let (code, scrape) = Cluster::http_get(&addr, "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), 0.0);
+
+    cluster.apply("good.yaml", &seal(&secret_yaml("apps", "good", PASSWORD), Scope::Strict, &key.recipient));
+    wait_ready(&cluster, "apps", "good");
+    let sealed = seal(&secret_yaml("apps", "tampered", PASSWORD), Scope::Strict, &key.recipient);
+    let pass = sealed.lines().find(|l| l.trim_start().starts_with("password: ENC[")).unwrap().split_once(": ").unwrap().1.to_owned();
+    let at = pass.find("data:").unwrap() + 6;
+    let mut edited = pass.clone();
+    edited.replace_range(at..at + 1, if &pass[at..at + 1] == "A" { "B" } else { "A" });
+    cluster.apply("tampered.yaml", &sealed.replace(&pass, &edited));
+    wait_reason(&cluster, "apps", "tampered", "MacMismatch");
+
+    let scrape = cluster.eventually("the MacMismatch failure in /metrics", WAIT, || {
+        let (_, scrape) = Cluster::http_get(&addr, "/metrics");
+        (sample(&scrape, "gitseal_reconcile_errors_total{reason=\"MacMismatch\"}") >= 1.0).then_some(scrape)
+    });
+    assert_eq!(sample(&scrape, "gitseal_reconcile_errors_total{reason=\"MacMismatch\"}"), 1.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_reconcile_errors_total{reason=\"NoMatchingKey\"}"), 0.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), cluster.decrypts() as f64, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_managed_secrets"), 1.0, "{scrape}");
+    assert!(sample(&scrape, "gitseal_reconciles_total") >= 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypt_duration_seconds_count"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypt_duration_seconds_bucket{le=\"+Inf\"}"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_reconcile_duration_seconds_count"), sample(&scrape, "gitseal_reconciles_total"), "{scrape}");
+    for value in [USERNAME, PASSWORD, TOKEN] {
+        assert!(!scrape.contains(value) && !scrape.contains(&b64(value)), "the scrape holds a plaintext value");
+    }
+    assert_eq!(Cluster::http_get(&addr, "/healthz").0, 200);
+    assert_eq!(Cluster::http_get(&addr, "/readyz").0, 200);
+
+    // Deleting the good object takes its Secret off the gauge.
+    cluster.ok(&["delete", "-n", "apps", "encryptedsecret/good"]);
+    cluster.eventually("gitseal_managed_secrets to drop to 0", WAIT, || {
+        (sample(&Cluster::http_get(&addr, "/metrics").1, "gitseal_managed_secrets") == 0.0).then_some(())
+    });
+    assert_no_plaintext_leaked(&cluster);
+}

@@ -27,7 +27,7 @@ fn help_prints_usage_and_a_bad_flag_exits_2_with_a_message() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let usage = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--namespace", "--selector", "--keys-secret", "--controller-namespace", "--probe-addr", "crd"] {
+    for flag in ["--namespace", "--selector", "--keys-secret", "--controller-namespace", "--probe-addr", "--metrics-addr", "crd"] {
         assert!(usage.contains(flag), "{flag} missing from --help");
     }
     let out = Command::new(BIN).args(["run", "--probe-addr", "nonsense"]).output().unwrap();

@@ -90,7 +90,7 @@ impl Cluster {
         let stderr = std::fs::File::create(self.dir.path().join("controller.stderr")).unwrap();
         let child = Command::new(CONTROLLER)
             .arg("run")
-            .args(["--controller-namespace", "gitseal-system", "--probe-addr", "127.0.0.1:0"])
+            .args(["--controller-namespace", "gitseal-system", "--probe-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("RUST_LOG", "gitseal_controller=debug,info")
@@ -130,6 +130,26 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The address the controller serves `/metrics` on, from its `starting` log line.
+    pub fn metrics_addr(&self) -> String {
+        self.eventually("the controller's starting line", Duration::from_secs(30), || {
+            self.controller_output().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| l["metrics_addr"].as_str().map(str::to_owned))
+        })
+    }
+
+    /// An HTTP GET of `path` on `addr`: the status code and the body.
+    pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (code, body.to_owned())
     }
 
     /// The scratch directory.
