@@ -9,12 +9,14 @@
 //! - [`status`]: the `Ready` condition and its reasons.
 //! - [`reconcile`]: the reconcile, its cache and error policy; [`run`]: wiring it all up.
 //! - [`options`], [`probes`]: the command line and the health endpoints; [`metrics`]: `/metrics`.
+//! - [`leader`]: leader election among replicas.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod crd;
 pub mod keys;
+pub mod leader;
 pub mod metrics;
 pub mod opening;
 pub mod options;

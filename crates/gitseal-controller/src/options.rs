@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The default name of the Secret holding the age identities.
 pub const DEFAULT_KEYS_SECRET: &str = "gitseal-keys";
@@ -29,6 +30,10 @@ Options of run:
   --controller-namespace NS   where the keys Secret lives [default: $POD_NAMESPACE, else gitseal-system]
   --probe-addr ADDR           serve /healthz and /readyz on ADDR [default: 0.0.0.0:8081]
   --metrics-addr ADDR         serve /metrics (Prometheus), /healthz and /readyz on ADDR [default: 0.0.0.0:8080]
+  --leader-elect              reconcile only while holding the Lease gitseal-controller in the
+                              controller namespace (for more than one replica)
+  --lease-name NAME           the Lease's name, one per set of replicas [default: gitseal-controller]
+  --lease-duration SECONDS    how long a Lease not renewed stays held, e.g. 15s [default: 15s]
 
 The API server is found as kubectl finds it: in a pod from its service account, elsewhere
 from $KUBECONFIG or ~/.kube/config. Logs are JSON lines on standard output; RUST_LOG sets
@@ -63,6 +68,12 @@ pub struct RunOptions {
     pub probe_addr: SocketAddr,
     /// The metrics server's address.
     pub metrics_addr: SocketAddr,
+    /// Whether to reconcile only while holding the Lease.
+    pub leader_elect: bool,
+    /// The Lease's name.
+    pub lease_name: String,
+    /// How long a Lease not renewed stays held.
+    pub lease_duration: Duration,
 }
 
 /// A command line that cannot be used.
@@ -87,6 +98,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
     let mut controller_namespace = pod_namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_CONTROLLER_NAMESPACE.to_owned());
     let mut probe_addr: SocketAddr = DEFAULT_PROBE_ADDR.parse().map_err(|_| UsageError("bad default probe address".into()))?;
     let mut metrics_addr: SocketAddr = DEFAULT_METRICS_ADDR.parse().map_err(|_| UsageError("bad default metrics address".into()))?;
+    let mut leader_elect = false;
+    let mut lease_duration = crate::leader::DEFAULT_LEASE_DURATION;
+    let mut lease_name = crate::leader::LEASE_NAME.to_owned();
     let mut run_flag_seen = false;
     while let Some(arg) = parser.next()? {
         match arg {
@@ -121,17 +135,47 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                 metrics_addr = text.parse().map_err(|_| UsageError(format!("--metrics-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8080")))?;
                 run_flag_seen = true;
             }
+            Long("leader-elect") => {
+                leader_elect = true;
+                run_flag_seen = true;
+            }
+            Long("lease-name") => {
+                lease_name = non_empty("--lease-name", parser.value()?.string()?)?;
+                run_flag_seen = true;
+            }
+            Long("lease-duration") => {
+                let text = parser.value()?.string()?;
+                lease_duration =
+                    parse_seconds(&text).ok_or_else(|| UsageError(format!("--lease-duration {text:?}: expected whole seconds from 2 to 3600, e.g. 15s")))?;
+                run_flag_seen = true;
+            }
             Value(v) if command.is_none() => command = Some(v.string()?),
             Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
             _ => return Err(arg.unexpected().into()),
         }
     }
     match command.as_deref() {
-        None | Some("run") => Ok(Command::Run(RunOptions { namespaces, selector, keys_secret, controller_namespace, probe_addr, metrics_addr })),
+        None | Some("run") => Ok(Command::Run(RunOptions {
+            namespaces,
+            selector,
+            keys_secret,
+            controller_namespace,
+            probe_addr,
+            metrics_addr,
+            leader_elect,
+            lease_name,
+            lease_duration,
+        })),
         Some("crd") if !run_flag_seen => Ok(Command::Crd),
         Some("crd") => Err(UsageError("crd takes no options".into())),
         Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run or crd"))),
     }
+}
+
+/// Whole seconds, with or without an `s`: `15s`, `15`.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let seconds: u64 = text.strip_suffix('s').unwrap_or(text).parse().ok()?;
+    (2..=3600).contains(&seconds).then(|| Duration::from_secs(seconds))
 }
 
 fn non_empty(flag: &str, value: String) -> Result<String, UsageError> {
@@ -167,6 +211,18 @@ mod tests {
         assert_eq!(o.controller_namespace, "gitseal-system");
         assert_eq!(o.probe_addr.to_string(), "0.0.0.0:8081");
         assert_eq!(o.metrics_addr.to_string(), "0.0.0.0:8080");
+        assert!(!o.leader_elect);
+        assert_eq!(o.lease_duration, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn leader_election_takes_a_lease_duration_in_seconds() {
+        let o = run(&["--leader-elect", "--lease-duration", "4s", "--lease-name", "gitseal-shard-a"], None);
+        assert!(o.leader_elect);
+        assert_eq!(o.lease_name, "gitseal-shard-a");
+        assert_eq!(run(&[], None).lease_name, "gitseal-controller");
+        assert_eq!(o.lease_duration, Duration::from_secs(4));
+        assert_eq!(run(&["--lease-duration=30"], None).lease_duration, Duration::from_secs(30));
     }
 
     #[test]
@@ -220,6 +276,8 @@ mod tests {
             (&["--namespace", ""][..], "non-empty"),
             (&["--probe-addr", "8081"][..], "HOST:PORT"),
             (&["--metrics-addr", "localhost"][..], "HOST:PORT"),
+            (&["--lease-duration", "1s"][..], "whole seconds"),
+            (&["--lease-duration", "1.5s"][..], "whole seconds"),
             (&["--bogus"][..], "--bogus"),
             (&["crd", "--namespace", "x"][..], "crd takes no options"),
             (&["run", "extra"][..], "unexpected argument"),

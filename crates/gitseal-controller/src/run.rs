@@ -1,14 +1,16 @@
 //! Running the controller: the keys watch, one kube-runtime `Controller` per watched scope
-//! (all namespaces, or each `--namespace`), the probes, and a graceful shutdown on SIGTERM
-//! or SIGINT.
+//! (all namespaces, or each `--namespace`), the probes and metrics, leader election with
+//! `--leader-elect`, and a graceful shutdown on SIGTERM or SIGINT.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::mpsc::{unbounded, UnboundedSender};
-use futures::future::FutureExt;
+use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -21,6 +23,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::keys::{load_from_secret, KeyState};
+use crate::leader::{self, LeaderElector};
 use crate::options::RunOptions;
 use crate::probes::{self, Readiness};
 use crate::reconcile::{error_policy, reconcile, Context};
@@ -48,7 +51,19 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The Lease could not be renewed in time, or another replica holds it now: this
+    /// replica stopped reconciling and exits, to start again as a standby.
+    #[error("lost the Lease {namespace}/{name}: another replica may be reconciling now")]
+    LeadershipLost {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+    },
 }
+
+/// A future every part waits on to stop, cloneable.
+type Stop = Shared<BoxFuture<'static, ()>>;
 
 /// Runs the controller until `shutdown` completes; in-flight reconciles finish first.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
@@ -70,8 +85,84 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     );
     let probe_task = tokio::spawn(probes::serve(probe_listener, readiness.clone(), None));
     let metrics_task = tokio::spawn(probes::serve(metrics_listener, readiness.clone(), Some(ctx.metrics())));
-    let shutdown = shutdown.boxed().shared();
+    let shutdown: Stop = shutdown.boxed().shared();
+    let result = match options.leader_elect {
+        true => lead(&options, &client, &ctx, &readiness, shutdown).await,
+        false => {
+            reconcile_until(&options, &client, &ctx, &readiness, shutdown).await;
+            Ok(())
+        }
+    };
+    readiness.set(false);
+    probe_task.abort();
+    metrics_task.abort();
+    info!(decrypts = ctx.decrypts(), "stopped");
+    result
+}
 
+/// Waits for the Lease, then reconciles while renewing it; on shutdown releases it.
+async fn lead(options: &RunOptions, client: &Client, ctx: &Arc<Context>, readiness: &Readiness, shutdown: Stop) -> Result<(), RunError> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &options.controller_namespace);
+    let elector = LeaderElector::new(api, options.lease_name.clone(), leader::identity(std::env::var("POD_NAME").ok()), options.lease_duration);
+    let identity = elector.identity().to_owned();
+    let elector = Arc::new(tokio::sync::Mutex::new(elector));
+    let period = leader::renew_period(options.lease_duration);
+    // A standby is healthy and ready: it takes over as soon as the leader goes.
+    readiness.set(true);
+    info!(identity, lease = options.lease_name, lease_duration_s = options.lease_duration.as_secs(), "waiting for the Lease");
+    loop {
+        match elector.lock().await.try_acquire_or_renew().await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => warn!(identity, error = %e, "cannot read or write the Lease"),
+        }
+        tokio::select! {
+            _ = shutdown.clone() => return Ok(()),
+            _ = tokio::time::sleep(period) => {}
+        }
+    }
+    info!(identity, lease = options.lease_name, "leading");
+
+    let lost = Arc::new(AtomicBool::new(false));
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    // Stop reconciling a renewal period before the others may take over.
+    let renew_deadline = options.lease_duration.saturating_sub(period);
+    let renewals = tokio::spawn({
+        let (elector, lost, identity) = (elector.clone(), lost.clone(), identity.clone());
+        async move {
+            let mut renewed_at = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(period).await;
+                match elector.lock().await.try_acquire_or_renew().await {
+                    Ok(true) => renewed_at = tokio::time::Instant::now(),
+                    Ok(false) => break,
+                    Err(e) => warn!(identity, error = %e, "cannot renew the Lease"),
+                }
+                if renewed_at.elapsed() > renew_deadline {
+                    break;
+                }
+            }
+            lost.store(true, Ordering::SeqCst);
+            let _ = lost_tx.send(());
+        }
+    });
+    let stop: Stop = futures::future::select(shutdown, lost_rx).map(|_| ()).boxed().shared();
+    reconcile_until(options, client, ctx, readiness, stop).await;
+    renewals.abort();
+    let _ = renewals.await;
+    if lost.load(Ordering::SeqCst) {
+        return Err(RunError::LeadershipLost { namespace: options.controller_namespace.clone(), name: options.lease_name.clone() });
+    }
+    match elector.lock().await.release().await {
+        Ok(()) => info!(identity, lease = options.lease_name, "released the Lease"),
+        Err(e) => warn!(identity, error = %e, "cannot release the Lease; it expires after its duration"),
+    }
+    Ok(())
+}
+
+/// Watches the keys and reconciles every scope until `shutdown` completes.
+async fn reconcile_until(options: &RunOptions, client: &Client, ctx: &Arc<Context>, readiness: &Readiness, shutdown: Stop) {
+    let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
     let scopes: Vec<Option<String>> = if options.namespaces.is_empty() { vec![None] } else { options.namespaces.iter().cloned().map(Some).collect() };
     let (triggers, trigger_streams): (Vec<_>, Vec<_>) = scopes.iter().map(|_| unbounded::<()>()).unzip();
     let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
@@ -116,12 +207,7 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     readiness.set(true);
     info!("ready");
     all.await;
-    readiness.set(false);
     keys_task.abort();
-    probe_task.abort();
-    metrics_task.abort();
-    info!(decrypts = ctx.decrypts(), "stopped");
-    Ok(())
 }
 
 async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {

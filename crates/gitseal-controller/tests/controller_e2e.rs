@@ -342,3 +342,55 @@ fn metrics_count_reconciles_failures_by_reason_decrypts_and_managed_secrets() {
     });
     assert_no_plaintext_leaked(&cluster);
 }
+
+fn lease_holder(cluster: &Cluster) -> Option<String> {
+    let lease = cluster.get("gitseal-system", "lease.coordination.k8s.io/gitseal-controller")?;
+    lease["spec"]["holderIdentity"].as_str().filter(|h| !h.is_empty()).map(str::to_owned)
+}
+
+#[test]
+fn of_two_replicas_one_reconciles_and_the_other_takes_over_when_it_is_killed() {
+    const LEASE: Duration = Duration::from_secs(4);
+    let key = new_key();
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
+    let args = ["--leader-elect", "--lease-duration", "4s"];
+    cluster.start_replica("replica-a", &args);
+    cluster.start_replica("replica-b", &args);
+    let leader = cluster.eventually("a replica to take the Lease", WAIT, || lease_holder(&cluster));
+    assert!(leader == "replica-a" || leader == "replica-b", "{leader}");
+    let standby = if leader == "replica-a" { "replica-b" } else { "replica-a" };
+
+    cluster.apply("first.yaml", &seal(&secret_yaml("apps", "first", PASSWORD), Scope::Strict, &key.recipient));
+    wait_ready(&cluster, "apps", "first");
+    // A few renewal periods: the standby never reconciles while the leader renews.
+    std::thread::sleep(LEASE);
+    assert_eq!(cluster.replica_decrypts(&leader), 1, "{}", cluster.replica_output(&leader));
+    assert_eq!(cluster.replica_decrypts(standby), 0, "{}", cluster.replica_output(standby));
+    assert_eq!(lease_holder(&cluster).as_deref(), Some(leader.as_str()));
+    for name in [&leader[..], standby] {
+        let output = cluster.replica_output(name);
+        let addr = output.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| l["metrics_addr"].as_str().map(str::to_owned)).unwrap();
+        assert_eq!(Cluster::http_get(&addr, "/healthz").0, 200, "{name}");
+        assert_eq!(Cluster::http_get(&addr, "/readyz").0, 200, "{name}");
+    }
+
+    // The leader dies without releasing the Lease: the standby takes over once it expires.
+    assert!(!cluster.signal_replica(&leader, "KILL"));
+    let killed_at = std::time::Instant::now();
+    cluster.apply("second.yaml", &seal(&secret_yaml("apps", "second", PASSWORD), Scope::Strict, &key.recipient));
+    cluster.eventually("the standby to make the new object Ready", LEASE * 2 + Duration::from_secs(10), || {
+        ready_condition(&cluster, "apps", "second").filter(|(status, _, _)| status == "True")
+    });
+    assert!(killed_at.elapsed() < LEASE * 2 + Duration::from_secs(10));
+    assert_eq!(lease_holder(&cluster).as_deref(), Some(standby));
+    assert!(cluster.replica_decrypts(standby) >= 1);
+    assert_eq!(decoded(&cluster.get("apps", "secret/second").unwrap(), "password"), PASSWORD);
+
+    // Stopped with SIGTERM, the new leader releases the Lease by clearing its holder.
+    assert!(cluster.signal_replica(standby, "TERM"), "{}", cluster.replica_output(standby));
+    assert_eq!(lease_holder(&cluster), None);
+    assert!(cluster.replica_output(standby).contains("released the Lease"));
+}
