@@ -4,6 +4,7 @@
 //!
 //! - [`resource`]: the Rust types of the object; [`crd`]: the CRD built from them.
 //! - [`keys`]: age identities from the keys Secret.
+//! - [`cluster_keys`]: `--generate-key` and the published recipients.
 //! - [`opening`]: the call into the core's verification.
 //! - [`secret`]: the Secret applied for an object.
 //! - [`status`]: the `Ready` condition and its reasons.
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cluster_keys;
 pub mod crd;
 pub mod keys;
 pub mod leader;

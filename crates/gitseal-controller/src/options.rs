@@ -20,6 +20,8 @@ gitseal-controller: turns EncryptedSecret objects into Kubernetes Secrets, verif
 Usage:
   gitseal-controller [run] [OPTIONS]   run the controller (the default)
   gitseal-controller crd               print the EncryptedSecret CustomResourceDefinition (YAML)
+  gitseal-controller recipients        print the public age recipients of the keys Secret, one a line
+                                       (takes --keys-secret and --controller-namespace)
   gitseal-controller --help            print this help
   gitseal-controller --version         print the version
 
@@ -32,6 +34,8 @@ Options of run:
   --metrics-addr ADDR         serve /metrics (Prometheus), /healthz and /readyz on ADDR [default: 0.0.0.0:8080]
   --leader-elect              reconcile only while holding the Lease gitseal-controller in the
                               controller namespace (for more than one replica)
+  --generate-key              create an age identity in the keys Secret when it has none (never
+                              replaces one); needs the right to create Secrets there
   --lease-name NAME           the Lease's name, one per set of replicas [default: gitseal-controller]
   --lease-duration SECONDS    how long a Lease not renewed stays held, e.g. 15s [default: 15s]
 
@@ -47,6 +51,8 @@ pub enum Command {
     Run(RunOptions),
     /// Print the CRD.
     Crd,
+    /// Print the recipients of the keys Secret (`keys_secret` in `controller_namespace`).
+    Recipients(RunOptions),
     /// Print the usage.
     Help,
     /// Print the version.
@@ -72,6 +78,8 @@ pub struct RunOptions {
     pub leader_elect: bool,
     /// The Lease's name.
     pub lease_name: String,
+    /// Whether to create an identity in the keys Secret when it has none.
+    pub generate_key: bool,
     /// How long a Lease not renewed stays held.
     pub lease_duration: Duration,
 }
@@ -101,7 +109,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
     let mut leader_elect = false;
     let mut lease_duration = crate::leader::DEFAULT_LEASE_DURATION;
     let mut lease_name = crate::leader::LEASE_NAME.to_owned();
+    let mut generate_key = false;
     let mut run_flag_seen = false;
+    // Flags other than the keys Secret's name and namespace (which `recipients` takes too).
+    let mut controller_flag_seen = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
@@ -112,10 +123,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                     namespaces.push(ns);
                 }
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("selector") | Short('l') => {
                 selector = Some(non_empty("--selector", parser.value()?.string()?)?);
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("keys-secret") => {
                 keys_secret = non_empty("--keys-secret", parser.value()?.string()?)?;
@@ -129,25 +142,35 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                 let text = parser.value()?.string()?;
                 probe_addr = text.parse().map_err(|_| UsageError(format!("--probe-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8081")))?;
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("metrics-addr") => {
                 let text = parser.value()?.string()?;
                 metrics_addr = text.parse().map_err(|_| UsageError(format!("--metrics-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8080")))?;
                 run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("generate-key") => {
+                generate_key = true;
+                run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("leader-elect") => {
                 leader_elect = true;
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("lease-name") => {
                 lease_name = non_empty("--lease-name", parser.value()?.string()?)?;
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("lease-duration") => {
                 let text = parser.value()?.string()?;
                 lease_duration =
                     parse_seconds(&text).ok_or_else(|| UsageError(format!("--lease-duration {text:?}: expected whole seconds from 2 to 3600, e.g. 15s")))?;
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Value(v) if command.is_none() => command = Some(v.string()?),
             Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
@@ -165,10 +188,24 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
             leader_elect,
             lease_name,
             lease_duration,
+            generate_key,
         })),
+        Some("recipients") if !controller_flag_seen => Ok(Command::Recipients(RunOptions {
+            namespaces,
+            selector,
+            keys_secret,
+            controller_namespace,
+            probe_addr,
+            metrics_addr,
+            leader_elect,
+            lease_name,
+            lease_duration,
+            generate_key,
+        })),
+        Some("recipients") => Err(UsageError("recipients takes only --keys-secret and --controller-namespace".into())),
         Some("crd") if !run_flag_seen => Ok(Command::Crd),
         Some("crd") => Err(UsageError("crd takes no options".into())),
-        Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run or crd"))),
+        Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run, crd or recipients"))),
     }
 }
 
@@ -258,6 +295,18 @@ mod tests {
         assert_eq!(o.keys_secret, "k");
         assert_eq!(o.probe_addr.to_string(), "127.0.0.1:9");
         assert_eq!(o.metrics_addr.to_string(), "127.0.0.1:10");
+    }
+
+    #[test]
+    fn recipients_takes_the_keys_secret_flags_only() {
+        match parse_args(&["recipients", "--keys-secret", "k", "--controller-namespace", "ops"], None).unwrap() {
+            Command::Recipients(o) => assert_eq!((o.keys_secret.as_str(), o.controller_namespace.as_str()), ("k", "ops")),
+            other => panic!("{other:?}"),
+        }
+        let err = parse_args(&["recipients", "--namespace", "apps"], None).unwrap_err().to_string();
+        assert!(err.contains("recipients takes only"), "{err}");
+        assert!(run(&["--generate-key"], None).generate_key);
+        assert!(!run(&[], None).generate_key);
     }
 
     #[test]

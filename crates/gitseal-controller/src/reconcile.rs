@@ -104,12 +104,21 @@ pub struct Context {
     observed: Mutex<HashMap<ObjectKey, Observed>>,
     failures: Mutex<HashMap<ObjectKey, u32>>,
     metrics: Arc<Metrics>,
+    recipients: Mutex<Option<Vec<String>>>,
 }
 
 impl Context {
     /// A context with no keys loaded yet (`keys` names the keys Secret for messages).
     pub fn new(client: Client, recorder: Recorder, keys: KeyState) -> Self {
-        Context { client, recorder, keys: RwLock::new(keys), observed: Mutex::default(), failures: Mutex::default(), metrics: Arc::default() }
+        Context {
+            client,
+            recorder,
+            keys: RwLock::new(keys),
+            observed: Mutex::default(),
+            failures: Mutex::default(),
+            metrics: Arc::default(),
+            recipients: Mutex::default(),
+        }
     }
 
     /// The keys in use.
@@ -125,6 +134,16 @@ impl Context {
     /// How many times an object was decrypted since the start.
     pub fn decrypts(&self) -> u64 {
         self.metrics.decrypts()
+    }
+
+    /// The public recipients of the keys in use, once keys were loaded.
+    pub fn recipients(&self) -> Option<Vec<String>> {
+        self.recipients.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Records the public recipients of the keys in use.
+    pub fn set_recipients(&self, recipients: Vec<String>) {
+        *self.recipients.lock().unwrap_or_else(PoisonError::into_inner) = Some(recipients);
     }
 
     /// The metrics the reconciles update.

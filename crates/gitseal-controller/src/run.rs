@@ -11,7 +11,7 @@ use futures::channel::mpsc::{unbounded, UnboundedSender};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Error as ControllerError;
@@ -22,6 +22,7 @@ use kube::Client;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::cluster_keys::{self, Generated};
 use crate::keys::{load_from_secret, KeyState};
 use crate::leader::{self, LeaderElector};
 use crate::options::RunOptions;
@@ -167,7 +168,15 @@ async fn reconcile_until(options: &RunOptions, client: &Client, ctx: &Arc<Contex
     let (triggers, trigger_streams): (Vec<_>, Vec<_>) = scopes.iter().map(|_| unbounded::<()>()).unzip();
     let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
     let keys_api: Api<Secret> = Api::namespaced(client.clone(), &options.controller_namespace);
-    let keys_task = tokio::spawn(watch_keys(keys_api, options.keys_secret.clone(), keys_secret.clone(), ctx.clone(), triggers, synced_tx));
+    if options.generate_key {
+        match cluster_keys::ensure_identity(&keys_api, &options.keys_secret).await {
+            Ok(Generated::Existing) => info!(keys_secret, "the keys Secret has an identity; none generated"),
+            Ok(Generated::Created(recipient)) => info!(keys_secret, recipient, "generated a new age identity in the keys Secret"),
+            Err(e) => warn!(keys_secret, error = %e, "cannot create an identity in the keys Secret"),
+        }
+    }
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &options.controller_namespace);
+    let keys_task = tokio::spawn(watch_keys(keys_api, configmaps, options.keys_secret.clone(), keys_secret.clone(), ctx.clone(), triggers, synced_tx));
     tokio::select! {
         _ = synced_rx => {}
         _ = tokio::time::sleep(KEYS_SYNC_WAIT) => warn!(keys_secret, "the keys Secret could not be read yet; starting without keys"),
@@ -214,10 +223,12 @@ async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListe
     TcpListener::bind(addr).await.map_err(|source| RunError::Listen { what, addr, source })
 }
 
-/// Watches the keys Secret; on every change of its usable keys, swaps the identities in
-/// and re-queues every object (those that failed for lack of a key become Ready).
+/// Watches the keys Secret; on every change of its usable keys, swaps the identities in,
+/// re-queues every object (those that failed for lack of a key become Ready) and publishes
+/// the public recipients in the ConfigMap `gitseal-recipients`.
 async fn watch_keys(
     api: Api<Secret>,
+    configmaps: Api<ConfigMap>,
     name: String,
     label: String,
     ctx: Arc<Context>,
@@ -233,12 +244,20 @@ async fn watch_keys(
             Ok(Event::Init) => seen_since_init = false,
             Ok(Event::InitApply(secret) | Event::Apply(secret)) => {
                 seen_since_init = true;
-                update_keys(&ctx, &label, Some(secret), &triggers);
+                if let Some(recipients) = update_keys(&ctx, &label, Some(secret), &triggers) {
+                    publish_recipients(&configmaps, &label, &recipients).await;
+                }
             }
-            Ok(Event::Delete(_)) => update_keys(&ctx, &label, None, &triggers),
+            Ok(Event::Delete(_)) => {
+                update_keys(&ctx, &label, None, &triggers);
+            }
             Ok(Event::InitDone) => {
                 if !seen_since_init {
                     update_keys(&ctx, &label, None, &triggers);
+                }
+                // The ConfigMap may have been edited or deleted while no replica was leading.
+                if let Some(recipients) = ctx.recipients() {
+                    publish_recipients(&configmaps, &label, &recipients).await;
                 }
                 if let Some(tx) = synced.take() {
                     let _ = tx.send(());
@@ -249,7 +268,19 @@ async fn watch_keys(
     }
 }
 
-fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[UnboundedSender<()>]) {
+/// Publishes `recipients` (none are published while the keys Secret holds no identity).
+async fn publish_recipients(configmaps: &Api<ConfigMap>, label: &str, recipients: &[String]) {
+    if recipients.is_empty() {
+        return;
+    }
+    match cluster_keys::publish(configmaps, recipients).await {
+        Ok(()) => info!(keys_secret = label, configmap = cluster_keys::RECIPIENTS_CONFIGMAP, recipients = recipients.len(), "recipients published"),
+        Err(e) => warn!(keys_secret = label, configmap = cluster_keys::RECIPIENTS_CONFIGMAP, error = %e, "cannot publish the recipients"),
+    }
+}
+
+/// Loads the keys from `secret`; returns the recipients when the usable keys changed.
+fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[UnboundedSender<()>]) -> Option<Vec<String>> {
     let loaded = secret.map(|mut s| {
         let mut data = s.data.take().unwrap_or_default();
         let loaded = load_from_secret(label, &mut data);
@@ -261,7 +292,8 @@ fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[U
             warn!(keys_secret = label, problem, "keys Secret entry skipped");
         }
     }
-    let Some(next) = ctx.keys().updated(loaded) else { return };
+    let recipients = loaded.as_ref().map(|l| l.recipients.clone()).unwrap_or_default();
+    let Some(next) = ctx.keys().updated(loaded) else { return None };
     match next.present() {
         true => info!(keys_secret = label, identities = next.identities.len(), keys_version = next.version, "keys loaded"),
         false => warn!(keys_secret = label, keys_version = next.version, "the keys Secret does not exist; nothing can be decrypted"),
@@ -270,6 +302,8 @@ fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[U
     for trigger in triggers {
         let _ = trigger.unbounded_send(());
     }
+    ctx.set_recipients(recipients.clone());
+    Some(recipients)
 }
 
 /// Completes on SIGTERM or SIGINT.

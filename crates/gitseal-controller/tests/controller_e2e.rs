@@ -394,3 +394,80 @@ fn of_two_replicas_one_reconciles_and_the_other_takes_over_when_it_is_killed() {
     assert_eq!(lease_holder(&cluster), None);
     assert!(cluster.replica_output(standby).contains("released the Lease"));
 }
+
+fn published_recipients(cluster: &Cluster) -> Option<String> {
+    cluster.get("gitseal-system", "configmap/gitseal-recipients")?["data"]["recipients.txt"].as_str().map(str::to_owned)
+}
+
+/// The identity line of a keys Secret entry and its recipient.
+fn identity_in(keys: &Value, entry: &str) -> (String, String) {
+    let text = decoded(keys, entry);
+    let line = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap_or_else(|| panic!("no identity in {entry}")).to_owned();
+    let recipient = line.parse::<age::x25519::Identity>().unwrap().to_public().to_string();
+    (line, recipient)
+}
+
+#[test]
+fn generate_key_creates_one_identity_never_replaces_it_and_publishes_its_recipient() {
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.start_controller(&["--generate-key"]);
+    let published = cluster.eventually("the recipients ConfigMap", WAIT, || published_recipients(&cluster));
+    let keys = cluster.get("gitseal-system", "secret/gitseal-keys").expect("the keys Secret was created");
+    let (identity, recipient) = identity_in(&keys, "cluster.agekey");
+    assert_eq!(published, format!("{recipient}\n"));
+    let out = cluster.controller_command(&["recipients", "--controller-namespace", "gitseal-system"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), published);
+
+    // Files encrypted for the published recipient open in the cluster.
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &recipient));
+    wait_ready(&cluster, "apps", "db");
+    assert_eq!(decoded(&cluster.get("apps", "secret/db").unwrap(), "password"), PASSWORD);
+
+    // Started again, it keeps the identity it made.
+    assert!(cluster.stop_controller());
+    cluster.start_controller(&["--generate-key"]);
+    cluster.eventually("the restarted controller to find the identity", WAIT, || cluster.controller_output().contains("none generated").then_some(()));
+    assert_eq!(identity_in(&cluster.get("gitseal-system", "secret/gitseal-keys").unwrap(), "cluster.agekey").0, identity);
+
+    // A key added to the keys Secret is published next to the first.
+    let added = new_key();
+    let patch = format!("{{\"data\":{{\"added.agekey\":\"{}\"}}}}", b64(&added.identity));
+    cluster.ok(&["patch", "-n", "gitseal-system", "secret/gitseal-keys", "--type", "merge", "-p", &patch]);
+    let mut both = vec![recipient.clone(), added.recipient.clone()];
+    both.sort();
+    let expected = format!("{}\n{}\n", both[0], both[1]);
+    cluster.eventually("both recipients published", WAIT, || (published_recipients(&cluster).as_deref() == Some(expected.as_str())).then_some(()));
+
+    let configmap = cluster.ok(&["get", "-n", "gitseal-system", "configmap/gitseal-recipients", "-o", "yaml"]);
+    let output = cluster.controller_output();
+    for private in [&identity, added.identity.trim()] {
+        assert!(!configmap.contains(private) && !output.contains(private), "a private key was published or logged");
+    }
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn generate_key_adds_an_identity_to_a_keys_secret_without_one_and_keeps_its_other_entries() {
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    let note = b64("rotate yearly");
+    cluster.apply("keys.yaml", &format!("{}  README: {note}\n", keys_secret_yaml(&[])));
+    cluster.start_controller(&["--generate-key"]);
+    let published = cluster.eventually("the recipients ConfigMap", WAIT, || published_recipients(&cluster));
+    let keys = cluster.get("gitseal-system", "secret/gitseal-keys").unwrap();
+    assert_eq!(keys["data"]["README"], note.as_str());
+    assert_eq!(published, format!("{}\n", identity_in(&keys, "cluster.agekey").1));
+}
+
+#[test]
+fn recipients_of_a_missing_keys_secret_is_an_error_naming_it() {
+    let Some(kubectl) = kubectl() else { return };
+    let cluster = Cluster::start(kubectl);
+    let out = cluster.controller_command(&["recipients", "--controller-namespace", "gitseal-system"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gitseal-system/gitseal-keys") && stderr.contains("does not exist"), "{stderr}");
+}

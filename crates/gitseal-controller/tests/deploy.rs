@@ -37,7 +37,9 @@ fn help_prints_usage_and_a_bad_flag_exits_2_with_a_message() {
         "--leader-elect",
         "--lease-name",
         "--lease-duration",
+        "--generate-key",
         "crd",
+        "recipients",
     ] {
         assert!(usage.contains(flag), "{flag} missing from --help");
     }
@@ -115,11 +117,21 @@ fn granted_by(role: &Value) -> Vec<String> {
 }
 
 #[test]
-fn the_leader_election_role_grants_only_the_lease_in_the_controller_namespace() {
+fn the_namespaced_role_grants_only_the_lease_and_the_recipients_configmap() {
     let Some(docs) = kustomize_build() else { return };
     let role = find(&docs, "Role");
     assert_eq!(role["metadata"]["namespace"], "gitseal-system");
-    assert_eq!(granted_by(role), ["coordination.k8s.io/leases:create", "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:update"]);
+    assert_eq!(
+        granted_by(role),
+        [
+            "/configmaps:create",
+            "/configmaps:get",
+            "/configmaps:patch",
+            "coordination.k8s.io/leases:create",
+            "coordination.k8s.io/leases:get",
+            "coordination.k8s.io/leases:update"
+        ]
+    );
     let binding = find(&docs, "RoleBinding");
     assert_eq!(binding["metadata"]["namespace"], "gitseal-system");
     assert_eq!(binding["roleRef"]["kind"], "Role");

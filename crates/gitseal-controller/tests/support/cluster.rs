@@ -196,6 +196,11 @@ impl Cluster {
         (code, body.to_owned())
     }
 
+    /// Runs `gitseal-controller ARGS` against the cluster (e.g. `recipients`).
+    pub fn controller_command(&self, args: &[&str]) -> Output {
+        Command::new(CONTROLLER).args(args).env("KUBECONFIG", &self.kubeconfig).env_remove("POD_NAMESPACE").output().unwrap()
+    }
+
     /// The scratch directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
