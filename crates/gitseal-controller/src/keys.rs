@@ -24,6 +24,8 @@ pub struct LoadedKeys {
     pub problems: Vec<String>,
     /// SHA-256 over the usable entries' names and contents: tells a real change from a resync.
     pub fingerprint: [u8; 32],
+    /// The public recipients of the identities, sorted, without repeats: what may be published.
+    pub recipients: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedKeys {
@@ -38,6 +40,7 @@ pub fn load_from_secret(secret: &str, data: &mut BTreeMap<String, ByteString>) -
     let mut identities = Identities::default();
     let mut entries = Vec::new();
     let mut problems = Vec::new();
+    let mut recipients = Vec::new();
     let mut hasher = Sha256::new();
     for (entry, value) in data.iter_mut() {
         if !entry.ends_with(AGE_KEY_SUFFIX) {
@@ -50,6 +53,7 @@ pub fn load_from_secret(secret: &str, data: &mut BTreeMap<String, ByteString>) -
             Ok(text) => match identities.add_text(&source, text) {
                 Ok(0) => problems.push(format!("{source}: no age identity in it")),
                 Ok(_) => {
+                    recipients.extend(text.lines().filter(|l| !l.trim_start().starts_with('#')).filter_map(gitseal_core::keys::age::recipient_of));
                     hasher.update((entry.len() as u64).to_le_bytes());
                     hasher.update(entry.as_bytes());
                     hasher.update((value.0.len() as u64).to_le_bytes());
@@ -63,7 +67,9 @@ pub fn load_from_secret(secret: &str, data: &mut BTreeMap<String, ByteString>) -
     }
     identities.note_searched(format!("secret {secret}: {}", describe_entries(&entries)));
     problems.extend(identities.warnings.iter().cloned());
-    LoadedKeys { identities, entries, problems, fingerprint: hasher.finalize().into() }
+    recipients.sort();
+    recipients.dedup();
+    LoadedKeys { identities, entries, problems, fingerprint: hasher.finalize().into(), recipients }
 }
 
 fn describe_entries(entries: &[String]) -> String {

@@ -4,17 +4,22 @@
 //!
 //! - [`resource`]: the Rust types of the object; [`crd`]: the CRD built from them.
 //! - [`keys`]: age identities from the keys Secret.
+//! - [`cluster_keys`]: `--generate-key` and the published recipients.
 //! - [`opening`]: the call into the core's verification.
 //! - [`secret`]: the Secret applied for an object.
 //! - [`status`]: the `Ready` condition and its reasons.
 //! - [`reconcile`]: the reconcile, its cache and error policy; [`run`]: wiring it all up.
-//! - [`options`], [`probes`]: the command line and the health endpoints.
+//! - [`options`], [`probes`]: the command line and the health endpoints; [`metrics`]: `/metrics`.
+//! - [`leader`]: leader election among replicas.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cluster_keys;
 pub mod crd;
 pub mod keys;
+pub mod leader;
+pub mod metrics;
 pub mod opening;
 pub mod options;
 pub mod probes;

@@ -18,6 +18,12 @@ fn main() -> ExitCode {
         Command::Help => print!("{}", options::USAGE),
         Command::Version => println!("gitseal-controller {}", env!("CARGO_PKG_VERSION")),
         Command::Crd => print!("{}", crd::crd_yaml()),
+        Command::Recipients(opts) => {
+            if let Err(e) = print_recipients(&opts) {
+                eprintln!("gitseal-controller: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
         Command::Run(opts) => {
             if let Err(e) = run_controller(opts) {
                 tracing::error!(error = format!("{e:#}"), "controller stopped");
@@ -26,6 +32,21 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Prints the public recipients of the keys Secret, read through the API, one a line.
+fn print_recipients(opts: &options::RunOptions) -> anyhow::Result<()> {
+    let label = format!("{}/{}", opts.controller_namespace, opts.keys_secret);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let recipients = runtime.block_on(async {
+        let client = kube::Client::try_default().await.context("cannot configure the Kubernetes client")?;
+        let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(client, &opts.controller_namespace);
+        gitseal_controller::cluster_keys::read_recipients(&api, &opts.keys_secret, &label).await.with_context(|| format!("cannot read the keys Secret {label}"))
+    })?;
+    let recipients = recipients.ok_or_else(|| anyhow::anyhow!("the keys Secret {label} does not exist"))?;
+    anyhow::ensure!(!recipients.is_empty(), "the keys Secret {label} holds no age identity in a *.agekey entry");
+    print!("{}", gitseal_controller::cluster_keys::recipients_text(&recipients));
+    Ok(())
 }
 
 fn run_controller(opts: options::RunOptions) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The default name of the Secret holding the age identities.
 pub const DEFAULT_KEYS_SECRET: &str = "gitseal-keys";
@@ -9,6 +10,8 @@ pub const DEFAULT_KEYS_SECRET: &str = "gitseal-keys";
 pub const DEFAULT_CONTROLLER_NAMESPACE: &str = "gitseal-system";
 /// Where `/healthz` and `/readyz` are served by default.
 pub const DEFAULT_PROBE_ADDR: &str = "0.0.0.0:8081";
+/// Where `/metrics` (with `/healthz` and `/readyz`) is served by default: the port deploy/service.yaml names.
+pub const DEFAULT_METRICS_ADDR: &str = "0.0.0.0:8080";
 
 /// The usage text of `--help`.
 pub const USAGE: &str = "\
@@ -17,6 +20,8 @@ gitseal-controller: turns EncryptedSecret objects into Kubernetes Secrets, verif
 Usage:
   gitseal-controller [run] [OPTIONS]   run the controller (the default)
   gitseal-controller crd               print the EncryptedSecret CustomResourceDefinition (YAML)
+  gitseal-controller recipients        print the public age recipients of the keys Secret, one a line
+                                       (takes --keys-secret and --controller-namespace)
   gitseal-controller --help            print this help
   gitseal-controller --version         print the version
 
@@ -26,6 +31,13 @@ Options of run:
   --keys-secret NAME          the Secret with the age identities (*.agekey entries) [default: gitseal-keys]
   --controller-namespace NS   where the keys Secret lives [default: $POD_NAMESPACE, else gitseal-system]
   --probe-addr ADDR           serve /healthz and /readyz on ADDR [default: 0.0.0.0:8081]
+  --metrics-addr ADDR         serve /metrics (Prometheus), /healthz and /readyz on ADDR [default: 0.0.0.0:8080]
+  --leader-elect              reconcile only while holding the Lease gitseal-controller in the
+                              controller namespace (for more than one replica)
+  --generate-key              create an age identity in the keys Secret when it has none (never
+                              replaces one); needs the right to create Secrets there
+  --lease-name NAME           the Lease's name, one per set of replicas [default: gitseal-controller]
+  --lease-duration SECONDS    how long a Lease not renewed stays held, e.g. 15s [default: 15s]
 
 The API server is found as kubectl finds it: in a pod from its service account, elsewhere
 from $KUBECONFIG or ~/.kube/config. Logs are JSON lines on standard output; RUST_LOG sets
@@ -39,6 +51,8 @@ pub enum Command {
     Run(RunOptions),
     /// Print the CRD.
     Crd,
+    /// Print the recipients of the keys Secret (`keys_secret` in `controller_namespace`).
+    Recipients(RunOptions),
     /// Print the usage.
     Help,
     /// Print the version.
@@ -58,6 +72,16 @@ pub struct RunOptions {
     pub controller_namespace: String,
     /// The probe server's address.
     pub probe_addr: SocketAddr,
+    /// The metrics server's address.
+    pub metrics_addr: SocketAddr,
+    /// Whether to reconcile only while holding the Lease.
+    pub leader_elect: bool,
+    /// The Lease's name.
+    pub lease_name: String,
+    /// Whether to create an identity in the keys Secret when it has none.
+    pub generate_key: bool,
+    /// How long a Lease not renewed stays held.
+    pub lease_duration: Duration,
 }
 
 /// A command line that cannot be used.
@@ -81,7 +105,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
     let mut keys_secret = DEFAULT_KEYS_SECRET.to_owned();
     let mut controller_namespace = pod_namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_CONTROLLER_NAMESPACE.to_owned());
     let mut probe_addr: SocketAddr = DEFAULT_PROBE_ADDR.parse().map_err(|_| UsageError("bad default probe address".into()))?;
+    let mut metrics_addr: SocketAddr = DEFAULT_METRICS_ADDR.parse().map_err(|_| UsageError("bad default metrics address".into()))?;
+    let mut leader_elect = false;
+    let mut lease_duration = crate::leader::DEFAULT_LEASE_DURATION;
+    let mut lease_name = crate::leader::LEASE_NAME.to_owned();
+    let mut generate_key = false;
     let mut run_flag_seen = false;
+    // Flags other than the keys Secret's name and namespace (which `recipients` takes too).
+    let mut controller_flag_seen = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
@@ -92,10 +123,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                     namespaces.push(ns);
                 }
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("selector") | Short('l') => {
                 selector = Some(non_empty("--selector", parser.value()?.string()?)?);
                 run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Long("keys-secret") => {
                 keys_secret = non_empty("--keys-secret", parser.value()?.string()?)?;
@@ -109,6 +142,35 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                 let text = parser.value()?.string()?;
                 probe_addr = text.parse().map_err(|_| UsageError(format!("--probe-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8081")))?;
                 run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("metrics-addr") => {
+                let text = parser.value()?.string()?;
+                metrics_addr = text.parse().map_err(|_| UsageError(format!("--metrics-addr {text:?}: expected HOST:PORT, e.g. 0.0.0.0:8080")))?;
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("generate-key") => {
+                generate_key = true;
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("leader-elect") => {
+                leader_elect = true;
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("lease-name") => {
+                lease_name = non_empty("--lease-name", parser.value()?.string()?)?;
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("lease-duration") => {
+                let text = parser.value()?.string()?;
+                lease_duration =
+                    parse_seconds(&text).ok_or_else(|| UsageError(format!("--lease-duration {text:?}: expected whole seconds from 2 to 3600, e.g. 15s")))?;
+                run_flag_seen = true;
+                controller_flag_seen = true;
             }
             Value(v) if command.is_none() => command = Some(v.string()?),
             Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
@@ -116,11 +178,41 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
         }
     }
     match command.as_deref() {
-        None | Some("run") => Ok(Command::Run(RunOptions { namespaces, selector, keys_secret, controller_namespace, probe_addr })),
+        None | Some("run") => Ok(Command::Run(RunOptions {
+            namespaces,
+            selector,
+            keys_secret,
+            controller_namespace,
+            probe_addr,
+            metrics_addr,
+            leader_elect,
+            lease_name,
+            lease_duration,
+            generate_key,
+        })),
+        Some("recipients") if !controller_flag_seen => Ok(Command::Recipients(RunOptions {
+            namespaces,
+            selector,
+            keys_secret,
+            controller_namespace,
+            probe_addr,
+            metrics_addr,
+            leader_elect,
+            lease_name,
+            lease_duration,
+            generate_key,
+        })),
+        Some("recipients") => Err(UsageError("recipients takes only --keys-secret and --controller-namespace".into())),
         Some("crd") if !run_flag_seen => Ok(Command::Crd),
         Some("crd") => Err(UsageError("crd takes no options".into())),
-        Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run or crd"))),
+        Some(other) => Err(UsageError(format!("unknown command {other:?}: expected run, crd or recipients"))),
     }
+}
+
+/// Whole seconds, with or without an `s`: `15s`, `15`.
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let seconds: u64 = text.strip_suffix('s').unwrap_or(text).parse().ok()?;
+    (2..=3600).contains(&seconds).then(|| Duration::from_secs(seconds))
 }
 
 fn non_empty(flag: &str, value: String) -> Result<String, UsageError> {
@@ -155,6 +247,19 @@ mod tests {
         assert_eq!(o.keys_secret, "gitseal-keys");
         assert_eq!(o.controller_namespace, "gitseal-system");
         assert_eq!(o.probe_addr.to_string(), "0.0.0.0:8081");
+        assert_eq!(o.metrics_addr.to_string(), "0.0.0.0:8080");
+        assert!(!o.leader_elect);
+        assert_eq!(o.lease_duration, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn leader_election_takes_a_lease_duration_in_seconds() {
+        let o = run(&["--leader-elect", "--lease-duration", "4s", "--lease-name", "gitseal-shard-a"], None);
+        assert!(o.leader_elect);
+        assert_eq!(o.lease_name, "gitseal-shard-a");
+        assert_eq!(run(&[], None).lease_name, "gitseal-controller");
+        assert_eq!(o.lease_duration, Duration::from_secs(4));
+        assert_eq!(run(&["--lease-duration=30"], None).lease_duration, Duration::from_secs(30));
     }
 
     #[test]
@@ -167,13 +272,41 @@ mod tests {
     #[test]
     fn namespaces_repeat_and_flags_take_values() {
         let o = run(
-            &["run", "--namespace", "a", "--namespace=b", "--namespace", "a", "--selector", "shard=1", "--keys-secret", "k", "--probe-addr", "127.0.0.1:9"],
+            &[
+                "run",
+                "--namespace",
+                "a",
+                "--namespace=b",
+                "--namespace",
+                "a",
+                "--selector",
+                "shard=1",
+                "--keys-secret",
+                "k",
+                "--probe-addr",
+                "127.0.0.1:9",
+                "--metrics-addr",
+                "127.0.0.1:10",
+            ],
             None,
         );
         assert_eq!(o.namespaces, ["a", "b"]);
         assert_eq!(o.selector.as_deref(), Some("shard=1"));
         assert_eq!(o.keys_secret, "k");
         assert_eq!(o.probe_addr.to_string(), "127.0.0.1:9");
+        assert_eq!(o.metrics_addr.to_string(), "127.0.0.1:10");
+    }
+
+    #[test]
+    fn recipients_takes_the_keys_secret_flags_only() {
+        match parse_args(&["recipients", "--keys-secret", "k", "--controller-namespace", "ops"], None).unwrap() {
+            Command::Recipients(o) => assert_eq!((o.keys_secret.as_str(), o.controller_namespace.as_str()), ("k", "ops")),
+            other => panic!("{other:?}"),
+        }
+        let err = parse_args(&["recipients", "--namespace", "apps"], None).unwrap_err().to_string();
+        assert!(err.contains("recipients takes only"), "{err}");
+        assert!(run(&["--generate-key"], None).generate_key);
+        assert!(!run(&[], None).generate_key);
     }
 
     #[test]
@@ -191,6 +324,9 @@ mod tests {
             (&["--namespace"][..], "--namespace"),
             (&["--namespace", ""][..], "non-empty"),
             (&["--probe-addr", "8081"][..], "HOST:PORT"),
+            (&["--metrics-addr", "localhost"][..], "HOST:PORT"),
+            (&["--lease-duration", "1s"][..], "whole seconds"),
+            (&["--lease-duration", "1.5s"][..], "whole seconds"),
             (&["--bogus"][..], "--bogus"),
             (&["crd", "--namespace", "x"][..], "crd takes no options"),
             (&["run", "extra"][..], "unexpected argument"),

@@ -10,9 +10,8 @@
 //! (after a change of keys) writes nothing.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -23,6 +22,7 @@ use serde_json::{json, Map, Value};
 use tracing::{debug, info, warn};
 
 use crate::keys::KeyState;
+use crate::metrics::{FailureReason, Metrics};
 use crate::opening;
 use crate::resource::EncryptedSecret;
 use crate::secret::{is_owned_by, zeroize_secret, Owner, SecretManifest, SecretParts, FIELD_MANAGER};
@@ -103,13 +103,22 @@ pub struct Context {
     keys: RwLock<KeyState>,
     observed: Mutex<HashMap<ObjectKey, Observed>>,
     failures: Mutex<HashMap<ObjectKey, u32>>,
-    decrypts: AtomicU64,
+    metrics: Arc<Metrics>,
+    recipients: Mutex<Option<Vec<String>>>,
 }
 
 impl Context {
     /// A context with no keys loaded yet (`keys` names the keys Secret for messages).
     pub fn new(client: Client, recorder: Recorder, keys: KeyState) -> Self {
-        Context { client, recorder, keys: RwLock::new(keys), observed: Mutex::default(), failures: Mutex::default(), decrypts: AtomicU64::new(0) }
+        Context {
+            client,
+            recorder,
+            keys: RwLock::new(keys),
+            observed: Mutex::default(),
+            failures: Mutex::default(),
+            metrics: Arc::default(),
+            recipients: Mutex::default(),
+        }
     }
 
     /// The keys in use.
@@ -124,7 +133,22 @@ impl Context {
 
     /// How many times an object was decrypted since the start.
     pub fn decrypts(&self) -> u64 {
-        self.decrypts.load(Ordering::Relaxed)
+        self.metrics.decrypts()
+    }
+
+    /// The public recipients of the keys in use, once keys were loaded.
+    pub fn recipients(&self) -> Option<Vec<String>> {
+        self.recipients.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Records the public recipients of the keys in use.
+    pub fn set_recipients(&self, recipients: Vec<String>) {
+        *self.recipients.lock().unwrap_or_else(PoisonError::into_inner) = Some(recipients);
+    }
+
+    /// The metrics the reconciles update.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        self.metrics.clone()
     }
 
     /// How many objects the controller remembers.
@@ -137,13 +161,19 @@ impl Context {
     }
 
     fn remember(&self, key: ObjectKey, observed: Observed) {
-        self.observed.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone(), observed);
+        let applied = matches!(observed.outcome, Outcome::Applied { .. });
+        let previous = self.observed.lock().unwrap_or_else(PoisonError::into_inner).insert(key.clone(), observed);
+        let was_applied = previous.is_some_and(|p| matches!(p.outcome, Outcome::Applied { .. }));
+        self.metrics.add_managed_secrets(i64::from(applied) - i64::from(was_applied));
         self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
     }
 
     /// Forgets a deleted object.
     pub fn forget(&self, key: &ObjectKey) {
-        self.observed.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        let previous = self.observed.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        if previous.is_some_and(|p| matches!(p.outcome, Outcome::Applied { .. })) {
+            self.metrics.add_managed_secrets(-1);
+        }
         self.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
     }
 
@@ -174,8 +204,19 @@ struct LiveSecret {
     resource_version: Option<String>,
 }
 
-/// Reconciles one EncryptedSecret.
+/// Reconciles one EncryptedSecret, counted and timed in the metrics.
 pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let start = Instant::now();
+    let result = reconcile_object(obj, ctx.clone()).await;
+    ctx.metrics.reconciled(start.elapsed());
+    // Refusals and transient opening failures were counted by `refuse` under their reason.
+    if let Err(ReconcileError::Kube(_)) = &result {
+        ctx.metrics.failed(FailureReason::ApiError);
+    }
+    result
+}
+
+async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let key = object_key(&obj);
     let (namespace, name) = (key.0.clone(), key.1.clone());
     let uid = obj.uid().unwrap_or_default();
@@ -208,10 +249,12 @@ pub async fn reconcile(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Result<A
         }
     }
 
-    let decrypts = ctx.decrypts.fetch_add(1, Ordering::Relaxed) + 1;
-    debug!(namespace, name, generation, keys_version = keys.version, decrypts, "decrypting");
+    debug!(namespace, name, generation, keys_version = keys.version, decrypts = ctx.decrypts() + 1, "decrypting");
     let label = format!("EncryptedSecret {namespace}/{name}");
-    let opened = match opening::open(&label, &obj.to_json(), &keys.identities) {
+    let decrypt_start = Instant::now();
+    let opening = opening::open(&label, &obj.to_json(), &keys.identities);
+    ctx.metrics.decrypted(decrypt_start.elapsed());
+    let opened = match opening {
         Ok(opened) => opened,
         Err(err) => {
             let reason = reason_for(&err);
@@ -287,6 +330,7 @@ async fn apply_secret(secrets: &Api<Secret>, manifest: &SecretManifest, live_imm
 /// the status already says exactly this (this failure was reported for this generation).
 async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str) -> Result<(), kube::Error> {
     let (namespace, name) = object_key(obj);
+    ctx.metrics.failed(FailureReason::Refused(reason));
     if !set_status(ctx, obj, reason, message, None).await? {
         debug!(namespace, name, reason = reason.as_str(), "still not ready");
         return Ok(());

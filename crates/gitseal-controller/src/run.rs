@@ -1,15 +1,17 @@
 //! Running the controller: the keys watch, one kube-runtime `Controller` per watched scope
-//! (all namespaces, or each `--namespace`), the probes, and a graceful shutdown on SIGTERM
-//! or SIGINT.
+//! (all namespaces, or each `--namespace`), the probes and metrics, leader election with
+//! `--leader-elect`, and a graceful shutdown on SIGTERM or SIGINT.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::mpsc::{unbounded, UnboundedSender};
-use futures::future::FutureExt;
+use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Error as ControllerError;
@@ -20,7 +22,9 @@ use kube::Client;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
+use crate::cluster_keys::{self, Generated};
 use crate::keys::{load_from_secret, KeyState};
+use crate::leader::{self, LeaderElector};
 use crate::options::RunOptions;
 use crate::probes::{self, Readiness};
 use crate::reconcile::{error_policy, reconcile, Context};
@@ -37,35 +41,142 @@ pub enum RunError {
     /// No API server configuration (in-cluster or kubeconfig).
     #[error("cannot configure the Kubernetes client: {0}")]
     Client(#[source] kube::Error),
-    /// The probe address cannot be listened on.
-    #[error("cannot listen on the probe address {addr}: {source}")]
-    Probe {
+    /// The probe or metrics address cannot be listened on.
+    #[error("cannot listen on the {what} address {addr}: {source}")]
+    Listen {
+        /// Which server: probe or metrics.
+        what: &'static str,
         /// The address given.
         addr: std::net::SocketAddr,
         /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The Lease could not be renewed in time, or another replica holds it now: this
+    /// replica stopped reconciling and exits, to start again as a standby.
+    #[error("lost the Lease {namespace}/{name}: another replica may be reconciling now")]
+    LeadershipLost {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+    },
 }
+
+/// A future every part waits on to stop, cloneable.
+type Stop = Shared<BoxFuture<'static, ()>>;
 
 /// Runs the controller until `shutdown` completes; in-flight reconciles finish first.
 pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), RunError> {
     let client = Client::try_default().await.map_err(RunError::Client)?;
-    let listener = TcpListener::bind(options.probe_addr).await.map_err(|source| RunError::Probe { addr: options.probe_addr, source })?;
-    let readiness = Readiness::default();
-    let probe_task = tokio::spawn(probes::serve(listener, readiness.clone()));
-    info!(probe_addr = %options.probe_addr, namespaces = ?options.namespaces, selector = ?options.selector, "starting");
-
+    let probe_listener = bind("probe", options.probe_addr).await?;
+    let metrics_listener = bind("metrics", options.metrics_addr).await?;
     let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
     let reporter = Reporter { controller: "gitseal-controller".into(), instance: std::env::var("POD_NAME").ok() };
     let ctx = Arc::new(Context::new(client.clone(), Recorder::new(client.clone(), reporter), KeyState::missing(&keys_secret)));
-    let shutdown = shutdown.boxed().shared();
+    let readiness = Readiness::default();
+    // The addresses actually listened on (a port 0 given is resolved here).
+    let local = |l: &TcpListener, given: std::net::SocketAddr| l.local_addr().map_or(given.to_string(), |a| a.to_string());
+    info!(
+        probe_addr = local(&probe_listener, options.probe_addr),
+        metrics_addr = local(&metrics_listener, options.metrics_addr),
+        namespaces = ?options.namespaces,
+        selector = ?options.selector,
+        "starting"
+    );
+    let probe_task = tokio::spawn(probes::serve(probe_listener, readiness.clone(), None));
+    let metrics_task = tokio::spawn(probes::serve(metrics_listener, readiness.clone(), Some(ctx.metrics())));
+    let shutdown: Stop = shutdown.boxed().shared();
+    let result = match options.leader_elect {
+        true => lead(&options, &client, &ctx, &readiness, shutdown).await,
+        false => {
+            reconcile_until(&options, &client, &ctx, &readiness, shutdown).await;
+            Ok(())
+        }
+    };
+    readiness.set(false);
+    probe_task.abort();
+    metrics_task.abort();
+    info!(decrypts = ctx.decrypts(), "stopped");
+    result
+}
 
+/// Waits for the Lease, then reconciles while renewing it; on shutdown releases it.
+async fn lead(options: &RunOptions, client: &Client, ctx: &Arc<Context>, readiness: &Readiness, shutdown: Stop) -> Result<(), RunError> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &options.controller_namespace);
+    let elector = LeaderElector::new(api, options.lease_name.clone(), leader::identity(std::env::var("POD_NAME").ok()), options.lease_duration);
+    let identity = elector.identity().to_owned();
+    let elector = Arc::new(tokio::sync::Mutex::new(elector));
+    let period = leader::renew_period(options.lease_duration);
+    // A standby is healthy and ready: it takes over as soon as the leader goes.
+    readiness.set(true);
+    info!(identity, lease = options.lease_name, lease_duration_s = options.lease_duration.as_secs(), "waiting for the Lease");
+    loop {
+        match elector.lock().await.try_acquire_or_renew().await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => warn!(identity, error = %e, "cannot read or write the Lease"),
+        }
+        tokio::select! {
+            _ = shutdown.clone() => return Ok(()),
+            _ = tokio::time::sleep(period) => {}
+        }
+    }
+    info!(identity, lease = options.lease_name, "leading");
+
+    let lost = Arc::new(AtomicBool::new(false));
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    // Stop reconciling a renewal period before the others may take over.
+    let renew_deadline = options.lease_duration.saturating_sub(period);
+    let renewals = tokio::spawn({
+        let (elector, lost, identity) = (elector.clone(), lost.clone(), identity.clone());
+        async move {
+            let mut renewed_at = tokio::time::Instant::now();
+            loop {
+                tokio::time::sleep(period).await;
+                match elector.lock().await.try_acquire_or_renew().await {
+                    Ok(true) => renewed_at = tokio::time::Instant::now(),
+                    Ok(false) => break,
+                    Err(e) => warn!(identity, error = %e, "cannot renew the Lease"),
+                }
+                if renewed_at.elapsed() > renew_deadline {
+                    break;
+                }
+            }
+            lost.store(true, Ordering::SeqCst);
+            let _ = lost_tx.send(());
+        }
+    });
+    let stop: Stop = futures::future::select(shutdown, lost_rx).map(|_| ()).boxed().shared();
+    reconcile_until(options, client, ctx, readiness, stop).await;
+    renewals.abort();
+    let _ = renewals.await;
+    if lost.load(Ordering::SeqCst) {
+        return Err(RunError::LeadershipLost { namespace: options.controller_namespace.clone(), name: options.lease_name.clone() });
+    }
+    match elector.lock().await.release().await {
+        Ok(()) => info!(identity, lease = options.lease_name, "released the Lease"),
+        Err(e) => warn!(identity, error = %e, "cannot release the Lease; it expires after its duration"),
+    }
+    Ok(())
+}
+
+/// Watches the keys and reconciles every scope until `shutdown` completes.
+async fn reconcile_until(options: &RunOptions, client: &Client, ctx: &Arc<Context>, readiness: &Readiness, shutdown: Stop) {
+    let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
     let scopes: Vec<Option<String>> = if options.namespaces.is_empty() { vec![None] } else { options.namespaces.iter().cloned().map(Some).collect() };
     let (triggers, trigger_streams): (Vec<_>, Vec<_>) = scopes.iter().map(|_| unbounded::<()>()).unzip();
     let (synced_tx, synced_rx) = tokio::sync::oneshot::channel();
     let keys_api: Api<Secret> = Api::namespaced(client.clone(), &options.controller_namespace);
-    let keys_task = tokio::spawn(watch_keys(keys_api, options.keys_secret.clone(), keys_secret.clone(), ctx.clone(), triggers, synced_tx));
+    if options.generate_key {
+        match cluster_keys::ensure_identity(&keys_api, &options.keys_secret).await {
+            Ok(Generated::Existing) => info!(keys_secret, "the keys Secret has an identity; none generated"),
+            Ok(Generated::Created(recipient)) => info!(keys_secret, recipient, "generated a new age identity in the keys Secret"),
+            Err(e) => warn!(keys_secret, error = %e, "cannot create an identity in the keys Secret"),
+        }
+    }
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &options.controller_namespace);
+    let keys_task = tokio::spawn(watch_keys(keys_api, configmaps, options.keys_secret.clone(), keys_secret.clone(), ctx.clone(), triggers, synced_tx));
     tokio::select! {
         _ = synced_rx => {}
         _ = tokio::time::sleep(KEYS_SYNC_WAIT) => warn!(keys_secret, "the keys Secret could not be read yet; starting without keys"),
@@ -105,17 +216,19 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     readiness.set(true);
     info!("ready");
     all.await;
-    readiness.set(false);
     keys_task.abort();
-    probe_task.abort();
-    info!(decrypts = ctx.decrypts(), "stopped");
-    Ok(())
 }
 
-/// Watches the keys Secret; on every change of its usable keys, swaps the identities in
-/// and re-queues every object (those that failed for lack of a key become Ready).
+async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr).await.map_err(|source| RunError::Listen { what, addr, source })
+}
+
+/// Watches the keys Secret; on every change of its usable keys, swaps the identities in,
+/// re-queues every object (those that failed for lack of a key become Ready) and publishes
+/// the public recipients in the ConfigMap `gitseal-recipients`.
 async fn watch_keys(
     api: Api<Secret>,
+    configmaps: Api<ConfigMap>,
     name: String,
     label: String,
     ctx: Arc<Context>,
@@ -131,12 +244,20 @@ async fn watch_keys(
             Ok(Event::Init) => seen_since_init = false,
             Ok(Event::InitApply(secret) | Event::Apply(secret)) => {
                 seen_since_init = true;
-                update_keys(&ctx, &label, Some(secret), &triggers);
+                if let Some(recipients) = update_keys(&ctx, &label, Some(secret), &triggers) {
+                    publish_recipients(&configmaps, &label, &recipients).await;
+                }
             }
-            Ok(Event::Delete(_)) => update_keys(&ctx, &label, None, &triggers),
+            Ok(Event::Delete(_)) => {
+                update_keys(&ctx, &label, None, &triggers);
+            }
             Ok(Event::InitDone) => {
                 if !seen_since_init {
                     update_keys(&ctx, &label, None, &triggers);
+                }
+                // The ConfigMap may have been edited or deleted while no replica was leading.
+                if let Some(recipients) = ctx.recipients() {
+                    publish_recipients(&configmaps, &label, &recipients).await;
                 }
                 if let Some(tx) = synced.take() {
                     let _ = tx.send(());
@@ -147,7 +268,19 @@ async fn watch_keys(
     }
 }
 
-fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[UnboundedSender<()>]) {
+/// Publishes `recipients` (none are published while the keys Secret holds no identity).
+async fn publish_recipients(configmaps: &Api<ConfigMap>, label: &str, recipients: &[String]) {
+    if recipients.is_empty() {
+        return;
+    }
+    match cluster_keys::publish(configmaps, recipients).await {
+        Ok(()) => info!(keys_secret = label, configmap = cluster_keys::RECIPIENTS_CONFIGMAP, recipients = recipients.len(), "recipients published"),
+        Err(e) => warn!(keys_secret = label, configmap = cluster_keys::RECIPIENTS_CONFIGMAP, error = %e, "cannot publish the recipients"),
+    }
+}
+
+/// Loads the keys from `secret`; returns the recipients when the usable keys changed.
+fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[UnboundedSender<()>]) -> Option<Vec<String>> {
     let loaded = secret.map(|mut s| {
         let mut data = s.data.take().unwrap_or_default();
         let loaded = load_from_secret(label, &mut data);
@@ -159,7 +292,8 @@ fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[U
             warn!(keys_secret = label, problem, "keys Secret entry skipped");
         }
     }
-    let Some(next) = ctx.keys().updated(loaded) else { return };
+    let recipients = loaded.as_ref().map(|l| l.recipients.clone()).unwrap_or_default();
+    let Some(next) = ctx.keys().updated(loaded) else { return None };
     match next.present() {
         true => info!(keys_secret = label, identities = next.identities.len(), keys_version = next.version, "keys loaded"),
         false => warn!(keys_secret = label, keys_version = next.version, "the keys Secret does not exist; nothing can be decrypted"),
@@ -168,6 +302,8 @@ fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[U
     for trigger in triggers {
         let _ = trigger.unbounded_send(());
     }
+    ctx.set_recipients(recipients.clone());
+    Some(recipients)
 }
 
 /// Completes on SIGTERM or SIGINT.

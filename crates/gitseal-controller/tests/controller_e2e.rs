@@ -290,3 +290,184 @@ fn namespace_and_selector_flags_limit_what_the_controller_reconciles() {
     assert!(cluster.get("other", "encryptedsecret/c").unwrap()["status"].is_null());
     assert_no_plaintext_leaked(&cluster);
 }
+
+/// The value of one sample line (`name{labels} value`) of a Prometheus text scrape.
+fn sample(scrape: &str, series: &str) -> f64 {
+    let line = scrape.lines().find(|l| l.rsplit_once(' ').is_some_and(|(name, _)| name == series)).unwrap_or_else(|| panic!("no {series} in:\n{scrape}"));
+    line.rsplit_once(' ').unwrap().1.parse().unwrap()
+}
+
+#[test]
+fn metrics_count_reconciles_failures_by_reason_decrypts_and_managed_secrets() {
+    let key = new_key();
+    let Some(cluster) = cluster_with(&key) else { return };
+    let addr = cluster.metrics_addr();
+    let (code, scrape) = Cluster::http_get(&addr, "/metrics");
+    assert_eq!(code, 200);
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), 0.0);
+
+    cluster.apply("good.yaml", &seal(&secret_yaml("apps", "good", PASSWORD), Scope::Strict, &key.recipient));
+    wait_ready(&cluster, "apps", "good");
+    let sealed = seal(&secret_yaml("apps", "tampered", PASSWORD), Scope::Strict, &key.recipient);
+    let pass = sealed.lines().find(|l| l.trim_start().starts_with("password: ENC[")).unwrap().split_once(": ").unwrap().1.to_owned();
+    let at = pass.find("data:").unwrap() + 6;
+    let mut edited = pass.clone();
+    edited.replace_range(at..at + 1, if &pass[at..at + 1] == "A" { "B" } else { "A" });
+    cluster.apply("tampered.yaml", &sealed.replace(&pass, &edited));
+    wait_reason(&cluster, "apps", "tampered", "MacMismatch");
+
+    let scrape = cluster.eventually("the MacMismatch failure in /metrics", WAIT, || {
+        let (_, scrape) = Cluster::http_get(&addr, "/metrics");
+        (sample(&scrape, "gitseal_reconcile_errors_total{reason=\"MacMismatch\"}") >= 1.0).then_some(scrape)
+    });
+    assert_eq!(sample(&scrape, "gitseal_reconcile_errors_total{reason=\"MacMismatch\"}"), 1.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_reconcile_errors_total{reason=\"NoMatchingKey\"}"), 0.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypts_total"), cluster.decrypts() as f64, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_managed_secrets"), 1.0, "{scrape}");
+    assert!(sample(&scrape, "gitseal_reconciles_total") >= 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypt_duration_seconds_count"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_decrypt_duration_seconds_bucket{le=\"+Inf\"}"), 2.0, "{scrape}");
+    assert_eq!(sample(&scrape, "gitseal_reconcile_duration_seconds_count"), sample(&scrape, "gitseal_reconciles_total"), "{scrape}");
+    for value in [USERNAME, PASSWORD, TOKEN] {
+        assert!(!scrape.contains(value) && !scrape.contains(&b64(value)), "the scrape holds a plaintext value");
+    }
+    assert_eq!(Cluster::http_get(&addr, "/healthz").0, 200);
+    assert_eq!(Cluster::http_get(&addr, "/readyz").0, 200);
+
+    // Deleting the good object takes its Secret off the gauge.
+    cluster.ok(&["delete", "-n", "apps", "encryptedsecret/good"]);
+    cluster.eventually("gitseal_managed_secrets to drop to 0", WAIT, || {
+        (sample(&Cluster::http_get(&addr, "/metrics").1, "gitseal_managed_secrets") == 0.0).then_some(())
+    });
+    assert_no_plaintext_leaked(&cluster);
+}
+
+fn lease_holder(cluster: &Cluster) -> Option<String> {
+    let lease = cluster.get("gitseal-system", "lease.coordination.k8s.io/gitseal-controller")?;
+    lease["spec"]["holderIdentity"].as_str().filter(|h| !h.is_empty()).map(str::to_owned)
+}
+
+#[test]
+fn of_two_replicas_one_reconciles_and_the_other_takes_over_when_it_is_killed() {
+    const LEASE: Duration = Duration::from_secs(4);
+    let key = new_key();
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
+    let args = ["--leader-elect", "--lease-duration", "4s"];
+    cluster.start_replica("replica-a", &args);
+    cluster.start_replica("replica-b", &args);
+    let leader = cluster.eventually("a replica to take the Lease", WAIT, || lease_holder(&cluster));
+    assert!(leader == "replica-a" || leader == "replica-b", "{leader}");
+    let standby = if leader == "replica-a" { "replica-b" } else { "replica-a" };
+
+    cluster.apply("first.yaml", &seal(&secret_yaml("apps", "first", PASSWORD), Scope::Strict, &key.recipient));
+    wait_ready(&cluster, "apps", "first");
+    // A few renewal periods: the standby never reconciles while the leader renews.
+    std::thread::sleep(LEASE);
+    assert_eq!(cluster.replica_decrypts(&leader), 1, "{}", cluster.replica_output(&leader));
+    assert_eq!(cluster.replica_decrypts(standby), 0, "{}", cluster.replica_output(standby));
+    assert_eq!(lease_holder(&cluster).as_deref(), Some(leader.as_str()));
+    for name in [&leader[..], standby] {
+        let output = cluster.replica_output(name);
+        let addr = output.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| l["metrics_addr"].as_str().map(str::to_owned)).unwrap();
+        assert_eq!(Cluster::http_get(&addr, "/healthz").0, 200, "{name}");
+        assert_eq!(Cluster::http_get(&addr, "/readyz").0, 200, "{name}");
+    }
+
+    // The leader dies without releasing the Lease: the standby takes over once it expires.
+    assert!(!cluster.signal_replica(&leader, "KILL"));
+    let killed_at = std::time::Instant::now();
+    cluster.apply("second.yaml", &seal(&secret_yaml("apps", "second", PASSWORD), Scope::Strict, &key.recipient));
+    cluster.eventually("the standby to make the new object Ready", LEASE * 2 + Duration::from_secs(10), || {
+        ready_condition(&cluster, "apps", "second").filter(|(status, _, _)| status == "True")
+    });
+    assert!(killed_at.elapsed() < LEASE * 2 + Duration::from_secs(10));
+    assert_eq!(lease_holder(&cluster).as_deref(), Some(standby));
+    assert!(cluster.replica_decrypts(standby) >= 1);
+    assert_eq!(decoded(&cluster.get("apps", "secret/second").unwrap(), "password"), PASSWORD);
+
+    // Stopped with SIGTERM, the new leader releases the Lease by clearing its holder.
+    assert!(cluster.signal_replica(standby, "TERM"), "{}", cluster.replica_output(standby));
+    assert_eq!(lease_holder(&cluster), None);
+    assert!(cluster.replica_output(standby).contains("released the Lease"));
+}
+
+fn published_recipients(cluster: &Cluster) -> Option<String> {
+    cluster.get("gitseal-system", "configmap/gitseal-recipients")?["data"]["recipients.txt"].as_str().map(str::to_owned)
+}
+
+/// The identity line of a keys Secret entry and its recipient.
+fn identity_in(keys: &Value, entry: &str) -> (String, String) {
+    let text = decoded(keys, entry);
+    let line = text.lines().find(|l| l.starts_with("AGE-SECRET-KEY-1")).unwrap_or_else(|| panic!("no identity in {entry}")).to_owned();
+    let recipient = line.parse::<age::x25519::Identity>().unwrap().to_public().to_string();
+    (line, recipient)
+}
+
+#[test]
+fn generate_key_creates_one_identity_never_replaces_it_and_publishes_its_recipient() {
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.start_controller(&["--generate-key"]);
+    let published = cluster.eventually("the recipients ConfigMap", WAIT, || published_recipients(&cluster));
+    let keys = cluster.get("gitseal-system", "secret/gitseal-keys").expect("the keys Secret was created");
+    let (identity, recipient) = identity_in(&keys, "cluster.agekey");
+    assert_eq!(published, format!("{recipient}\n"));
+    let out = cluster.controller_command(&["recipients", "--controller-namespace", "gitseal-system"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), published);
+
+    // Files encrypted for the published recipient open in the cluster.
+    cluster.apply("db.yaml", &seal(&secret_yaml("apps", "db", PASSWORD), Scope::Strict, &recipient));
+    wait_ready(&cluster, "apps", "db");
+    assert_eq!(decoded(&cluster.get("apps", "secret/db").unwrap(), "password"), PASSWORD);
+
+    // Started again, it keeps the identity it made.
+    assert!(cluster.stop_controller());
+    cluster.start_controller(&["--generate-key"]);
+    cluster.eventually("the restarted controller to find the identity", WAIT, || cluster.controller_output().contains("none generated").then_some(()));
+    assert_eq!(identity_in(&cluster.get("gitseal-system", "secret/gitseal-keys").unwrap(), "cluster.agekey").0, identity);
+
+    // A key added to the keys Secret is published next to the first.
+    let added = new_key();
+    let patch = format!("{{\"data\":{{\"added.agekey\":\"{}\"}}}}", b64(&added.identity));
+    cluster.ok(&["patch", "-n", "gitseal-system", "secret/gitseal-keys", "--type", "merge", "-p", &patch]);
+    let mut both = vec![recipient.clone(), added.recipient.clone()];
+    both.sort();
+    let expected = format!("{}\n{}\n", both[0], both[1]);
+    cluster.eventually("both recipients published", WAIT, || (published_recipients(&cluster).as_deref() == Some(expected.as_str())).then_some(()));
+
+    let configmap = cluster.ok(&["get", "-n", "gitseal-system", "configmap/gitseal-recipients", "-o", "yaml"]);
+    let output = cluster.controller_output();
+    for private in [&identity, added.identity.trim()] {
+        assert!(!configmap.contains(private) && !output.contains(private), "a private key was published or logged");
+    }
+    assert_no_plaintext_leaked(&cluster);
+}
+
+#[test]
+fn generate_key_adds_an_identity_to_a_keys_secret_without_one_and_keeps_its_other_entries() {
+    let Some(kubectl) = kubectl() else { return };
+    let mut cluster = Cluster::start(kubectl);
+    let note = b64("rotate yearly");
+    cluster.apply("keys.yaml", &format!("{}  README: {note}\n", keys_secret_yaml(&[])));
+    cluster.start_controller(&["--generate-key"]);
+    let published = cluster.eventually("the recipients ConfigMap", WAIT, || published_recipients(&cluster));
+    let keys = cluster.get("gitseal-system", "secret/gitseal-keys").unwrap();
+    assert_eq!(keys["data"]["README"], note.as_str());
+    assert_eq!(published, format!("{}\n", identity_in(&keys, "cluster.agekey").1));
+}
+
+#[test]
+fn recipients_of_a_missing_keys_secret_is_an_error_naming_it() {
+    let Some(kubectl) = kubectl() else { return };
+    let cluster = Cluster::start(kubectl);
+    let out = cluster.controller_command(&["recipients", "--controller-namespace", "gitseal-system"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gitseal-system/gitseal-keys") && stderr.contains("does not exist"), "{stderr}");
+}

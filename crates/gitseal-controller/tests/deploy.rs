@@ -27,7 +27,20 @@ fn help_prints_usage_and_a_bad_flag_exits_2_with_a_message() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let usage = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--namespace", "--selector", "--keys-secret", "--controller-namespace", "--probe-addr", "crd"] {
+    for flag in [
+        "--namespace",
+        "--selector",
+        "--keys-secret",
+        "--controller-namespace",
+        "--probe-addr",
+        "--metrics-addr",
+        "--leader-elect",
+        "--lease-name",
+        "--lease-duration",
+        "--generate-key",
+        "crd",
+        "recipients",
+    ] {
         assert!(usage.contains(flag), "{flag} missing from --help");
     }
     let out = Command::new(BIN).args(["run", "--probe-addr", "nonsense"]).output().unwrap();
@@ -54,7 +67,10 @@ fn the_kustomize_base_builds_with_every_part() {
     let Some(docs) = kustomize_build() else { return };
     let mut kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     kinds.sort_unstable();
-    assert_eq!(kinds, ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Service", "ServiceAccount"]);
+    assert_eq!(
+        kinds,
+        ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "Service", "ServiceAccount"]
+    );
     assert_eq!(find(&docs, "Namespace")["metadata"]["name"], "gitseal-system");
     assert_eq!(find(&docs, "CustomResourceDefinition")["metadata"]["name"], "encryptedsecrets.gitseal.dev");
     let service = find(&docs, "Service");
@@ -84,12 +100,10 @@ fn the_deployment_runs_locked_down_with_probes_and_resources() {
     assert!(env.contains(&"POD_NAMESPACE"));
 }
 
-#[test]
-fn the_cluster_role_grants_exactly_what_the_controller_uses() {
-    let Some(docs) = kustomize_build() else { return };
-    let rules = find(&docs, "ClusterRole")["rules"].as_array().unwrap();
-    let mut granted: Vec<String> = Vec::new();
-    for rule in rules {
+/// Every `group/resource:verb` a Role or ClusterRole grants, sorted.
+fn granted_by(role: &Value) -> Vec<String> {
+    let mut granted = Vec::new();
+    for rule in role["rules"].as_array().unwrap() {
         for group in rule["apiGroups"].as_array().unwrap() {
             for resource in rule["resources"].as_array().unwrap() {
                 for verb in rule["verbs"].as_array().unwrap() {
@@ -99,6 +113,37 @@ fn the_cluster_role_grants_exactly_what_the_controller_uses() {
         }
     }
     granted.sort();
+    granted
+}
+
+#[test]
+fn the_namespaced_role_grants_only_the_lease_and_the_recipients_configmap() {
+    let Some(docs) = kustomize_build() else { return };
+    let role = find(&docs, "Role");
+    assert_eq!(role["metadata"]["namespace"], "gitseal-system");
+    assert_eq!(
+        granted_by(role),
+        [
+            "/configmaps:create",
+            "/configmaps:get",
+            "/configmaps:patch",
+            "coordination.k8s.io/leases:create",
+            "coordination.k8s.io/leases:get",
+            "coordination.k8s.io/leases:update"
+        ]
+    );
+    let binding = find(&docs, "RoleBinding");
+    assert_eq!(binding["metadata"]["namespace"], "gitseal-system");
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(binding["subjects"][0]["name"], "gitseal-controller");
+    assert_eq!(binding["subjects"][0]["namespace"], "gitseal-system");
+}
+
+#[test]
+fn the_cluster_role_grants_exactly_what_the_controller_uses() {
+    let Some(docs) = kustomize_build() else { return };
+    let granted = granted_by(find(&docs, "ClusterRole"));
     let mut expected: Vec<String> = [
         "gitseal.dev/encryptedsecrets:get",
         "gitseal.dev/encryptedsecrets:list",

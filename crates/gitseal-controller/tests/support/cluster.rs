@@ -22,6 +22,8 @@ pub struct Cluster {
     kubectl: PathBuf,
     kubeconfig: PathBuf,
     controller: Option<Child>,
+    /// More controller processes, by name (their output in NAME.stdout and NAME.stderr).
+    replicas: Vec<(String, Child)>,
 }
 
 impl Cluster {
@@ -31,7 +33,7 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         server.write_kubeconfig(&kubeconfig).unwrap();
-        let cluster = Cluster { _server: server, dir, kubectl, kubeconfig, controller: None };
+        let cluster = Cluster { _server: server, dir, kubectl, kubeconfig, controller: None, replicas: Vec::new() };
         cluster.ok(&["apply", "-f", repo_root().join("deploy/crd.yaml").to_str().unwrap()]);
         cluster.ok(&["wait", "--for=condition=Established", "crd/encryptedsecrets.gitseal.dev", "--timeout=30s"]);
         cluster.ok(&["create", "namespace", "gitseal-system"]);
@@ -78,7 +80,8 @@ impl Cluster {
                 return v;
             }
             if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}\ncontroller output:\n{}", self.controller_output());
+                let replicas: String = self.replicas.iter().map(|(name, _)| format!("\n{name} output:\n{}", self.replica_output(name))).collect();
+                panic!("timed out waiting for {what}\ncontroller output:\n{}{replicas}", self.controller_output());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -86,21 +89,62 @@ impl Cluster {
 
     /// Starts the controller binary with extra `args`, its output captured in files.
     pub fn start_controller(&mut self, args: &[&str]) {
-        let stdout = std::fs::File::create(self.dir.path().join("controller.stdout")).unwrap();
-        let stderr = std::fs::File::create(self.dir.path().join("controller.stderr")).unwrap();
-        let child = Command::new(CONTROLLER)
+        self.controller = Some(self.spawn_controller("controller", args, &[]));
+    }
+
+    /// Starts one more controller process named `name` (also its `POD_NAME`).
+    pub fn start_replica(&mut self, name: &str, args: &[&str]) {
+        let child = self.spawn_controller(name, args, &[("POD_NAME", name)]);
+        self.replicas.push((name.to_owned(), child));
+    }
+
+    /// Everything the replica `name` printed so far.
+    pub fn replica_output(&self, name: &str) -> String {
+        let read = |ext: &str| std::fs::read_to_string(self.dir.path().join(format!("{name}.{ext}"))).unwrap_or_default();
+        format!("{}{}", read("stdout"), read("stderr"))
+    }
+
+    /// How many times the replica `name` decrypted an object so far.
+    pub fn replica_decrypts(&self, name: &str) -> usize {
+        self.replica_output(name).lines().filter(|l| l.contains("\"message\":\"decrypting\"")).count()
+    }
+
+    /// Sends `signal` (e.g. `KILL`, `TERM`) to the replica `name` and waits for it to exit; returns whether it exited successfully.
+    pub fn signal_replica(&mut self, name: &str, signal: &str) -> bool {
+        let at = self.replicas.iter().position(|(n, _)| n == name).unwrap_or_else(|| panic!("no replica {name}"));
+        let (_, mut child) = self.replicas.remove(at);
+        let _ = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn spawn_controller(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let stdout = std::fs::File::create(self.dir.path().join(format!("{name}.stdout"))).unwrap();
+        let stderr = std::fs::File::create(self.dir.path().join(format!("{name}.stderr"))).unwrap();
+        Command::new(CONTROLLER)
             .arg("run")
-            .args(["--controller-namespace", "gitseal-system", "--probe-addr", "127.0.0.1:0"])
+            .args(["--controller-namespace", "gitseal-system", "--probe-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("RUST_LOG", "gitseal_controller=debug,info")
             .env_remove("POD_NAMESPACE")
+            .env_remove("POD_NAME")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .spawn()
-            .unwrap();
-        self.controller = Some(child);
+            .unwrap()
     }
 
     /// Everything the controller printed so far.
@@ -132,6 +176,31 @@ impl Cluster {
         }
     }
 
+    /// The address the controller serves `/metrics` on, from its `starting` log line.
+    pub fn metrics_addr(&self) -> String {
+        self.eventually("the controller's starting line", Duration::from_secs(30), || {
+            self.controller_output().lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|l| l["metrics_addr"].as_str().map(str::to_owned))
+        })
+    }
+
+    /// An HTTP GET of `path` on `addr`: the status code and the body.
+    pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (code, body.to_owned())
+    }
+
+    /// Runs `gitseal-controller ARGS` against the cluster (e.g. `recipients`).
+    pub fn controller_command(&self, args: &[&str]) -> Output {
+        Command::new(CONTROLLER).args(args).env("KUBECONFIG", &self.kubeconfig).env_remove("POD_NAMESPACE").output().unwrap()
+    }
+
     /// The scratch directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
@@ -140,6 +209,10 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        for (_, mut child) in self.replicas.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if let Some(mut child) = self.controller.take() {
             let _ = child.kill();
             let _ = child.wait();
