@@ -82,7 +82,7 @@ resource_version() {
 }
 start_controller() {
     RUST_LOG=gitseal_controller=debug "$bin/gitseal-controller" run --controller-namespace gitseal-system \
-        --probe-addr 127.0.0.1:0 >>"$work/controller.log" 2>&1 &
+        --probe-addr 127.0.0.1:0 --metrics-addr 127.0.0.1:0 >>"$work/controller.log" 2>&1 &
     controller=$!
     pids+=("$controller")
 }
