@@ -86,7 +86,7 @@ start_controller() {
     controller=$!
     pids+=("$controller")
 }
-peak_rss_kb() { sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+peak_rss_kb() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
 decrypts() { grep -c '"decrypting"' "$work/controller.log" || true; }
 
 say "apply: $objects objects while the controller runs"
@@ -101,9 +101,11 @@ rss_apply=$(peak_rss_kb "$controller")
 kill "$controller"; wait "$controller" 2>/dev/null || true
 
 say "cold: the controller started with $objects objects in place"
+# Their status already says Ready, so the end is when it has verified every one again.
+d_start=$(decrypts)
 t1=$(now)
 start_controller
-wait_ready
+until (( $(decrypts) - d_start >= objects )); do sleep 0.1; done
 t_cold=$(now)
 sleep 1
 rss_cold=$(peak_rss_kb "$controller")
@@ -118,8 +120,8 @@ cat <<MD
 | $objects EncryptedSecrets, test API server, $(nproc) cores | |
 |---|---|
 | apply (kubectl apply --server-side, one request per object) until all Ready | $(secs "$t0" "$t_ready") s (the apply itself: $(secs "$t0" "$t_applied") s) |
-| controller start with all objects present until all Ready | $(secs "$t1" "$t_cold") s |
+| controller start with all objects present until each is verified and decrypted again | $(secs "$t1" "$t_cold") s |
 | controller peak RSS (VmHWM) | $((rss_apply / 1024)) MB during apply, $((rss_cold / 1024)) MB on a cold start |
-| decrypts in $idle s idle | $((d1 - d0)) |
+| decrypts: during the apply, on the cold start, in $idle s idle | $d_start, $((d0 - d_start)), $((d1 - d0)) |
 | writes the API server saw in $idle s idle (its resourceVersion $rv0 → $rv1) | $((rv1 - rv0)) |
 MD
