@@ -50,6 +50,32 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Starts `bao server -dev` in `dir` on `port` (its configuration in `dir/config.hcl`).
+fn spawn_server(dir: &Path, port: u16, tls: bool, root_token: &str) -> Child {
+    let bin = bao_binary();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
+    let mut cmd = Command::new(&bin);
+    cmd.arg("server")
+        .arg("-dev")
+        .arg(format!("-dev-root-token-id={root_token}"))
+        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+        .arg("-dev-no-store-token")
+        .arg(format!("-config={}", dir.join("config.hcl").display()))
+        .arg("-log-level=warn");
+    if tls {
+        cmd.arg("-dev-tls").arg(format!("-dev-tls-cert-dir={}", dir.display()));
+    }
+    // Only PATH from the test's environment: no VAULT_*/BAO_* settings leak in.
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", bin.display()))
+}
+
 impl OpenBao {
     /// Starts a plain-HTTP server (see the module documentation for what is mounted).
     pub fn start() -> Self {
@@ -63,7 +89,6 @@ impl OpenBao {
     }
 
     fn start_with(tls: bool) -> Self {
-        let bin = bao_binary();
         // Another test may take the free port between the probe and the server's bind:
         // then the server exits, and a new port is tried.
         for _ in 0..5 {
@@ -79,37 +104,45 @@ impl OpenBao {
                 hcl.push_str(&format!("listener \"tcp\" {{\n  address = \"127.0.0.1:{setup_port}\"\n  tls_disable = true\n}}\n"));
             }
             std::fs::write(&config, hcl).unwrap();
-            let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
             let root_token = random_token();
-            let mut cmd = Command::new(&bin);
-            cmd.arg("server")
-                .arg("-dev")
-                .arg(format!("-dev-root-token-id={root_token}"))
-                .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-                .arg("-dev-no-store-token")
-                .arg(format!("-config={}", config.display()))
-                .arg("-log-level=warn");
-            if tls {
-                cmd.arg("-dev-tls").arg(format!("-dev-tls-cert-dir={}", dir.path().display()));
-            }
-            // Only PATH from the test's environment: no VAULT_*/BAO_* settings leak in.
-            cmd.env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("HOME", dir.path())
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log);
-            let child = cmd.spawn().unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+            let child = spawn_server(dir.path(), port, tls, &root_token);
             let mut server = OpenBao { child, port, setup_port, tls, root_token, dir };
             if server.wait_until_healthy() {
-                server.write("sys/mounts/transit", json!({"type": "transit"}));
-                server.write("sys/mounts/kv", json!({"type": "kv", "options": {"version": "1"}}));
-                server.write("sys/auth/approle", json!({"type": "approle"}));
+                server.mount_engines();
                 return server;
             }
         }
         panic!("OpenBao did not start in 5 attempts");
+    }
+
+    fn mount_engines(&self) {
+        self.write("sys/mounts/transit", json!({"type": "transit"}));
+        self.write("sys/mounts/kv", json!({"type": "kv", "options": {"version": "1"}}));
+        self.write("sys/auth/approle", json!({"type": "approle"}));
+    }
+
+    /// Stops the server (an outage): requests to its port are refused until
+    /// [`OpenBao::start_again`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a server again on the same port with the same root token and audit log. Dev
+    /// mode keeps nothing in storage: the engines are mounted again, and keys, secrets and
+    /// roles must be written again.
+    pub fn start_again(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.child = spawn_server(self.dir.path(), self.port, self.tls, &self.root_token);
+            if self.wait_until_healthy() {
+                self.mount_engines();
+                return;
+            }
+            // The port is still held by the old process's socket for a moment.
+            assert!(Instant::now() < deadline, "OpenBao did not start again on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Waits for `sys/health` to answer 200 (initialized, unsealed, active) and for the

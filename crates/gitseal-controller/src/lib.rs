@@ -11,6 +11,8 @@
 //! - [`reconcile`]: the reconcile, its cache and error policy; [`run`]: wiring it all up.
 //! - [`options`], [`probes`]: the command line and the health endpoints; [`metrics`]: `/metrics`.
 //! - [`leader`]: leader election among replicas.
+//! - [`vault`]: Vault Transit and KV references, with the controller's own settings;
+//!   [`refresh`]: `spec.refreshInterval` and the rounds that share reads.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,7 +26,9 @@ pub mod opening;
 pub mod options;
 pub mod probes;
 pub mod reconcile;
+pub mod refresh;
 pub mod resource;
 pub mod run;
 pub mod secret;
 pub mod status;
+pub mod vault;

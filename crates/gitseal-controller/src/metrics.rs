@@ -45,6 +45,27 @@ impl FailureReason {
     }
 }
 
+/// A call the controller makes to Vault, as the `operation` label says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultOperation {
+    /// `transit/decrypt`: opening a Transit-wrapped data key.
+    TransitDecrypt,
+    /// A KV read for `<path:...>` references.
+    KvRead,
+}
+
+const VAULT_OPERATIONS: [VaultOperation; 2] = [VaultOperation::TransitDecrypt, VaultOperation::KvRead];
+
+impl VaultOperation {
+    /// The `operation` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VaultOperation::TransitDecrypt => "transit_decrypt",
+            VaultOperation::KvRead => "kv_read",
+        }
+    }
+}
+
 /// A histogram of durations with the [`DURATION_BUCKETS`] bounds.
 #[derive(Debug, Default)]
 pub struct Histogram {
@@ -90,6 +111,8 @@ pub struct Metrics {
     failures: [AtomicU64; FAILURE_REASONS.len()],
     decrypts: AtomicU64,
     managed_secrets: AtomicI64,
+    /// Vault calls by operation, then success (index 0) or failure (1).
+    vault_requests: [[AtomicU64; 2]; VAULT_OPERATIONS.len()],
     /// How long opening an object (verifying and decrypting) takes.
     pub decrypt_duration: Histogram,
     /// How long a whole reconcile takes.
@@ -131,6 +154,16 @@ impl Metrics {
         self.managed_secrets.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// Counts one Vault call (logins and retries inside it are not counted apart).
+    pub fn vault_request(&self, operation: VaultOperation, ok: bool) {
+        self.vault_requests[operation as usize][usize::from(!ok)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many Vault calls of `operation` were made, successful or not.
+    pub fn vault_requests(&self, operation: VaultOperation) -> u64 {
+        self.vault_requests[operation as usize].iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
     /// The metrics in the Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -148,6 +181,13 @@ impl Metrics {
             "# HELP gitseal_managed_secrets Secrets the controller applied and keeps in place.\n# TYPE gitseal_managed_secrets gauge\ngitseal_managed_secrets {}",
             self.managed_secrets.load(Ordering::Relaxed).max(0)
         );
+        let _ = writeln!(out, "# HELP gitseal_vault_requests_total Calls to Vault, by operation and result.\n# TYPE gitseal_vault_requests_total counter");
+        for operation in VAULT_OPERATIONS {
+            for (i, result) in ["ok", "error"].iter().enumerate() {
+                let value = self.vault_requests[operation as usize][i].load(Ordering::Relaxed);
+                let _ = writeln!(out, "gitseal_vault_requests_total{{operation=\"{}\",result=\"{result}\"}} {value}", operation.as_str());
+            }
+        }
         self.decrypt_duration.write(&mut out, "gitseal_decrypt_duration_seconds", "Time to verify and decrypt one EncryptedSecret.");
         self.reconcile_duration.write(&mut out, "gitseal_reconcile_duration_seconds", "Time of one reconcile, API requests included.");
         out
@@ -185,7 +225,20 @@ mod tests {
         assert!(text.contains("gitseal_reconcile_errors_total{reason=\"ApiError\"} 1\n"), "{text}");
         assert!(text.contains("gitseal_reconcile_errors_total{reason=\"NoMatchingKey\"} 0\n"), "{text}");
         assert!(!text.contains("reason=\"Decrypted\""), "{text}");
-        assert_eq!(text.matches("# TYPE ").count(), 6);
+        assert_eq!(text.matches("# TYPE ").count(), 7);
+    }
+
+    #[test]
+    fn vault_calls_are_counted_by_operation_and_result() {
+        let m = Metrics::default();
+        m.vault_request(VaultOperation::KvRead, true);
+        m.vault_request(VaultOperation::KvRead, false);
+        m.vault_request(VaultOperation::TransitDecrypt, true);
+        let text = m.render();
+        assert!(text.contains("gitseal_vault_requests_total{operation=\"kv_read\",result=\"ok\"} 1\n"), "{text}");
+        assert!(text.contains("gitseal_vault_requests_total{operation=\"kv_read\",result=\"error\"} 1\n"), "{text}");
+        assert!(text.contains("gitseal_vault_requests_total{operation=\"transit_decrypt\",result=\"error\"} 0\n"), "{text}");
+        assert_eq!(m.vault_requests(VaultOperation::KvRead), 2);
     }
 
     #[test]

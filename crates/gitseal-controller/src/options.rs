@@ -1,5 +1,6 @@
 //! The command line: `gitseal-controller [run] [flags]`, `gitseal-controller crd`, `--help`.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,6 +39,22 @@ Options of run:
                               replaces one); needs the right to create Secrets there
   --lease-name NAME           the Lease's name, one per set of replicas [default: gitseal-controller]
   --lease-duration SECONDS    how long a Lease not renewed stays held, e.g. 15s [default: 15s]
+
+Vault (Transit-wrapped data keys, <path:...> references to Vault KV); each flag overrides the
+environment variable named, which overrides the --vault-config ConfigMap's key of that name:
+  --vault-addr URL            the Vault server (VAULT_ADDR); hc_vault keys naming another are refused
+  --vault-namespace NS        Vault Enterprise / OpenBao namespace (VAULT_NAMESPACE)
+  --vault-cacert FILE         PEM CA certificates to trust instead of the system's (VAULT_CACERT)
+  --vault-k8s-role ROLE       log in with the pod's service account token (VAULT_K8S_ROLE)
+  --vault-k8s-mount MOUNT     where the Kubernetes auth method is mounted (VAULT_K8S_MOUNT) [default: kubernetes]
+  --vault-approle-mount MOUNT where AppRole is mounted (VAULT_APPROLE_MOUNT); the role and secret
+                              ids come from VAULT_ROLE_ID and VAULT_SECRET_ID [default: approle]
+  --vault-kv-prefix PREFIX    a KV path prefix references may read, {namespace} standing for the
+                              object's namespace, e.g. secret/data/{namespace}/ (repeatable;
+                              GITSEAL_VAULT_KV_PREFIXES, comma-separated); none: references refused
+  --vault-config NAME         a ConfigMap in the controller namespace with any of these settings
+                              under their variable names (never VAULT_TOKEN or VAULT_SECRET_ID)
+  --min-refresh-interval DUR  the shortest spec.refreshInterval honoured, e.g. 30s [default: 10s]
 
 The API server is found as kubectl finds it: in a pod from its service account, elsewhere
 from $KUBECONFIG or ~/.kube/config. Logs are JSON lines on standard output; RUST_LOG sets
@@ -82,6 +99,12 @@ pub struct RunOptions {
     pub generate_key: bool,
     /// How long a Lease not renewed stays held.
     pub lease_duration: Duration,
+    /// Vault settings given as flags, by the variable they override (`VAULT_ADDR`, ...).
+    pub vault_flags: BTreeMap<String, String>,
+    /// The ConfigMap (in the controller namespace) with Vault settings.
+    pub vault_config: Option<String>,
+    /// The shortest `spec.refreshInterval` honoured.
+    pub min_refresh_interval: Duration,
 }
 
 /// A command line that cannot be used.
@@ -110,6 +133,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
     let mut lease_duration = crate::leader::DEFAULT_LEASE_DURATION;
     let mut lease_name = crate::leader::LEASE_NAME.to_owned();
     let mut generate_key = false;
+    let mut vault_flags = BTreeMap::new();
+    let mut kv_prefixes: Vec<String> = Vec::new();
+    let mut vault_config = None;
+    let mut min_refresh_interval = crate::refresh::DEFAULT_MIN_REFRESH_INTERVAL;
     let mut run_flag_seen = false;
     // Flags other than the keys Secret's name and namespace (which `recipients` takes too).
     let mut controller_flag_seen = false;
@@ -172,12 +199,48 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
                 run_flag_seen = true;
                 controller_flag_seen = true;
             }
+            Long(flag @ ("vault-addr" | "vault-namespace" | "vault-cacert" | "vault-k8s-role" | "vault-k8s-mount" | "vault-approle-mount")) => {
+                let var = match flag {
+                    "vault-addr" => "VAULT_ADDR",
+                    "vault-namespace" => "VAULT_NAMESPACE",
+                    "vault-cacert" => "VAULT_CACERT",
+                    "vault-k8s-role" => "VAULT_K8S_ROLE",
+                    "vault-k8s-mount" => "VAULT_K8S_MOUNT",
+                    _ => "VAULT_APPROLE_MOUNT",
+                };
+                let flag = format!("--{flag}");
+                vault_flags.insert(var.to_owned(), non_empty(&flag, parser.value()?.string()?)?);
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("vault-kv-prefix") => {
+                let prefix = non_empty("--vault-kv-prefix", parser.value()?.string()?)?;
+                if prefix.contains(',') {
+                    return Err(UsageError(format!("--vault-kv-prefix {prefix:?}: one prefix per flag (no commas)")));
+                }
+                kv_prefixes.push(prefix);
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("vault-config") => {
+                vault_config = Some(non_empty("--vault-config", parser.value()?.string()?)?);
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
+            Long("min-refresh-interval") => {
+                let text = parser.value()?.string()?;
+                min_refresh_interval = crate::refresh::parse_duration(&text)
+                    .filter(|d| *d >= Duration::from_secs(1))
+                    .ok_or_else(|| UsageError(format!("--min-refresh-interval {text:?}: expected a duration of at least 1s, e.g. 30s or 5m")))?;
+                run_flag_seen = true;
+                controller_flag_seen = true;
+            }
             Value(v) if command.is_none() => command = Some(v.string()?),
             Value(v) => return Err(UsageError(format!("unexpected argument {:?}", v.to_string_lossy()))),
             _ => return Err(arg.unexpected().into()),
         }
     }
-    let options = RunOptions {
+    let mut options = RunOptions {
         namespaces,
         selector,
         keys_secret,
@@ -188,7 +251,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
         lease_name,
         lease_duration,
         generate_key,
+        vault_flags,
+        vault_config,
+        min_refresh_interval,
     };
+    if !kv_prefixes.is_empty() {
+        options.vault_flags.insert(crate::vault::KV_PREFIXES_VAR.to_owned(), kv_prefixes.join(","));
+    }
     match command.as_deref() {
         None | Some("run") => Ok(Command::Run(options)),
         Some("recipients") if !controller_flag_seen => Ok(Command::Recipients(options)),
@@ -297,6 +366,41 @@ mod tests {
         assert!(err.contains("recipients takes only"), "{err}");
         assert!(run(&["--generate-key"], None).generate_key);
         assert!(!run(&[], None).generate_key);
+    }
+
+    #[test]
+    fn vault_flags_name_the_variables_they_override() {
+        let o = run(
+            &[
+                "--vault-addr",
+                "https://vault:8200",
+                "--vault-k8s-role",
+                "gitseal",
+                "--vault-kv-prefix",
+                "secret/data/{namespace}/",
+                "--vault-kv-prefix=kv/shared",
+                "--vault-config",
+                "gitseal-vault",
+                "--min-refresh-interval",
+                "1m",
+            ],
+            None,
+        );
+        assert_eq!(o.vault_flags.get("VAULT_ADDR").map(String::as_str), Some("https://vault:8200"));
+        assert_eq!(o.vault_flags.get("VAULT_K8S_ROLE").map(String::as_str), Some("gitseal"));
+        assert_eq!(o.vault_flags.get(crate::vault::KV_PREFIXES_VAR).map(String::as_str), Some("secret/data/{namespace}/,kv/shared"));
+        assert_eq!(o.vault_config.as_deref(), Some("gitseal-vault"));
+        assert_eq!(o.min_refresh_interval, Duration::from_secs(60));
+        assert!(run(&[], None).vault_flags.is_empty());
+        assert_eq!(run(&[], None).min_refresh_interval, Duration::from_secs(10));
+        for (args, expected) in [
+            (&["--vault-kv-prefix", "a/b,c/d"][..], "one prefix per flag"),
+            (&["--min-refresh-interval", "500ms"][..], "at least 1s"),
+            (&["--vault-addr", ""][..], "non-empty"),
+        ] {
+            let err = parse_args(args, None).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?}: {err}");
+        }
     }
 
     #[test]

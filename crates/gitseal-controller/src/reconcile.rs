@@ -23,10 +23,12 @@ use tracing::{debug, info, warn};
 
 use crate::keys::KeyState;
 use crate::metrics::{FailureReason, Metrics};
-use crate::opening;
+use crate::opening::{self, MaterializedSecret};
+use crate::refresh::{self, Rounds};
 use crate::resource::EncryptedSecret;
 use crate::secret::{is_owned_by, zeroize_secret, Owner, SecretManifest, SecretParts, FIELD_MANAGER};
 use crate::status::{reason_for, status_for, truncate, Reason};
+use crate::vault::VaultAccess;
 
 /// How long to wait before looking again at an object whose Secret name is taken by a
 /// Secret the controller does not own (that Secret carries no label the controller watches).
@@ -35,6 +37,12 @@ pub const SECRET_EXISTS_RECHECK: Duration = Duration::from_secs(60);
 pub const BACKOFF_START: Duration = Duration::from_secs(1);
 /// The longest wait between retries.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// When Vault refused a reference or a key (denied, not found) of an object that is not
+/// refreshed, how long until it is tried again (a policy may have been fixed meanwhile).
+pub const VAULT_RECHECK: Duration = Duration::from_secs(300);
+/// How many objects are opened at once: opening is CPU work (and Vault calls), and each
+/// one in flight holds a parsed copy of its object.
+pub const OPENING_SLOTS: usize = 4;
 
 /// A failed reconcile, retried by [`error_policy`].
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +86,9 @@ pub struct Observed {
     pub keys_version: u64,
     /// What came of it.
     pub outcome: Outcome,
+    /// When its Vault values are read again (objects with references and a refresh
+    /// interval, or refused by Vault); `None`: only on a change.
+    pub next_refresh: Option<Instant>,
 }
 
 /// The outcome remembered for an object.
@@ -105,6 +116,10 @@ pub struct Context {
     failures: Mutex<HashMap<ObjectKey, u32>>,
     metrics: Arc<Metrics>,
     recipients: Mutex<Option<Vec<String>>>,
+    vault: Option<Arc<VaultAccess>>,
+    rounds: Rounds,
+    min_refresh_interval: Duration,
+    opening_slots: tokio::sync::Semaphore,
 }
 
 impl Context {
@@ -118,7 +133,31 @@ impl Context {
             failures: Mutex::default(),
             metrics: Arc::default(),
             recipients: Mutex::default(),
+            vault: None,
+            rounds: Rounds::new(Instant::now()),
+            min_refresh_interval: refresh::DEFAULT_MIN_REFRESH_INTERVAL,
+            opening_slots: tokio::sync::Semaphore::new(OPENING_SLOTS),
         }
+    }
+
+    /// Uses `vault` for Transit-wrapped data keys and KV references (built with this
+    /// context's [`Context::rounds`] and [`Context::metrics`]).
+    pub fn with_vault(mut self, vault: Arc<VaultAccess>) -> Self {
+        self.vault = Some(vault);
+        let keys = std::mem::replace(self.keys.get_mut().unwrap_or_else(PoisonError::into_inner), KeyState::missing(""));
+        self.set_keys(keys);
+        self
+    }
+
+    /// Honours no `spec.refreshInterval` shorter than `min`.
+    pub fn with_min_refresh_interval(mut self, min: Duration) -> Self {
+        self.min_refresh_interval = min;
+        self
+    }
+
+    /// The refresh rounds, counted from the context's creation.
+    pub fn rounds(&self) -> Rounds {
+        self.rounds
     }
 
     /// The keys in use.
@@ -126,8 +165,15 @@ impl Context {
         self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Replaces the keys in use.
-    pub fn set_keys(&self, keys: KeyState) {
+    /// Replaces the keys in use, giving them Vault Transit when Vault is configured (`keys`
+    /// is a state just built, whose identities nothing else holds yet).
+    pub fn set_keys(&self, mut keys: KeyState) {
+        if let Some(vault) = &self.vault {
+            match Arc::get_mut(&mut keys.identities) {
+                Some(identities) => identities.set_transit(vault.transit()),
+                None => warn!(keys_secret = keys.secret, "the identities are in use elsewhere; Vault Transit is not attached to them"),
+            }
+        }
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
     }
 
@@ -236,36 +282,53 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
         return Ok(Action::requeue(SECRET_EXISTS_RECHECK));
     }
 
+    let interval = match refresh_interval(&obj, ctx.min_refresh_interval) {
+        Ok(interval) => interval,
+        Err(message) => {
+            refuse(&ctx, &obj, Reason::InvalidData, &message).await?;
+            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData), next_refresh: None });
+            return Ok(Action::await_change());
+        }
+    };
+
+    let now = Instant::now();
     let seen = ctx.observed(&key).filter(|seen| seen.uid == uid);
     if let Some(seen) = &seen {
-        if seen.uid == uid && seen.generation == generation && seen.keys_version == keys.version {
+        let refresh_due = seen.next_refresh.is_some_and(|at| now >= at);
+        if seen.generation == generation && seen.keys_version == keys.version && !refresh_due {
             match &seen.outcome {
-                Outcome::Refused(_) => return Ok(Action::await_change()),
+                Outcome::Refused(_) => return Ok(wait_until(seen.next_refresh, now)),
                 Outcome::Applied { secret_version, .. } if live.as_ref().is_some_and(|l| &l.resource_version == secret_version) => {
-                    return Ok(Action::await_change());
+                    return Ok(wait_until(seen.next_refresh, now));
                 }
                 Outcome::Applied { .. } => info!(namespace, name, "the Secret was edited or deleted; restoring it"),
             }
+        } else if refresh_due {
+            debug!(namespace, name, "reading the Vault values again");
         }
     }
 
     debug!(namespace, name, generation, keys_version = keys.version, decrypts = ctx.decrypts() + 1, "decrypting");
-    let label = format!("EncryptedSecret {namespace}/{name}");
     let decrypt_start = Instant::now();
-    let opening = opening::open(&label, &obj.to_json(), &keys.identities);
+    let opening = open_in_slot(&ctx, &obj, &keys, interval.map(|i| i.interval)).await;
     ctx.metrics.decrypted(decrypt_start.elapsed());
-    let opened = match opening {
+    let (opened, references) = match opening {
         Ok(opened) => opened,
-        Err(err) => {
-            let reason = reason_for(&err);
-            let message = err.to_string();
+        Err(failure) => {
+            let OpenFailure { reason, message, transient } = failure;
             refuse(&ctx, &obj, reason, &message).await?;
-            if err.is_transient() {
+            if transient {
                 return Err(ReconcileError::Transient { reason, message });
             }
-            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(reason) });
-            return Ok(Action::await_change());
+            // Vault's answer may change without the object changing (a policy fixed, a path written).
+            let next_refresh = (reason == Reason::VaultError).then(|| now + interval.map_or(VAULT_RECHECK, |i| i.interval));
+            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(reason), next_refresh });
+            return Ok(wait_until(next_refresh, now));
         }
+    };
+    let next_refresh = match (references, interval) {
+        (0, _) | (_, None) => None,
+        (_, Some(i)) => Some(ctx.rounds.next_due(i.interval, &uid, Instant::now())),
     };
 
     let entries = opened.data.len();
@@ -289,16 +352,111 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
         Err(kube::Error::Api(response)) if matches!(response.code, 400 | 422) => {
             let message = format!("the API server refused Secret {namespace}/{name}: {}", response.message);
             refuse(&ctx, &obj, Reason::InvalidData, &message).await?;
-            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData) });
+            ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData), next_refresh: None });
             return Ok(Action::await_change());
         }
         Err(e) => return Err(e.into()),
     };
-    let message = format!("Secret {name} is up to date ({entries} entries)");
+    let mut message = format!("Secret {name} is up to date ({entries} entries)");
+    if references > 0 {
+        message = match interval {
+            Some(i) => format!("{message}; {references} from Vault, read again every {}{}", describe_duration(i.interval), i.note),
+            None => format!("{message}; {references} from Vault, read again when the object or the keys change"),
+        };
+    }
     set_status(&ctx, &obj, Reason::Decrypted, &message, Some(&name)).await?;
-    ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Applied { digest, secret_version } });
-    info!(namespace, name, entries, "Secret applied");
-    Ok(Action::await_change())
+    ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Applied { digest, secret_version }, next_refresh });
+    if unchanged {
+        debug!(namespace, name, entries, "Secret unchanged");
+    } else {
+        info!(namespace, name, entries, "Secret applied");
+    }
+    Ok(wait_until(next_refresh, Instant::now()))
+}
+
+/// The refresh interval of an object and what to say about it.
+#[derive(Debug, Clone, Copy)]
+struct RefreshInterval {
+    interval: Duration,
+    /// A note for the status when the interval given was raised to the minimum.
+    note: &'static str,
+}
+
+/// `spec.refreshInterval`, raised to `min`; an unreadable one is an error message.
+fn refresh_interval(obj: &EncryptedSecret, min: Duration) -> Result<Option<RefreshInterval>, String> {
+    let Some(text) = obj.spec.refresh_interval.as_deref() else { return Ok(None) };
+    let given = refresh::parse_duration(text).ok_or_else(|| format!("spec.refreshInterval {text:?} is not a duration (e.g. 30s, 15m, 1h)"))?;
+    Ok(Some(match given < min {
+        true => RefreshInterval { interval: min, note: " (the controller's minimum, above spec.refreshInterval)" },
+        false => RefreshInterval { interval: given, note: "" },
+    }))
+}
+
+fn describe_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => format!("{}ms", d.as_millis()),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Wait for a change, or until `at` (a little after, so the round has begun).
+fn wait_until(at: Option<Instant>, now: Instant) -> Action {
+    match at {
+        Some(at) => Action::requeue(at.saturating_duration_since(now) + Duration::from_millis(50)),
+        None => Action::await_change(),
+    }
+}
+
+/// Why an object could not be opened, as the status reports it.
+struct OpenFailure {
+    reason: Reason,
+    message: String,
+    transient: bool,
+}
+
+/// Opens the object off the async threads (it is CPU work and may call Vault), at most
+/// [`OPENING_SLOTS`] at a time, and resolves its Vault references. Returns the Secret and
+/// how many of its values came from Vault.
+async fn open_in_slot(
+    ctx: &Arc<Context>,
+    obj: &EncryptedSecret,
+    keys: &KeyState,
+    interval: Option<Duration>,
+) -> Result<(MaterializedSecret, usize), OpenFailure> {
+    let (namespace, name) = object_key(obj);
+    let label = format!("EncryptedSecret {namespace}/{name}");
+    let json = obj.to_json();
+    let identities = keys.identities.clone();
+    let vault = ctx.vault.clone();
+    let _slot = ctx.opening_slots.acquire().await.map_err(|_| OpenFailure {
+        reason: Reason::InvalidData,
+        message: "the controller is stopping".into(),
+        transient: true,
+    })?;
+    let task = tokio::task::spawn_blocking(move || {
+        let mut opened = opening::open(&label, &json, &identities).map_err(|err| OpenFailure {
+            reason: reason_for(&err),
+            message: err.to_string(),
+            transient: err.is_transient(),
+        })?;
+        let vault_failure = |message: String, transient: bool| OpenFailure { reason: Reason::VaultError, message: format!("{label}: {message}"), transient };
+        let references = match &vault {
+            Some(vault) => vault.resolve(&namespace, &mut opened, interval).map_err(|e| vault_failure(e.message.clone(), e.is_transient()))?,
+            None => match gitseal_core::render::materialized_references(&opened) {
+                Ok(paths) if paths.is_empty() => 0,
+                Ok(paths) => {
+                    let message = format!("a value references Vault KV ({}) but the controller has no Vault settings (--vault-addr or VAULT_ADDR)", paths[0]);
+                    return Err(vault_failure(message, false));
+                }
+                Err(e) => return Err(vault_failure(e.message, false)),
+            },
+        };
+        Ok((opened, references))
+    });
+    task.await.unwrap_or_else(|e| Err(OpenFailure { reason: Reason::InvalidData, message: format!("opening the object failed: {e}"), transient: true }))
 }
 
 /// Server-side applies the Secret (field manager `gitseal`, forced), removes data entries

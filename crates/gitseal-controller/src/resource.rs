@@ -82,6 +82,9 @@ pub struct EncryptedSecretSpec {
     /// The sealed binding of scope, namespace, name and template (encrypted); editing or copying the object elsewhere breaks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
+    /// How often values that reference Vault KV (`<path:...>`) are read again, as a duration (`1h`, `15m`); absent: only when the object or the keys change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_interval: Option<String>,
 }
 
 /// What the generated Secret looks like besides its data.

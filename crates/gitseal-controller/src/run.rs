@@ -30,6 +30,7 @@ use crate::probes::{self, Readiness};
 use crate::reconcile::{error_policy, reconcile, Context};
 use crate::resource::EncryptedSecret;
 use crate::secret::{zeroize_secret, MANAGED_LABEL};
+use crate::vault::{self, VaultAccess, VaultSettings};
 
 /// How long the controllers wait for the first read of the keys Secret before starting
 /// anyway (objects then fail with `NoMatchingKey` until the keys arrive).
@@ -52,6 +53,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The Vault settings cannot be used, or the `--vault-config` ConfigMap cannot be read.
+    #[error("{0}")]
+    Vault(String),
     /// The Lease could not be renewed in time, or another replica holds it now: this
     /// replica stopped reconciling and exits, to start again as a standby.
     #[error("lost the Lease {namespace}/{name}: another replica may be reconciling now")]
@@ -73,7 +77,16 @@ pub async fn run(options: RunOptions, shutdown: impl Future<Output = ()> + Send 
     let metrics_listener = bind("metrics", options.metrics_addr).await?;
     let keys_secret = format!("{}/{}", options.controller_namespace, options.keys_secret);
     let reporter = Reporter { controller: "gitseal-controller".into(), instance: std::env::var("POD_NAME").ok() };
-    let ctx = Arc::new(Context::new(client.clone(), Recorder::new(client.clone(), reporter), KeyState::missing(&keys_secret)));
+    let ctx = Context::new(client.clone(), Recorder::new(client.clone(), reporter), KeyState::missing(&keys_secret))
+        .with_min_refresh_interval(options.min_refresh_interval);
+    let ctx = Arc::new(match vault_settings(&options, &client).await? {
+        Some(settings) => {
+            info!(vault_addr = settings.config.addr.as_deref().unwrap_or_default(), auth = settings.auth_method(), kv_prefixes = ?settings.prefixes.as_slice(), "Vault configured");
+            let access = VaultAccess::new(settings, ctx.rounds(), ctx.metrics()).map_err(|e| RunError::Vault(e.to_string()))?;
+            ctx.with_vault(Arc::new(access))
+        }
+        None => ctx,
+    });
     let readiness = Readiness::default();
     // The addresses actually listened on (a port 0 given is resolved here).
     let local = |l: &TcpListener, given: std::net::SocketAddr| l.local_addr().map_or(given.to_string(), |a| a.to_string());
@@ -217,6 +230,21 @@ async fn reconcile_until(options: &RunOptions, client: &Client, ctx: &Arc<Contex
     info!("ready");
     all.await;
     keys_task.abort();
+}
+
+/// The Vault settings from the flags, the environment and the `--vault-config` ConfigMap.
+async fn vault_settings(options: &RunOptions, client: &Client) -> Result<Option<VaultSettings>, RunError> {
+    let configmap = match &options.vault_config {
+        None => Default::default(),
+        Some(name) => {
+            let label = format!("{}/{name}", options.controller_namespace);
+            let api: Api<ConfigMap> = Api::namespaced(client.clone(), &options.controller_namespace);
+            let found = api.get_opt(name).await.map_err(|e| RunError::Vault(format!("cannot read the Vault settings ConfigMap {label}: {e}")))?;
+            let found = found.ok_or_else(|| RunError::Vault(format!("the Vault settings ConfigMap {label} (--vault-config) does not exist")))?;
+            vault::configmap_settings(&label, found.data.unwrap_or_default()).map_err(|e| RunError::Vault(e.to_string()))?
+        }
+    };
+    vault::resolve_settings(&options.vault_flags, |name| std::env::var(name).ok(), &configmap).map_err(|e| RunError::Vault(e.to_string()))
 }
 
 async fn bind(what: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {

@@ -389,6 +389,8 @@ fn collect(file: &str, src: &str, parsed: &ParsedFile, layout: Layout) -> Result
                     match path.as_slice() {
                         ["spec", "scope"] => f.scope = Some(located()),
                         ["spec", "binding"] => f.binding = Some(located()),
+                        // The controller's schedule for reading Vault values again: not sealed, it changes no value.
+                        ["spec", "refreshInterval"] => {}
                         ["spec", "template", "metadata", ..] | ["spec", "template", ..] => {
                             return Err(invalid(
                                 file,

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::document::splice::{apply, Edit};
 use crate::document::{self, Document, Format, Leaf, ParsedFile, Style};
+use crate::encrypted_secret::MaterializedSecret;
 use crate::error::{Error, Result};
 use crate::keys::Identities;
 use crate::pipeline::{self, DecryptRequest};
@@ -355,6 +356,131 @@ fn line_end(src: &str, pos: usize) -> usize {
     src[pos..].find('\n').map_or(src.len(), |i| pos + i + 1)
 }
 
+/// One path (and KV v2 version) that references read, as a cache key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KvPath {
+    /// The path as written in the reference (`secret/data/x` for KV v2, `kv/x` for KV v1).
+    pub path: String,
+    /// The version pinned by `#VERSION` or `gitseal.dev/vault-version`.
+    pub version: Option<u64>,
+}
+
+impl std::fmt::Display for KvPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.version {
+            Some(v) => write!(f, "{} (version {v})", self.path),
+            None => f.write_str(&self.path),
+        }
+    }
+}
+
+/// The outcome of one read of a [`KvPath`], shared by every value (and object) that
+/// references it.
+pub type KvRead = Arc<std::result::Result<KvData, ServiceError>>;
+
+/// Why the references of a [`MaterializedSecret`] cannot be resolved. The message names the
+/// data key and the reference, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ReferenceError {
+    /// What failed.
+    pub message: String,
+    /// What the store answered, when it was the store that failed.
+    pub service: Option<crate::ports::ServiceErrorKind>,
+}
+
+impl ReferenceError {
+    fn usage(message: String) -> Self {
+        ReferenceError { message, service: None }
+    }
+
+    /// Whether trying again later may help (the store was unavailable).
+    pub fn is_transient(&self) -> bool {
+        self.service == Some(crate::ports::ServiceErrorKind::Unavailable)
+    }
+}
+
+/// The references in the values of a verified, decrypted Secret, per data key: inline
+/// `<path:...>` anywhere, and `<key>` placeholders when its annotations carry
+/// `gitseal.dev/vault-path`. Values that are not UTF-8 text hold no references.
+fn materialized_references_by_key(secret: &MaterializedSecret) -> std::result::Result<Vec<(String, Vec<Reference>)>, ReferenceError> {
+    let annotation_path = secret.annotations.get(PATH_ANNOTATION).map(|p| p.trim().to_owned());
+    let annotation_version = match secret.annotations.get(VERSION_ANNOTATION) {
+        None => None,
+        Some(_) if annotation_path.is_none() => return Err(ReferenceError::usage(format!("{VERSION_ANNOTATION} needs {PATH_ANNOTATION}"))),
+        Some(v) => Some(
+            v.trim().parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| ReferenceError::usage(format!("{VERSION_ANNOTATION} must be a positive number")))?,
+        ),
+    };
+    if annotation_path.as_deref() == Some("") {
+        return Err(ReferenceError::usage(format!("{PATH_ANNOTATION} is empty")));
+    }
+    let mut out = Vec::new();
+    for (key, value) in &secret.data {
+        let Ok(text) = std::str::from_utf8(value) else { continue };
+        let mut refs = inline_references(text).map_err(|m| ReferenceError::usage(format!("value {key:?}: {m}")))?;
+        if let Some(path) = &annotation_path {
+            let extra = placeholders(text, path, annotation_version);
+            refs.extend(extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect::<Vec<_>>());
+            refs.sort_by_key(|r| r.range.start);
+        }
+        if !refs.is_empty() {
+            out.push((key.clone(), refs));
+        }
+    }
+    Ok(out)
+}
+
+/// The distinct paths (and versions) the values of `secret` reference, sorted; empty when
+/// it references nothing.
+pub fn materialized_references(secret: &MaterializedSecret) -> std::result::Result<Vec<KvPath>, ReferenceError> {
+    let mut paths: Vec<KvPath> =
+        materialized_references_by_key(secret)?.into_iter().flat_map(|(_, refs)| refs).map(|r| KvPath { path: r.path, version: r.version }).collect();
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
+}
+
+/// Resolves the references of a verified, decrypted Secret in place, as `render` does for a
+/// manifest: each value's references are replaced by what `read` returns for their path
+/// (called once per distinct path and version), and the `gitseal.dev/vault-*` annotations
+/// are removed. All or nothing: on an error `secret` is left as it was. Returns how many
+/// values were resolved.
+pub fn resolve_materialized(secret: &mut MaterializedSecret, read: &mut dyn FnMut(&KvPath) -> KvRead) -> std::result::Result<usize, ReferenceError> {
+    let by_key = materialized_references_by_key(secret)?;
+    let mut reads: HashMap<KvPath, KvRead> = HashMap::new();
+    let mut resolved_values = Vec::with_capacity(by_key.len());
+    for (key, refs) in &by_key {
+        let value = std::str::from_utf8(&secret.data[key]).unwrap_or_default();
+        let mut resolved = Zeroizing::new(String::with_capacity(value.len()));
+        let mut pos = 0;
+        for r in refs {
+            resolved.push_str(&value[pos..r.range.start]);
+            let path = KvPath { path: r.path.clone(), version: r.version };
+            let data = reads.entry(path.clone()).or_insert_with(|| read(&path)).clone();
+            let data = match data.as_ref() {
+                Ok(d) => d,
+                Err(e) => return Err(ReferenceError { message: format!("value {key:?}: {}: {e}", r.describe()), service: Some(e.kind()) }),
+            };
+            let v = data.get(&r.key).ok_or_else(|| {
+                let known: Vec<&str> = data.keys().map(String::as_str).collect();
+                ReferenceError::usage(format!("value {key:?}: {}: no key {:?} at {} (keys there: {})", r.describe(), r.key, r.path, known.join(", ")))
+            })?;
+            resolved.push_str(v);
+            pos = r.range.end;
+        }
+        resolved.push_str(&value[pos..]);
+        resolved_values.push((key.clone(), resolved));
+    }
+    let count = resolved_values.len();
+    for (key, value) in resolved_values {
+        secret.data.insert(key, Zeroizing::new(value.as_bytes().to_vec()));
+    }
+    secret.annotations.remove(PATH_ANNOTATION);
+    secret.annotations.remove(VERSION_ANNOTATION);
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +560,71 @@ mod tests {
         let (out, reads) = run(src).unwrap();
         assert_eq!(out, src);
         assert_eq!(reads, 0);
+    }
+
+    fn materialized(annotations: &[(&str, &str)], data: &[(&str, &[u8])]) -> MaterializedSecret {
+        MaterializedSecret {
+            name: "hook".into(),
+            namespace: Some("flux-system".into()),
+            scope: crate::encrypted_secret::Scope::Strict,
+            secret_type: "Opaque".into(),
+            labels: BTreeMap::new(),
+            annotations: annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            immutable: None,
+            data: data.iter().map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_vec()))).collect(),
+        }
+    }
+
+    #[test]
+    fn materialized_secrets_resolve_inline_and_annotation_references_once_per_path() {
+        let source = fake();
+        let mut secret = materialized(
+            &[(PATH_ANNOTATION, "secret/data/flux/webhook"), ("keep", "me")],
+            &[
+                ("token", b"<token>"),
+                ("url", b"https://<path:secret/data/flux/webhook#user>@x/<path:secret/data/flux/webhook#token#1>"),
+                ("bin", &[0xff, 0x3c]),
+            ],
+        );
+        let paths = materialized_references(&secret).unwrap();
+        assert_eq!(
+            paths,
+            [KvPath { path: "secret/data/flux/webhook".into(), version: None }, KvPath { path: "secret/data/flux/webhook".into(), version: Some(1) }]
+        );
+        let mut count = 0;
+        let mut read = |p: &KvPath| {
+            count += 1;
+            Arc::new(source.read(&p.path, p.version))
+        };
+        assert_eq!(resolve_materialized(&mut secret, &mut read).unwrap(), 2);
+        assert_eq!(count, 2, "one read per path and version");
+        assert_eq!(secret.data["token"].as_slice(), b"s3cr3t");
+        assert_eq!(secret.data["url"].as_slice(), b"https://flux@x/old");
+        assert_eq!(secret.data["bin"].as_slice(), &[0xff, 0x3c]);
+        assert_eq!(secret.annotations.keys().collect::<Vec<_>>(), ["keep"]);
+    }
+
+    #[test]
+    fn a_failed_materialized_reference_leaves_the_secret_as_it_was_and_says_whether_to_retry() {
+        let mut secret = materialized(&[], &[("a", b"<path:secret/data/flux/webhook#token>"), ("b", b"<path:secret/data/other#k>")]);
+        let unavailable = |p: &KvPath| -> KvRead {
+            match p.path.as_str() {
+                "secret/data/other" => Arc::new(Err(ServiceError::new(ServiceErrorKind::Unavailable, "connection refused"))),
+                _ => Arc::new(fake().read(&p.path, p.version)),
+            }
+        };
+        let err = resolve_materialized(&mut secret, &mut { unavailable }).unwrap_err();
+        assert!(err.is_transient());
+        assert!(err.message.contains("value \"b\"") && err.message.contains("connection refused"), "{err}");
+        assert_eq!(secret.data["a"].as_slice(), b"<path:secret/data/flux/webhook#token>");
+        let denied = |_: &KvPath| -> KvRead { Arc::new(Err(ServiceError::new(ServiceErrorKind::Denied, "permission denied"))) };
+        let err = resolve_materialized(&mut secret, &mut { denied }).unwrap_err();
+        assert!(!err.is_transient());
+        let mut missing_key = materialized(&[], &[("a", b"<path:secret/data/flux/webhook#nope>")]);
+        let err = resolve_materialized(&mut missing_key, &mut |p: &KvPath| Arc::new(fake().read(&p.path, p.version))).unwrap_err();
+        assert!(err.message.contains("no key \"nope\"") && err.message.contains("token, user"), "{err}");
+        assert!(!err.message.contains("s3cr3t"));
+        let version_alone = materialized(&[(VERSION_ANNOTATION, "2")], &[]);
+        assert!(materialized_references(&version_alone).unwrap_err().message.contains("needs"));
     }
 }

@@ -151,12 +151,41 @@ impl VaultClient {
         authenticated: bool,
         accept_404: bool,
     ) -> Result<RawResponse, VaultError> {
+        match self.send_with_token(&method, path, query, body, authenticated, accept_404) {
+            // A login token the server no longer knows (revoked, or the server was rebuilt
+            // since the login): log in again, once, instead of failing until its lease ends.
+            Err(VaultError::Api { status: 403, .. }) if authenticated && self.logs_in() && self.forget_token() => {
+                self.send_with_token(&method, path, query, body, authenticated, accept_404)
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the token comes from a login (AppRole, Kubernetes) rather than being given.
+    fn logs_in(&self) -> bool {
+        matches!(self.auth, VaultAuth::AppRole { .. } | VaultAuth::Kubernetes { .. })
+    }
+
+    /// Drops the cached login token; returns whether there was one.
+    fn forget_token(&self) -> bool {
+        self.token.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take().is_some()
+    }
+
+    fn send_with_token(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: Option<&[u8]>,
+        authenticated: bool,
+        accept_404: bool,
+    ) -> Result<RawResponse, VaultError> {
         let token = if authenticated { self.current_token()? } else { None };
         let url = self.url(path, query);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let retry_after = match self.send_once(&method, &url, token.as_ref(), body) {
+            let retry_after = match self.send_once(method, &url, token.as_ref(), body) {
                 Ok((resp, _)) if (200..300).contains(&resp.status) || (accept_404 && resp.status == 404) => return Ok(resp),
                 Ok((resp, retry_after)) => {
                     if !is_retryable_status(resp.status) || attempt > self.max_retries {

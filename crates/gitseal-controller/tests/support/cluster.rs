@@ -92,6 +92,27 @@ impl Cluster {
         self.controller = Some(self.spawn_controller("controller", args, &[]));
     }
 
+    /// Starts the controller binary with extra `args` and environment variables.
+    pub fn start_controller_with_env(&mut self, args: &[&str], env: &[(&str, &str)]) {
+        self.controller = Some(self.spawn_controller("controller", args, env));
+    }
+
+    /// Waits for the controller to exit by itself (within `timeout`); its exit code.
+    pub fn controller_exit_code(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.controller.as_mut()?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.controller = None;
+                return status.code();
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Starts one more controller process named `name` (also its `POD_NAME`).
     pub fn start_replica(&mut self, name: &str, args: &[&str]) {
         let child = self.spawn_controller(name, args, &[("POD_NAME", name)]);
@@ -139,6 +160,8 @@ impl Cluster {
             .env("RUST_LOG", "gitseal_controller=debug,info")
             .env_remove("POD_NAMESPACE")
             .env_remove("POD_NAME")
+            .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_TOKEN")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
