@@ -59,7 +59,7 @@ pub fn crd() -> Value {
 
 /// The CRD as the YAML `gitseal-controller crd` prints and `deploy/crd.yaml` holds.
 pub fn crd_yaml() -> String {
-    let body = serde_yaml::to_string(&crd()).unwrap_or_default();
+    let body = gitseal_core::document::yaml::json::from_json(&crd());
     format!("# The EncryptedSecret CRD, printed by `gitseal-controller crd` from the controller's Rust types.\n# Do not edit: a test fails when this file and the types differ.\n{body}")
 }
 

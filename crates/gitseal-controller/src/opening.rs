@@ -46,7 +46,9 @@ mod tests {
     /// The file as the API server would hand it back: parsed into the controller's types (which
     /// reorders keys and adds metadata and status) and serialized again as JSON.
     fn through_the_api(yaml: &str) -> Vec<u8> {
-        let mut object: EncryptedSecret = serde_yaml::from_str(yaml).unwrap();
+        let mut object: EncryptedSecret =
+            serde_json::from_value(gitseal_core::document::yaml::json::to_json(&gitseal_core::document::yaml::value::parse_documents(yaml).unwrap()[0]))
+                .unwrap();
         object.metadata.uid = Some("0b0e".into());
         object.metadata.generation = Some(3);
         object.metadata.labels.get_or_insert_with(Default::default).insert("kustomize.toolkit.fluxcd.io/name".into(), "apps".into());

@@ -6,6 +6,8 @@ mod support;
 
 use std::process::Command;
 
+use gitseal_core::document::yaml::json;
+use gitseal_core::document::yaml::value::parse_documents;
 use serde_json::Value;
 use support::peers::{kubectl, repo_root};
 
@@ -54,7 +56,7 @@ fn kustomize_build() -> Option<Vec<Value>> {
     assert!(out.status.success(), "kubectl kustomize deploy/ failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "kubectl printed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs = text.split("\n---\n").map(|d| serde_yaml::from_str::<Value>(d).unwrap()).collect();
+    let docs = parse_documents(&text).unwrap().iter().map(json::to_json).collect();
     Some(docs)
 }
 

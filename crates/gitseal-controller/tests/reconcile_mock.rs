@@ -8,6 +8,8 @@ use std::time::Duration;
 use gitseal_controller::keys::{load_from_secret, KeyState};
 use gitseal_controller::reconcile::{reconcile, Context};
 use gitseal_controller::resource::EncryptedSecret;
+use gitseal_core::document::yaml::json;
+use gitseal_core::document::yaml::value::parse_documents;
 use gitseal_core::encrypted_secret::{encrypt_secret_manifest, Scope};
 use gitseal_core::keys::AgeRecipient;
 use gitseal_core::Recipients;
@@ -37,7 +39,7 @@ fn key() -> Key {
 fn sealed_object(recipient: &str) -> EncryptedSecret {
     let recipients = Recipients { age: vec![AgeRecipient::parse(recipient).unwrap()], ..Recipients::default() };
     let yaml = encrypt_secret_manifest("db.yaml", SECRET.as_bytes(), Scope::Strict, &recipients).unwrap().into_string();
-    let mut obj: EncryptedSecret = serde_yaml::from_str(&yaml).unwrap();
+    let mut obj: EncryptedSecret = serde_json::from_value(json::to_json(&parse_documents(&yaml).unwrap()[0])).unwrap();
     obj.metadata.uid = Some(UID.into());
     obj.metadata.generation = Some(1);
     obj.metadata.resource_version = Some("10".into());

@@ -11,6 +11,7 @@
 mod emit;
 mod events;
 mod fast;
+pub mod json;
 pub(crate) mod nodes;
 pub(crate) mod scan;
 pub mod value;
