@@ -917,7 +917,14 @@ fn guides_index_lists_every_guide() {
     guides.sort();
     assert_eq!(
         guides,
-        ["argo-events-webhook-secret.md", "argocd-webhook-secret.md", "flux-receiver-token.md", "harbor-pull-secret.md", "ingress-certificate.md"]
+        [
+            "argo-events-webhook-secret.md",
+            "argocd-webhook-secret.md",
+            "flux-receiver-token.md",
+            "harbor-pull-secret.md",
+            "ingress-certificate.md",
+            "ordering.md"
+        ]
     );
     for g in guides {
         assert!(index.contains(&format!("]({g})")), "docs/guides/README.md does not link {g}");
