@@ -52,7 +52,8 @@ mod tests {
         object.metadata.uid = Some("0b0e".into());
         object.metadata.generation = Some(3);
         object.metadata.labels.get_or_insert_with(Default::default).insert("kustomize.toolkit.fluxcd.io/name".into(), "apps".into());
-        object.status = Some(crate::status::status_for(None, Some(2), Reason::NoMatchingKey, "earlier", None, "2026-01-01T00:00:00Z"));
+        object.status =
+            Some(crate::status::status_for(None, Some(2), Reason::NoMatchingKey, crate::status::Progress::Stalled, "earlier", None, "2026-01-01T00:00:00Z"));
         object.to_json()
     }
 

@@ -27,7 +27,7 @@ use crate::opening::{self, MaterializedSecret};
 use crate::refresh::{self, Rounds};
 use crate::resource::EncryptedSecret;
 use crate::secret::{is_owned_by, zeroize_secret, Owner, SecretManifest, SecretParts, FIELD_MANAGER};
-use crate::status::{reason_for, status_for, truncate, Reason};
+use crate::status::{reason_for, status_for, truncate, Progress, Reason};
 use crate::vault::VaultAccess;
 
 /// How long to wait before looking again at an object whose Secret name is taken by a
@@ -278,14 +278,14 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
     if live.as_ref().is_some_and(|l| !l.owned) {
         let message =
             format!("Secret {namespace}/{name} exists and is not owned by this EncryptedSecret; it is left as it is (delete it, or rename one of the two)");
-        refuse(&ctx, &obj, Reason::SecretExists, &message).await?;
+        refuse(&ctx, &obj, Reason::SecretExists, Progress::Stalled, &message).await?;
         return Ok(Action::requeue(SECRET_EXISTS_RECHECK));
     }
 
     let interval = match refresh_interval(&obj, ctx.min_refresh_interval) {
         Ok(interval) => interval,
         Err(message) => {
-            refuse(&ctx, &obj, Reason::InvalidData, &message).await?;
+            refuse(&ctx, &obj, Reason::InvalidData, Progress::Stalled, &message).await?;
             ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData), next_refresh: None });
             return Ok(Action::await_change());
         }
@@ -316,7 +316,7 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
         Ok(opened) => opened,
         Err(failure) => {
             let OpenFailure { reason, message, transient } = failure;
-            refuse(&ctx, &obj, reason, &message).await?;
+            refuse(&ctx, &obj, reason, if transient { Progress::Retrying } else { Progress::Stalled }, &message).await?;
             if transient {
                 return Err(ReconcileError::Transient { reason, message });
             }
@@ -351,7 +351,7 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
         Ok(version) => version,
         Err(kube::Error::Api(response)) if matches!(response.code, 400 | 422) => {
             let message = format!("the API server refused Secret {namespace}/{name}: {}", response.message);
-            refuse(&ctx, &obj, Reason::InvalidData, &message).await?;
+            refuse(&ctx, &obj, Reason::InvalidData, Progress::Stalled, &message).await?;
             ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Refused(Reason::InvalidData), next_refresh: None });
             return Ok(Action::await_change());
         }
@@ -364,7 +364,7 @@ async fn reconcile_object(obj: Arc<EncryptedSecret>, ctx: Arc<Context>) -> Resul
             None => format!("{message}; {references} from Vault, read again when the object or the keys change"),
         };
     }
-    set_status(&ctx, &obj, Reason::Decrypted, &message, Some(&name)).await?;
+    set_status(&ctx, &obj, Reason::Decrypted, Progress::Stalled, &message, Some(&name)).await?;
     ctx.remember(key, Observed { uid, generation, keys_version: keys.version, outcome: Outcome::Applied { digest, secret_version }, next_refresh });
     if unchanged {
         debug!(namespace, name, entries, "Secret unchanged");
@@ -486,10 +486,10 @@ async fn apply_secret(secrets: &Api<Secret>, manifest: &SecretManifest, live_imm
 
 /// Reports a failure: `Ready=False` with `reason`, a Warning Event and a log line, unless
 /// the status already says exactly this (this failure was reported for this generation).
-async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str) -> Result<(), kube::Error> {
+async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, progress: Progress, message: &str) -> Result<(), kube::Error> {
     let (namespace, name) = object_key(obj);
     ctx.metrics.failed(FailureReason::Refused(reason));
-    if !set_status(ctx, obj, reason, message, None).await? {
+    if !set_status(ctx, obj, reason, progress, message, None).await? {
         debug!(namespace, name, reason = reason.as_str(), "still not ready");
         return Ok(());
     }
@@ -504,9 +504,16 @@ async fn refuse(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &
 
 /// Writes the status through the status subresource unless it already says the same;
 /// returns whether it wrote.
-async fn set_status(ctx: &Context, obj: &EncryptedSecret, reason: Reason, message: &str, secret_name: Option<&str>) -> Result<bool, kube::Error> {
+async fn set_status(
+    ctx: &Context,
+    obj: &EncryptedSecret,
+    reason: Reason,
+    progress: Progress,
+    message: &str,
+    secret_name: Option<&str>,
+) -> Result<bool, kube::Error> {
     let now = k8s_openapi::chrono::Utc::now().to_rfc3339_opts(k8s_openapi::chrono::SecondsFormat::Secs, true);
-    let mut status = status_for(obj.status.as_ref(), obj.metadata.generation, reason, message, secret_name, &now);
+    let mut status = status_for(obj.status.as_ref(), obj.metadata.generation, reason, progress, message, secret_name, &now);
     if status.secret_name.is_none() {
         status.secret_name = obj.status.as_ref().and_then(|s| s.secret_name.clone());
     }

@@ -119,6 +119,12 @@ fn wait_reason(cluster: &Cluster, name: &str, reason: &str) -> String {
     })
 }
 
+/// The status of condition `type_` of `apps/name`, when it has one.
+fn condition(cluster: &Cluster, name: &str, type_: &str) -> Option<String> {
+    let obj = cluster.get("apps", &format!("encryptedsecret/{name}"))?;
+    obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_).and_then(|c| c["status"].as_str()).map(str::to_owned)
+}
+
 fn secret_value(cluster: &Cluster, name: &str, entry: &str) -> Option<String> {
     cluster.get("apps", &format!("secret/{name}")).map(|s| decoded(&s, entry))
 }
@@ -211,6 +217,8 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     assert!(outside.contains("secret/data/other/x is outside what objects in namespace apps may read (secret/data/apps/)"), "{outside}");
     let denied = wait_reason(&cluster, "kv-denied", "VaultError");
     assert!(denied.contains("secret/data/apps/forbidden") && denied.contains("permission denied"), "{denied}");
+    assert_eq!(condition(&cluster, "kv-denied", "Stalled").as_deref(), Some("True"), "a refusal waits for a change: kstatus reads it as failed");
+    assert_eq!(condition(&cluster, "kv-denied", "Reconciling"), None);
     let refused = wait_reason(&cluster, "transit-elsewhere", "VaultError");
     assert!(refused.contains("localhost") && refused.contains("talks only to"), "{refused}");
     assert_eq!(bao.transit_decrypts("cluster"), 1, "nothing was sent for the key naming another server");
@@ -240,6 +248,7 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     let message = wait_reason(&cluster, "kv-db", "VaultError");
     assert!(message.contains("secret/data/apps/db"), "{message}");
     assert_eq!(secret_value(&cluster, "kv-db", "password").as_deref(), Some(KV_SECOND), "the last good Secret is kept");
+    assert_eq!(condition(&cluster, "kv-db", "Reconciling").as_deref(), Some("True"), "an outage is retried: kstatus reads it as in progress");
     assert_eq!(secret_value(&cluster, "transit-db", "password").as_deref(), Some(TRANSIT_VALUE));
 
     // OpenBao back (rebuilt: dev mode stores nothing): the controller logs in again and catches up.
@@ -248,6 +257,7 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     bao.kv2_put("secret", "apps/db", json!({"password": KV_THIRD, "user": KV_USER}));
     wait_value(&cluster, "kv-db", "password", KV_THIRD, WAIT);
     wait_reason(&cluster, "kv-db", "Decrypted");
+    assert_eq!((condition(&cluster, "kv-db", "Reconciling"), condition(&cluster, "kv-db", "Stalled")), (None, None));
 
     let (_, metrics) = Cluster::http_get(&cluster.metrics_addr(), "/metrics");
     let count = |line: &str| metrics.lines().find_map(|l| l.strip_prefix(line)).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
