@@ -302,6 +302,21 @@ impl OpenBao {
         (role_id, secret_id)
     }
 
+    /// Enables the Kubernetes auth method at `auth/kubernetes/` against the API server at
+    /// `kubernetes_host` (plain `http://` is accepted). Logins have their token reviewed by
+    /// that server with the token itself as the bearer (no `token_reviewer_jwt`), and
+    /// nothing is read from the pod files under `/var/run/secrets/kubernetes.io/`
+    /// (`disable_local_ca_jwt`, so a test run inside a pod behaves the same). OpenBao then
+    /// insists on a `kubernetes_ca_cert`: a CA certificate from a PKI mount, never used
+    /// over plain HTTP.
+    pub fn enable_kubernetes_auth(&self, kubernetes_host: &str) {
+        self.write("sys/auth/kubernetes", json!({"type": "kubernetes"}));
+        self.write("sys/mounts/kubernetes-ca", json!({"type": "pki"}));
+        let issued = self.write("kubernetes-ca/root/generate/internal", json!({"common_name": "gitseal-test-apiserver", "ttl": "24h"}));
+        let ca = issued["data"]["certificate"].as_str().expect("a CA certificate").to_owned();
+        self.write("auth/kubernetes/config", json!({"kubernetes_host": kubernetes_host, "kubernetes_ca_cert": ca, "disable_local_ca_jwt": true}));
+    }
+
     /// Creates namespace `ns` (OpenBao has namespaces since 2.3) and mounts KV v2 at
     /// `secret/` inside it.
     pub fn create_namespace_with_kv2(&self, ns: &str) {
