@@ -5,7 +5,8 @@
 //! with the login's token; a token of a service account the role does not bind, and a
 //! token of a deleted and recreated account, fail the login (Ready=False, VaultError,
 //! naming the login, never the token); a token written to the file afterwards is read at
-//! the next login, as the kubelet rotates the projected token.
+//! the next login, as the kubelet rotates the projected token; a role with an `audience`
+//! needs tokens minted for it, and a reviewer token in OpenBao to have them reviewed.
 
 mod support;
 
@@ -20,6 +21,7 @@ use base64::Engine;
 use gitseal_core::encrypted_secret::{self, Scope};
 use gitseal_core::keys::AgeRecipient;
 use gitseal_core::Recipients;
+use gitseal_test_apiserver::TokenRequest;
 use openbao::OpenBao;
 use serde_json::json;
 use support::cluster::Cluster;
@@ -242,4 +244,56 @@ fn a_missing_token_file_is_a_vault_error_naming_the_file() {
     let message = wait_reason(&cluster, "kv-x", "VaultError");
     assert!(message.contains(missing.to_str().unwrap()), "{message}");
     assert!(logins(&bao).is_empty(), "no login without a token");
+}
+
+/// A role naming an audience (as with a projected token for Vault): a token for the API
+/// server's audience is refused by OpenBao's own JWT check; a token for the role's audience
+/// passes it but, sent as the bearer of its own TokenReview, is no credential for the API
+/// server (which takes its own audience only), so the review fails; with a reviewer token
+/// configured in OpenBao, the review is made and the login succeeds.
+#[test]
+fn a_role_with_an_audience_takes_tokens_minted_for_it_reviewed_with_a_reviewer_token() {
+    let Some(kubectl) = kubectl() else { return };
+    let bao = OpenBao::start();
+    bao.kv2_put("secret", "apps/x", json!({"k": KV_VALUE}));
+    let mut cluster = Cluster::start(kubectl);
+    let key = new_key();
+    cluster.ok(&["create", "namespace", "apps"]);
+    cluster.apply("keys.yaml", &keys_secret_yaml(&key));
+    cluster.ok(&["create", "serviceaccount", SERVICE_ACCOUNT, "-n", NAMESPACE]);
+    cluster.ok(&["create", "serviceaccount", "openbao-token-reviewer", "-n", "kube-system"]);
+    bao.enable_kubernetes_auth(cluster.server().url());
+    bao.put_policy("gitseal-kv", POLICY);
+    bao.write(
+        "auth/kubernetes/role/gitseal",
+        json!({"bound_service_account_names": [SERVICE_ACCOUNT], "bound_service_account_namespaces": [NAMESPACE], "audience": "vault", "token_policies": ["gitseal-kv"]}),
+    );
+
+    let token_file = cluster.path().join("sa-token");
+    let default_audience = cluster.server().service_account_token(NAMESPACE, SERVICE_ACCOUNT).unwrap();
+    write_token(&token_file, &default_audience);
+    let args = ["--vault-addr", &bao.addr(), "--vault-k8s-role", "gitseal", "--vault-kv-prefix", "secret/data/{namespace}/", "--min-refresh-interval", "1s"];
+    cluster.start_controller_with_env(&args, &[("VAULT_K8S_TOKEN_PATH", token_file.to_str().unwrap())]);
+    cluster.apply("kv-x.yaml", &sealed_reference("kv-x", "<path:secret/data/apps/x#k>", &key, Some("2s")));
+    let refused = wait_reason(&cluster, "kv-x", "VaultError");
+    assert!(refused.contains("auth/kubernetes/login: HTTP 403: invalid audience (aud) claim"), "{refused}");
+
+    let for_vault = TokenRequest { audiences: vec!["vault".into()], ..TokenRequest::default() };
+    let vault_token = cluster.server().service_account_token_with(NAMESPACE, SERVICE_ACCOUNT, &for_vault).unwrap();
+    write_token(&token_file, &vault_token);
+    let unreviewed = cluster.eventually("the login to be refused at the review", WAIT, || {
+        ready_condition(&cluster, "kv-x")
+            .filter(|(status, reason, m)| status == "False" && reason == "VaultError" && m.contains("permission denied"))
+            .map(|(_, _, m)| m)
+    });
+    assert!(unreviewed.contains("auth/kubernetes/login: HTTP 403: permission denied"), "{unreviewed}");
+    assert!(logins(&bao).contains(&Err("permission denied".to_owned())));
+
+    let reviewer = cluster.server().service_account_token("kube-system", "openbao-token-reviewer").unwrap();
+    bao.configure_kubernetes_auth(cluster.server().url(), Some(&reviewer));
+    wait_reason(&cluster, "kv-x", "Decrypted");
+    assert_eq!(secret_value(&cluster, "kv-x").as_deref(), Some(KV_VALUE));
+    let uid = service_account_uid(&cluster, SERVICE_ACCOUNT);
+    assert_eq!(logins(&bao).last(), Some(&Ok(format!("{NAMESPACE}/{SERVICE_ACCOUNT} {uid}"))));
+    assert_nothing_leaked(&cluster, &[&default_audience, &vault_token, &reviewer]);
 }
