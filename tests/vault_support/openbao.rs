@@ -302,6 +302,31 @@ impl OpenBao {
         (role_id, secret_id)
     }
 
+    /// Enables the Kubernetes auth method at `auth/kubernetes/` against the API server at
+    /// `kubernetes_host` (plain `http://` is accepted), configured as
+    /// [`OpenBao::configure_kubernetes_auth`] does without a reviewer token.
+    pub fn enable_kubernetes_auth(&self, kubernetes_host: &str) {
+        self.write("sys/auth/kubernetes", json!({"type": "kubernetes"}));
+        self.write("sys/mounts/kubernetes-ca", json!({"type": "pki"}));
+        self.write("kubernetes-ca/root/generate/internal", json!({"common_name": "gitseal-test-apiserver", "ttl": "24h"}));
+        self.configure_kubernetes_auth(kubernetes_host, None);
+    }
+
+    /// Writes `auth/kubernetes/config`: logins have their token reviewed by the API server
+    /// at `kubernetes_host`, with `token_reviewer_jwt` as the bearer, or the token under
+    /// review itself when `None`. Nothing is read from the pod files under
+    /// `/var/run/secrets/kubernetes.io/` (`disable_local_ca_jwt`, so a test run inside a
+    /// pod behaves the same); OpenBao then insists on a `kubernetes_ca_cert`: the CA
+    /// certificate of a PKI mount, never used over plain HTTP.
+    pub fn configure_kubernetes_auth(&self, kubernetes_host: &str, token_reviewer_jwt: Option<&str>) {
+        let ca = self.read("kubernetes-ca/cert/ca")["data"]["certificate"].as_str().expect("a CA certificate").to_owned();
+        let mut config = json!({"kubernetes_host": kubernetes_host, "kubernetes_ca_cert": ca, "disable_local_ca_jwt": true});
+        if let Some(jwt) = token_reviewer_jwt {
+            config["token_reviewer_jwt"] = json!(jwt);
+        }
+        self.write("auth/kubernetes/config", config);
+    }
+
     /// Creates namespace `ns` (OpenBao has namespaces since 2.3) and mounts KV v2 at
     /// `secret/` inside it.
     pub fn create_namespace_with_kv2(&self, ns: &str) {

@@ -12,6 +12,17 @@ use std::sync::Arc;
 
 const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
+/// A resource served without a store: a POST answers and keeps nothing (TokenReview).
+struct Unstored {
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+}
+
+/// The resources served without a store: only `create`, cluster-scoped.
+const UNSTORED: &[Unstored] = &[Unstored { group: "authentication.k8s.io", version: "v1", plural: "tokenreviews", kind: "TokenReview" }];
+
 /// `/version`.
 pub fn version() -> Value {
     json!({
@@ -49,6 +60,13 @@ fn groups(store: &Store) -> Vec<(String, Vec<String>)> {
             }
         }
         entry.1.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)).then_with(|| a.cmp(b)));
+    }
+    for u in UNSTORED {
+        match out.iter_mut().find(|(g, _)| g == u.group) {
+            Some((_, vs)) if !vs.iter().any(|v| v == u.version) => vs.push(u.version.to_owned()),
+            Some(_) => {}
+            None => out.push((u.group.to_owned(), vec![u.version.to_owned()])),
+        }
     }
     out
 }
@@ -116,6 +134,9 @@ pub fn resource_list(store: &Store, group: &str, version: &str) -> Option<Value>
         if t.status_subresource {
             resources.push(json!({"name": format!("{}/status", t.plural), "singularName": "", "namespaced": t.namespaced, "kind": t.kind, "verbs": ["get", "patch", "update"]}));
         }
+    }
+    for u in UNSTORED.iter().filter(|u| u.group == group && u.version == version) {
+        resources.push(json!({"name": u.plural, "singularName": u.kind.to_lowercase(), "namespaced": false, "kind": u.kind, "verbs": ["create"]}));
     }
     if resources.is_empty() {
         return None;

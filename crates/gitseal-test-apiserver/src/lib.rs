@@ -2,7 +2,8 @@
 //! and `kubectl` rely on (discovery, CRDs and their custom resources, list and watch with
 //! resourceVersions, optimistic concurrency, patches, server-side apply with managed fields,
 //! the status subresource, finalizers and ownerReference garbage collection), over plain
-//! HTTP on loopback with a bearer token.
+//! HTTP on loopback with a bearer token; and service account tokens with the TokenReview
+//! API, for Vault's Kubernetes auth method.
 //!
 //! ```no_run
 //! use gitseal_test_apiserver::TestApiServer;
@@ -32,6 +33,7 @@ mod selector;
 mod server;
 mod store;
 mod table;
+mod tokens;
 mod watch;
 mod yaml;
 
@@ -63,11 +65,29 @@ impl Default for Options {
     }
 }
 
+/// What a service account token is minted for (a TokenRequest's spec).
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// The `aud` claim (default: the API server's own audience,
+    /// `https://kubernetes.default.svc.cluster.local`).
+    pub audiences: Vec<String>,
+    /// How long the token is valid (default one hour; unlike the real API server, less
+    /// than ten minutes is allowed, to test expiry).
+    pub expiration: Duration,
+}
+
+impl Default for TokenRequest {
+    fn default() -> Self {
+        TokenRequest { audiences: vec![tokens::ISSUER.to_owned()], expiration: Duration::from_secs(3600) }
+    }
+}
+
 /// A running server. Dropping it stops it.
 pub struct TestApiServer {
     addr: SocketAddr,
     url: String,
     token: String,
+    shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -92,16 +112,18 @@ impl TestApiServer {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             token: token.clone(),
+            tokens: Mutex::new(tokens::Tokens::new()),
             address: addr.to_string(),
             bookmark_interval: options.bookmark_interval,
             log: options.log_requests,
         });
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (tx, rx) = oneshot::channel();
+        let serving = shared.clone();
         let thread = std::thread::Builder::new().name("gitseal-test-apiserver".into()).spawn(move || {
-            runtime.block_on(serve(listener, shared, rx));
+            runtime.block_on(serve(listener, serving, rx));
         })?;
-        Ok(TestApiServer { addr, url: format!("http://{addr}"), token, shutdown: Some(tx), thread: Some(thread) })
+        Ok(TestApiServer { addr, url: format!("http://{addr}"), token, shared, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -117,6 +139,27 @@ impl TestApiServer {
     /// The bearer token clients must send.
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// A bound service account token for the ServiceAccount `namespace/name`, as the
+    /// kubelet mounts one into a pod: a JWT (`RS256` header; claims `iss`, `sub`
+    /// `system:serviceaccount:NAMESPACE:NAME`, `aud` [`https://kubernetes.default.svc.cluster.local`],
+    /// `exp` an hour from now, `iat`, `nbf`, `jti` and `kubernetes.io` with the namespace
+    /// and the service account's name and uid). Its signature is random: the server
+    /// validates its tokens by looking them up (TokenReview, or as a bearer token that may
+    /// create TokenReviews). Fails with `NotFound` when the ServiceAccount does not exist.
+    pub fn service_account_token(&self, namespace: &str, name: &str) -> io::Result<String> {
+        self.service_account_token_with(namespace, name, &TokenRequest::default())
+    }
+
+    /// [`TestApiServer::service_account_token`] with other audiences or lifetime.
+    pub fn service_account_token_with(&self, namespace: &str, name: &str, request: &TokenRequest) -> io::Result<String> {
+        let store = self.shared.store.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tokens = self.shared.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        tokens::mint(&store, &mut tokens, namespace, name, &request.audiences, request.expiration).map_err(|e| {
+            let kind = if e.code == 404 { io::ErrorKind::NotFound } else { io::ErrorKind::InvalidInput };
+            io::Error::new(kind, format!("{namespace}/{name}: {}", e.message))
+        })
     }
 
     /// Writes a kubeconfig (mode 0600) naming this server, its bearer token and the default

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::json::to_sorted_string;
 use crate::store::Store;
 use crate::table::{self, Include};
+use crate::tokens::{self, Tokens};
 use crate::watch;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -30,6 +31,8 @@ pub struct Shared {
     pub store: Mutex<Store>,
     /// The bearer token clients must send.
     pub token: String,
+    /// The service account tokens minted so far.
+    pub tokens: Mutex<Tokens>,
     /// `host:port` of the server.
     pub address: String,
     /// Interval of BOOKMARK events.
@@ -37,6 +40,9 @@ pub struct Shared {
     /// Print one line per request to stderr.
     pub log: bool,
 }
+
+/// The TokenReview collection (the only path of the `authentication.k8s.io` group).
+const TOKEN_REVIEWS: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
 
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
@@ -128,8 +134,25 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
     // kubectl (client-go's kubeconfig loader) sends no credentials to a plain-HTTP server, as
     // with the API server's old insecure port; a credential that is sent must be the token.
     let authorization = header(parts, "authorization");
+    let store = || shared.store.lock().unwrap_or_else(|p| p.into_inner());
+    let tokens = || shared.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    let token_reviews = path == TOKEN_REVIEWS;
     if !authorization.is_empty() && authorization != format!("Bearer {}", shared.token) {
-        return error_response(&ApiError::unauthorized());
+        // A service account token minted here authenticates too, but (as without RBAC
+        // bindings beyond `system:auth-delegator`) may only create TokenReviews: a Vault
+        // Kubernetes auth method without a reviewer token sends the token under review.
+        let user = authorization.strip_prefix("Bearer ").and_then(|t| tokens::authenticate(&store(), &tokens(), t.trim()));
+        match user {
+            None => return error_response(&ApiError::unauthorized()),
+            Some(user) if !(token_reviews && parts.method == Method::POST) => {
+                return error_response(&ApiError::forbidden(format!(
+                    "forbidden: User \"{}\" cannot {} path \"{path}\": service accounts may only create tokenreviews",
+                    user.username,
+                    parts.method.as_str().to_lowercase()
+                )))
+            }
+            Some(_) => {}
+        }
     }
     let accept = header(parts, "accept");
     if path == "/openapi/v2" {
@@ -142,7 +165,6 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
     }
     let query = parse_query(parts.uri.query());
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let store = || shared.store.lock().unwrap_or_else(|p| p.into_inner());
     let get_only = |v: Option<Value>| -> Response<ResponseBody> {
         if parts.method != Method::GET {
             return error_response(&ApiError::method_not_allowed());
@@ -163,6 +185,18 @@ fn route(shared: &Shared, parts: &http::request::Parts, body: &[u8]) -> Response
         ["openapi", "v3"] => get_only(Some(discovery::openapi_root(&store()))),
         ["openapi", "v3", "api", "v1"] => get_only(discovery::openapi_group_version(&store(), "", "v1")),
         ["openapi", "v3", "apis", g, v] => get_only(discovery::openapi_group_version(&store(), g, v)),
+        _ if token_reviews => {
+            if parts.method != Method::POST {
+                return error_response(&ApiError::method_not_allowed());
+            }
+            let content_type = header(parts, "content-type").split(';').next().unwrap_or("").trim().to_string();
+            // The store first, then the tokens, as everywhere.
+            let store = store();
+            match tokens::review(&store, &tokens(), &content_type, body) {
+                Ok(o) => json_response(o.code, &o.body, &o.warnings),
+                Err(e) => error_response(&e),
+            }
+        }
         ["api", "v1", rest @ ..] => resource(shared, parts, &query, body, "", "v1", rest),
         ["apis", g, v, rest @ ..] => resource(shared, parts, &query, body, g, v, rest),
         _ => full(404, "text/plain; charset=utf-8", "404 page not found\n".into(), &[]),

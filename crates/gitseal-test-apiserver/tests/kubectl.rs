@@ -483,3 +483,24 @@ fn kubeconfig_names_the_server_and_the_default_namespace() {
     assert!(Path::new(&c.kubeconfig).exists());
     assert!(c.ok(&["version", "-o", "json"]).contains("\"serverVersion\""));
 }
+
+#[test]
+fn kubectl_creates_a_token_review_of_a_minted_service_account_token() {
+    let Some(c) = Cluster::start() else { return };
+    c.ok(&["create", "serviceaccount", "gitseal-controller", "-n", "kube-system"]);
+    let resources = c.ok(&["api-resources", "--api-group=authentication.k8s.io", "-o", "wide"]);
+    let row = resources.lines().find(|l| l.starts_with("tokenreviews")).unwrap_or_else(|| panic!("{resources}"));
+    assert!(row.contains("authentication.k8s.io/v1") && row.contains("false") && row.contains("TokenReview") && row.contains("create"), "{row}");
+
+    let token = c._server.service_account_token("kube-system", "gitseal-controller").unwrap();
+    let review = format!("apiVersion: authentication.k8s.io/v1\nkind: TokenReview\nspec:\n  token: {token}\n");
+    let answer: Value = serde_json::from_str(&c.ok_with(&["create", "-f", "-", "-o", "json"], Some(&review))).unwrap();
+    assert_eq!(answer["status"]["authenticated"], true, "{answer}");
+    assert_eq!(answer["status"]["user"]["username"], "system:serviceaccount:kube-system:gitseal-controller");
+    let uid = c.ok(&["get", "serviceaccount", "gitseal-controller", "-n", "kube-system", "-o", "jsonpath={.metadata.uid}"]);
+    assert_eq!(answer["status"]["user"]["uid"], uid.as_str());
+
+    let forged = review.replace(&token, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln");
+    let answer: Value = serde_json::from_str(&c.ok_with(&["create", "-f", "-", "-o", "json"], Some(&forged))).unwrap();
+    assert_eq!(answer["status"]["error"], "[invalid bearer token, token lookup failed]", "{answer}");
+}

@@ -40,6 +40,11 @@ impl Cluster {
         cluster
     }
 
+    /// The test API server (to mint service account tokens).
+    pub fn server(&self) -> &TestApiServer {
+        &self._server
+    }
+
     /// Runs kubectl with `args`.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         Command::new(&self.kubectl).args(args).env("KUBECONFIG", &self.kubeconfig).output().unwrap()
