@@ -200,6 +200,10 @@ struct CachedRead {
 
 /// A failed read is shared for this long only, so a retry after backoff asks Vault again.
 const FAILED_READ_REUSE: Duration = Duration::from_secs(1);
+/// After Vault was found unavailable, calls fail at once for this long without a request:
+/// a thousand objects retrying against a server that is down must not each wait out its
+/// timeouts (and hold the opening slots the other objects need).
+pub const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(5);
 
 /// The controller's connection to Vault, shared by every reconcile. Its calls block: run
 /// them in `spawn_blocking`.
@@ -213,6 +217,8 @@ pub struct VaultAccess {
     cache: Mutex<HashMap<KvPath, CachedRead>>,
     /// How long entries stay: the longest refresh interval seen (at least the shared window).
     keep_for: Mutex<Duration>,
+    /// Until when calls fail without a request, and the failure they report.
+    paused: Mutex<Option<(Instant, ServiceError)>>,
     metrics: Arc<Metrics>,
 }
 
@@ -240,6 +246,7 @@ impl VaultAccess {
             rounds,
             cache: Mutex::default(),
             keep_for: Mutex::new(crate::refresh::SHARED_READ_WINDOW),
+            paused: Mutex::default(),
             metrics,
         })
     }
@@ -273,6 +280,25 @@ impl VaultAccess {
         render::resolve_materialized(secret, &mut |path| self.read(path, not_before))
     }
 
+    /// Runs one Vault call, unless Vault was found unavailable in the last
+    /// [`UNAVAILABLE_PAUSE`]; an unavailable answer starts such a pause.
+    fn call<T>(&self, operation: VaultOperation, request: impl FnOnce() -> Result<T, ServiceError>) -> Result<T, ServiceError> {
+        if let Some((until, error)) = self.paused.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            if Instant::now() < *until {
+                // The same failure, word for word: the status of the objects it fails does not flap.
+                return Err(error.clone());
+            }
+        }
+        let result = request();
+        self.metrics.vault_request(operation, result.is_ok());
+        if let Err(e) = &result {
+            if e.kind() == ServiceErrorKind::Unavailable {
+                *self.paused.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now() + UNAVAILABLE_PAUSE, e.clone()));
+            }
+        }
+        result
+    }
+
     /// The value of `path` read at or after `not_before`, from the cache or from Vault.
     fn read(&self, path: &KvPath, not_before: Instant) -> KvRead {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -286,8 +312,9 @@ impl VaultAccess {
             }
         }
         let read_at = Instant::now();
-        let result = self.pool.default_client().map_err(ServiceError::from).and_then(|client| Ok(client.kv_read(&path.path, path.version)?.data));
-        self.metrics.vault_request(VaultOperation::KvRead, result.is_ok());
+        let result = self.call(VaultOperation::KvRead, || {
+            self.pool.default_client().map_err(ServiceError::from).and_then(|client| Ok(client.kv_read(&path.path, path.version)?.data))
+        });
         let result = Arc::new(result);
         cache.insert(path.clone(), CachedRead { read_at, result: result.clone() });
         result
@@ -316,14 +343,13 @@ impl TransitBackend for ConfinedTransit {
 
     fn decrypt(&self, key: &TransitKey, ciphertext: &str) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         self.confine(key)?;
-        let result = self
-            .0
-            .pool
-            .default_client()
-            .map_err(ServiceError::from)
-            .and_then(|client| client.transit_decrypt(&key.engine_path, &key.key_name, ciphertext).map_err(ServiceError::from));
-        self.0.metrics.vault_request(VaultOperation::TransitDecrypt, result.is_ok());
-        result
+        self.0.call(VaultOperation::TransitDecrypt, || {
+            self.0
+                .pool
+                .default_client()
+                .map_err(ServiceError::from)
+                .and_then(|client| client.transit_decrypt(&key.engine_path, &key.key_name, ciphertext).map_err(ServiceError::from))
+        })
     }
 
     fn rewrap(&self, _key: &TransitKey, _ciphertext: &str) -> Result<String, ServiceError> {
@@ -389,6 +415,29 @@ mod tests {
         for bad in ["", "/secret", "secret//x", "secret/{name}/"] {
             assert!(KvPrefixes::new(vec![bad.into()]).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_unavailable_vault_is_not_asked_again_for_a_few_seconds() {
+        // Nothing listens on port 1: the first read fails at once as unavailable.
+        let settings = resolve_settings(
+            &map(&[("VAULT_ADDR", "http://127.0.0.1:1"), ("VAULT_MAX_RETRIES", "0"), ("VAULT_TOKEN", "t"), (KV_PREFIXES_VAR, "secret/data/{namespace}/")]),
+            |_| None,
+            &BTreeMap::new(),
+        )
+        .unwrap()
+        .unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let access = VaultAccess::new(settings, Rounds::new(Instant::now()), metrics.clone()).unwrap();
+        let path = KvPath { path: "secret/data/apps/a".into(), version: None };
+        let other = KvPath { path: "secret/data/apps/b".into(), version: None };
+        let first = access.read(&path, Instant::now());
+        assert_eq!(first.as_ref().as_ref().unwrap_err().kind(), ServiceErrorKind::Unavailable);
+        let second = access.read(&other, Instant::now());
+        let err = second.as_ref().as_ref().unwrap_err();
+        assert_eq!(err.kind(), ServiceErrorKind::Unavailable, "still a transient failure: the object is retried with backoff");
+        assert_eq!(err, first.as_ref().as_ref().unwrap_err(), "the same message, so statuses do not flap");
+        assert_eq!(metrics.vault_requests(VaultOperation::KvRead), 1, "the second read sent no request");
     }
 
     #[test]
