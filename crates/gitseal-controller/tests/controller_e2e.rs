@@ -6,15 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use base64::Engine;
-use gitseal_core::encrypted_secret::{self, Scope};
-use gitseal_core::keys::AgeRecipient;
-use gitseal_core::Recipients;
+use gitseal_core::encrypted_secret::Scope;
 use serde_json::Value;
 use support::cluster::Cluster;
+use support::objects::{b64, decoded, keys_secret_yaml, new_key, ready_condition, seal, wait_reason, Key, WAIT};
 use support::peers::kubectl;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Plaintext values of the test Secrets: none may show up anywhere but in the Secret.
 const USERNAME: &str = "admin-Qx7wq";
@@ -22,39 +18,11 @@ const PASSWORD: &str = "pw-Zq8v1-plaintext";
 const TOKEN: &str = "tok-Lm3p9-plaintext";
 const NEW_PASSWORD: &str = "pw2-Hh4k0-rotated";
 
-struct Key {
-    identity: String,
-    recipient: String,
-}
-
-fn new_key() -> Key {
-    use age::secrecy::ExposeSecret;
-    let id = age::x25519::Identity::generate();
-    Key { identity: format!("{}\n", id.to_string().expose_secret()), recipient: id.to_public().to_string() }
-}
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
 fn secret_yaml(namespace: &str, name: &str, password: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  labels:\n    app: db\n  annotations:\n    team: payments\ntype: kubernetes.io/basic-auth\nstringData:\n  username: {USERNAME}\n  password: {password}\ndata:\n  token: {}\n",
         b64(TOKEN)
     )
-}
-
-fn seal(yaml: &str, scope: Scope, recipient: &str) -> String {
-    let recipients = Recipients { age: vec![AgeRecipient::parse(recipient).unwrap()], ..Recipients::default() };
-    encrypted_secret::encrypt_secret_manifest("secret.yaml", yaml.as_bytes(), scope, &recipients).unwrap().into_string()
-}
-
-fn keys_secret_yaml(keys: &[(&str, &Key)]) -> String {
-    let mut yaml = String::from("apiVersion: v1\nkind: Secret\nmetadata:\n  name: gitseal-keys\n  namespace: gitseal-system\ntype: Opaque\ndata:\n");
-    for (entry, key) in keys {
-        yaml.push_str(&format!("  {entry}: {}\n", b64(&key.identity)));
-    }
-    yaml
 }
 
 /// A cluster with the namespace `apps`, the keys Secret holding `key`, and the controller running.
@@ -64,27 +32,6 @@ fn cluster_with(key: &Key) -> Option<Cluster> {
     cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", key)]));
     cluster.start_controller(&[]);
     Some(cluster)
-}
-
-fn decoded(secret: &Value, entry: &str) -> String {
-    let text = secret["data"][entry].as_str().unwrap_or_else(|| panic!("no data.{entry} in {secret}"));
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
-}
-
-fn ready_condition(cluster: &Cluster, namespace: &str, name: &str) -> Option<(String, String, String)> {
-    let obj = cluster.get(namespace, &format!("encryptedsecret/{name}"))?;
-    let c = obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")?.clone();
-    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
-}
-
-fn wait_reason(cluster: &Cluster, namespace: &str, name: &str, reason: &str) -> String {
-    cluster.eventually(&format!("{namespace}/{name} to report {reason}"), WAIT, || match ready_condition(cluster, namespace, name) {
-        Some((status, r, message)) if r == reason => {
-            assert_eq!(status, if reason == "Decrypted" { "True" } else { "False" });
-            Some(message)
-        }
-        _ => None,
-    })
 }
 
 fn wait_ready(cluster: &Cluster, namespace: &str, name: &str) {

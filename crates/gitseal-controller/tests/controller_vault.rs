@@ -13,18 +13,16 @@ mod openbao;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use gitseal_core::encrypted_secret::{self, Scope};
-use gitseal_core::keys::{AgeRecipient, TransitKey, TransitRecipient};
+use gitseal_core::keys::{TransitKey, TransitRecipient};
 use gitseal_core::Recipients;
 use gitseal_vault::backend::LazyVault;
 use gitseal_vault::{VaultAuth, VaultConfig};
 use openbao::OpenBao;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::cluster::Cluster;
+use support::objects::{b64, decoded, keys_secret_yaml, new_key, seal, wait_reason, with_refresh, WAIT};
 use support::peers::kubectl;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Plaintext values: none may show up anywhere but in the Secrets.
 const TRANSIT_VALUE: &str = "transit-Wq8e2-plaintext";
@@ -38,26 +36,6 @@ path "transit/decrypt/cluster" { capabilities = ["update"] }
 path "secret/data/apps/*" { capabilities = ["read"] }
 path "secret/data/apps/forbidden" { capabilities = ["deny"] }
 "#;
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-fn decoded(secret: &Value, entry: &str) -> String {
-    let text = secret["data"][entry].as_str().unwrap_or_else(|| panic!("no data.{entry} in {secret}"));
-    String::from_utf8(base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
-}
-
-struct Key {
-    identity: String,
-    recipient: String,
-}
-
-fn new_key() -> Key {
-    use age::secrecy::ExposeSecret;
-    let id = age::x25519::Identity::generate();
-    Key { identity: format!("{}\n", id.to_string().expose_secret()), recipient: id.to_public().to_string() }
-}
 
 fn secret_yaml(name: &str, annotations: &[(&str, &str)], string_data: &[(&str, &str)]) -> String {
     let mut yaml = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: apps\n");
@@ -74,11 +52,6 @@ fn secret_yaml(name: &str, annotations: &[(&str, &str)], string_data: &[(&str, &
     yaml
 }
 
-fn seal_age(yaml: &str, key: &Key) -> String {
-    let recipients = Recipients { age: vec![AgeRecipient::parse(&key.recipient).unwrap()], ..Recipients::default() };
-    encrypted_secret::encrypt_secret_manifest("secret.yaml", yaml.as_bytes(), Scope::Strict, &recipients).unwrap().into_string()
-}
-
 /// Seals with the Transit key at `uri` only (no age recipient), encrypting with the root token.
 fn seal_transit(yaml: &str, uri: &str, bao: &OpenBao) -> String {
     let (addr, token) = (bao.addr(), bao.root_token().to_owned());
@@ -89,34 +62,6 @@ fn seal_transit(yaml: &str, uri: &str, bao: &OpenBao) -> String {
     let key = TransitRecipient::new(TransitKey::parse(uri).unwrap(), backend);
     let recipients = Recipients { hc_vault: vec![key], ..Recipients::default() };
     encrypted_secret::encrypt_secret_manifest("secret.yaml", yaml.as_bytes(), Scope::Strict, &recipients).unwrap().into_string()
-}
-
-fn with_refresh(sealed: &str, interval: &str) -> String {
-    assert!(sealed.contains("\nspec:\n"), "{sealed}");
-    sealed.replacen("\nspec:\n", &format!("\nspec:\n  refreshInterval: {interval}\n"), 1)
-}
-
-fn keys_secret_yaml(key: &Key) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: gitseal-keys\n  namespace: gitseal-system\ntype: Opaque\ndata:\n  cluster.agekey: {}\n",
-        b64(&key.identity)
-    )
-}
-
-fn ready_condition(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
-    let obj = cluster.get("apps", &format!("encryptedsecret/{name}"))?;
-    let c = obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")?.clone();
-    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
-}
-
-fn wait_reason(cluster: &Cluster, name: &str, reason: &str) -> String {
-    cluster.eventually(&format!("apps/{name} to report {reason}"), WAIT, || match ready_condition(cluster, name) {
-        Some((status, r, message)) if r == reason => {
-            assert_eq!(status, if reason == "Decrypted" { "True" } else { "False" }, "{message}");
-            Some(message)
-        }
-        _ => None,
-    })
 }
 
 /// The status of condition `type_` of `apps/name`, when it has one.
@@ -170,7 +115,7 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     let mut cluster = Cluster::start(kubectl);
     let key = new_key();
     cluster.ok(&["create", "namespace", "apps"]);
-    cluster.apply("keys.yaml", &keys_secret_yaml(&key));
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
     // The address and the prefix from a ConfigMap, the AppRole credentials from the environment.
     cluster.apply(
         "vault-settings.yaml",
@@ -189,37 +134,37 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     // Four objects read the same path every 2 s: one read per round serves them all.
     for name in ["kv-db", "kv-db-2", "kv-db-3", "kv-db-4"] {
         let yaml = secret_yaml(name, &[], &[("password", "<path:secret/data/apps/db#password>"), ("url", "postgres://<path:secret/data/apps/db#user>@db")]);
-        cluster.apply(&format!("{name}.yaml"), &with_refresh(&seal_age(&yaml, &key), "2s"));
+        cluster.apply(&format!("{name}.yaml"), &with_refresh(&seal(&yaml, Scope::Strict, &key.recipient), "2s"));
     }
     let annotated = secret_yaml("kv-annotated", &[("gitseal.dev/vault-path", "secret/data/apps/db"), ("team", "payments")], &[("user", "<user>")]);
-    cluster.apply("kv-annotated.yaml", &seal_age(&annotated, &key));
-    cluster.apply("kv-outside.yaml", &seal_age(&secret_yaml("kv-outside", &[], &[("k", "<path:secret/data/other/x#k>")]), &key));
-    cluster.apply("kv-denied.yaml", &seal_age(&secret_yaml("kv-denied", &[], &[("k", "<path:secret/data/apps/forbidden#k>")]), &key));
+    cluster.apply("kv-annotated.yaml", &seal(&annotated, Scope::Strict, &key.recipient));
+    cluster.apply("kv-outside.yaml", &seal(&secret_yaml("kv-outside", &[], &[("k", "<path:secret/data/other/x#k>")]), Scope::Strict, &key.recipient));
+    cluster.apply("kv-denied.yaml", &seal(&secret_yaml("kv-denied", &[], &[("k", "<path:secret/data/apps/forbidden#k>")]), Scope::Strict, &key.recipient));
     let elsewhere = uri.replace("127.0.0.1", "localhost");
     cluster.apply("transit-elsewhere.yaml", &seal_transit(&secret_yaml("transit-elsewhere", &[], &[("password", TRANSIT_VALUE)]), &elsewhere, &bao));
 
-    wait_reason(&cluster, "transit-db", "Decrypted");
+    wait_reason(&cluster, "apps", "transit-db", "Decrypted");
     assert_eq!(secret_value(&cluster, "transit-db", "password").as_deref(), Some(TRANSIT_VALUE));
     assert_eq!(bao.transit_decrypts("cluster"), 1, "one Transit decrypt for the one Transit object");
     for name in ["kv-db", "kv-db-2", "kv-db-3", "kv-db-4"] {
-        let message = wait_reason(&cluster, name, "Decrypted");
+        let message = wait_reason(&cluster, "apps", name, "Decrypted");
         assert!(message.contains("2 from Vault, read again every 2s"), "{message}");
         assert_eq!(secret_value(&cluster, name, "password").as_deref(), Some(KV_FIRST));
         assert_eq!(secret_value(&cluster, name, "url"), Some(format!("postgres://{KV_USER}@db")));
     }
-    wait_reason(&cluster, "kv-annotated", "Decrypted");
+    wait_reason(&cluster, "apps", "kv-annotated", "Decrypted");
     let annotated_secret = cluster.get("apps", "secret/kv-annotated").unwrap();
     assert_eq!(decoded(&annotated_secret, "user"), KV_USER);
     assert_eq!(annotated_secret["metadata"]["annotations"]["team"], "payments");
     assert!(annotated_secret["metadata"]["annotations"].get("gitseal.dev/vault-path").is_none(), "{annotated_secret}");
 
-    let outside = wait_reason(&cluster, "kv-outside", "VaultError");
+    let outside = wait_reason(&cluster, "apps", "kv-outside", "VaultError");
     assert!(outside.contains("secret/data/other/x is outside what objects in namespace apps may read (secret/data/apps/)"), "{outside}");
-    let denied = wait_reason(&cluster, "kv-denied", "VaultError");
+    let denied = wait_reason(&cluster, "apps", "kv-denied", "VaultError");
     assert!(denied.contains("secret/data/apps/forbidden") && denied.contains("permission denied"), "{denied}");
     assert_eq!(condition(&cluster, "kv-denied", "Stalled").as_deref(), Some("True"), "a refusal waits for a change: kstatus reads it as failed");
     assert_eq!(condition(&cluster, "kv-denied", "Reconciling"), None);
-    let refused = wait_reason(&cluster, "transit-elsewhere", "VaultError");
+    let refused = wait_reason(&cluster, "apps", "transit-elsewhere", "VaultError");
     assert!(refused.contains("localhost") && refused.contains("talks only to"), "{refused}");
     assert_eq!(bao.transit_decrypts("cluster"), 1, "nothing was sent for the key naming another server");
     for name in ["kv-outside", "kv-denied", "transit-elsewhere"] {
@@ -241,11 +186,11 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     for name in ["kv-db", "kv-db-2", "kv-db-3", "kv-db-4"] {
         wait_value(&cluster, name, "password", KV_SECOND, Duration::from_secs(10));
     }
-    wait_reason(&cluster, "kv-db", "Decrypted");
+    wait_reason(&cluster, "apps", "kv-db", "Decrypted");
 
     // OpenBao down: the last good Secret stays, Ready=False with VaultError.
     bao.stop();
-    let message = wait_reason(&cluster, "kv-db", "VaultError");
+    let message = wait_reason(&cluster, "apps", "kv-db", "VaultError");
     assert!(message.contains("secret/data/apps/db"), "{message}");
     assert_eq!(secret_value(&cluster, "kv-db", "password").as_deref(), Some(KV_SECOND), "the last good Secret is kept");
     assert_eq!(condition(&cluster, "kv-db", "Reconciling").as_deref(), Some("True"), "an outage is retried: kstatus reads it as in progress");
@@ -256,7 +201,7 @@ fn transit_objects_kv_references_refresh_denials_and_an_openbao_restart() {
     write_approle(&bao, role_id, secret_id);
     bao.kv2_put("secret", "apps/db", json!({"password": KV_THIRD, "user": KV_USER}));
     wait_value(&cluster, "kv-db", "password", KV_THIRD, WAIT);
-    wait_reason(&cluster, "kv-db", "Decrypted");
+    wait_reason(&cluster, "apps", "kv-db", "Decrypted");
     assert_eq!((condition(&cluster, "kv-db", "Reconciling"), condition(&cluster, "kv-db", "Stalled")), (None, None));
 
     let (_, metrics) = Cluster::http_get(&cluster.metrics_addr(), "/metrics");

@@ -15,19 +15,15 @@ mod support;
 mod openbao;
 
 use std::path::Path;
-use std::time::Duration;
 
 use base64::Engine;
-use gitseal_core::encrypted_secret::{self, Scope};
-use gitseal_core::keys::AgeRecipient;
-use gitseal_core::Recipients;
+use gitseal_core::encrypted_secret::Scope;
 use gitseal_test_apiserver::TokenRequest;
 use openbao::OpenBao;
 use serde_json::json;
 use support::cluster::Cluster;
+use support::objects::{b64, keys_secret_yaml, new_key, ready_condition, seal, wait_reason, with_refresh, Key, WAIT};
 use support::peers::kubectl;
-
-const WAIT: Duration = Duration::from_secs(60);
 
 /// Plaintext values: none may show up anywhere but in the Secrets.
 const KV_VALUE: &str = "kv-k8s-auth-Hq4w8";
@@ -40,57 +36,15 @@ const POLICY: &str = r#"path "secret/data/apps/*" { capabilities = ["read"] }"#;
 const NAMESPACE: &str = "gitseal-system";
 const SERVICE_ACCOUNT: &str = "gitseal-controller";
 
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-struct Key {
-    identity: String,
-    recipient: String,
-}
-
-fn new_key() -> Key {
-    use age::secrecy::ExposeSecret;
-    let id = age::x25519::Identity::generate();
-    Key { identity: format!("{}\n", id.to_string().expose_secret()), recipient: id.to_public().to_string() }
-}
-
 /// An EncryptedSecret `apps/NAME` whose entry `k` is the reference `reference`, sealed to
 /// `key`, read again every `refresh` when given.
 fn sealed_reference(name: &str, reference: &str, key: &Key, refresh: Option<&str>) -> String {
     let yaml = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: apps\ntype: Opaque\nstringData:\n  k: {reference:?}\n");
-    let recipients = Recipients { age: vec![AgeRecipient::parse(&key.recipient).unwrap()], ..Recipients::default() };
-    let sealed = encrypted_secret::encrypt_secret_manifest("secret.yaml", yaml.as_bytes(), Scope::Strict, &recipients).unwrap().into_string();
+    let sealed = seal(&yaml, Scope::Strict, &key.recipient);
     match refresh {
-        Some(interval) => {
-            assert!(sealed.contains("\nspec:\n"), "{sealed}");
-            sealed.replacen("\nspec:\n", &format!("\nspec:\n  refreshInterval: {interval}\n"), 1)
-        }
+        Some(interval) => with_refresh(&sealed, interval),
         None => sealed,
     }
-}
-
-fn keys_secret_yaml(key: &Key) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: gitseal-keys\n  namespace: gitseal-system\ntype: Opaque\ndata:\n  cluster.agekey: {}\n",
-        b64(&key.identity)
-    )
-}
-
-fn ready_condition(cluster: &Cluster, name: &str) -> Option<(String, String, String)> {
-    let obj = cluster.get("apps", &format!("encryptedsecret/{name}"))?;
-    let c = obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")?.clone();
-    Some((c["status"].as_str()?.to_owned(), c["reason"].as_str()?.to_owned(), c["message"].as_str()?.to_owned()))
-}
-
-fn wait_reason(cluster: &Cluster, name: &str, reason: &str) -> String {
-    cluster.eventually(&format!("apps/{name} to report {reason}"), WAIT, || match ready_condition(cluster, name) {
-        Some((status, r, message)) if r == reason => {
-            assert_eq!(status, if reason == "Decrypted" { "True" } else { "False" }, "{message}");
-            Some(message)
-        }
-        _ => None,
-    })
 }
 
 fn secret_value(cluster: &Cluster, name: &str) -> Option<String> {
@@ -154,7 +108,7 @@ fn the_controller_logs_in_with_its_service_account_token_and_other_accounts_are_
     let mut cluster = Cluster::start(kubectl);
     let key = new_key();
     cluster.ok(&["create", "namespace", "apps"]);
-    cluster.apply("keys.yaml", &keys_secret_yaml(&key));
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
     for account in [SERVICE_ACCOUNT, "gitseal-other"] {
         cluster.ok(&["create", "serviceaccount", account, "-n", NAMESPACE]);
     }
@@ -177,7 +131,7 @@ fn the_controller_logs_in_with_its_service_account_token_and_other_accounts_are_
     cluster.start_controller_with_env(&args, &env);
 
     cluster.apply("kv-x.yaml", &sealed_reference("kv-x", "<path:secret/data/apps/x#k>", &key, None));
-    let message = wait_reason(&cluster, "kv-x", "Decrypted");
+    let message = wait_reason(&cluster, "apps", "kv-x", "Decrypted");
     assert!(message.contains("from Vault"), "{message}");
     assert_eq!(secret_value(&cluster, "kv-x").as_deref(), Some(KV_VALUE));
     let first_uid = service_account_uid(&cluster, SERVICE_ACCOUNT);
@@ -190,7 +144,7 @@ fn the_controller_logs_in_with_its_service_account_token_and_other_accounts_are_
     write_token(&token_file, &other);
     cluster.start_controller_with_env(&args, &env);
     cluster.apply("kv-y.yaml", &sealed_reference("kv-y", "<path:secret/data/apps/y#k>", &key, None));
-    let refused = wait_reason(&cluster, "kv-y", "VaultError");
+    let refused = wait_reason(&cluster, "apps", "kv-y", "VaultError");
     assert!(refused.contains("auth/kubernetes/login") && refused.contains("service account name not authorized"), "{refused}");
     assert!(cluster.get("apps", "secret/kv-y").is_none(), "no Secret without a login");
     assert_eq!(secret_value(&cluster, "kv-x").as_deref(), Some(KV_VALUE), "the last good Secret is kept");
@@ -205,14 +159,14 @@ fn the_controller_logs_in_with_its_service_account_token_and_other_accounts_are_
     write_token(&token_file, &token);
     cluster.start_controller_with_env(&args, &env);
     cluster.apply("kv-z.yaml", &sealed_reference("kv-z", "<path:secret/data/apps/y#k>", &key, Some("2s")));
-    let reviewed = wait_reason(&cluster, "kv-z", "VaultError");
+    let reviewed = wait_reason(&cluster, "apps", "kv-z", "VaultError");
     assert!(reviewed.contains("auth/kubernetes/login") && reviewed.contains("permission denied"), "{reviewed}");
     assert!(cluster.get("apps", "secret/kv-z").is_none());
 
     // A new token in the file (as the kubelet rotates it) is read at the next login.
     let renewed = cluster.server().service_account_token(NAMESPACE, SERVICE_ACCOUNT).unwrap();
     write_token(&token_file, &renewed);
-    wait_reason(&cluster, "kv-z", "Decrypted");
+    wait_reason(&cluster, "apps", "kv-z", "Decrypted");
     assert_eq!(secret_value(&cluster, "kv-z").as_deref(), Some(KV_OTHER));
 
     let logins = logins(&bao);
@@ -235,13 +189,13 @@ fn a_missing_token_file_is_a_vault_error_naming_the_file() {
     let mut cluster = Cluster::start(kubectl);
     let key = new_key();
     cluster.ok(&["create", "namespace", "apps"]);
-    cluster.apply("keys.yaml", &keys_secret_yaml(&key));
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
     bao.enable_kubernetes_auth(cluster.server().url());
     let missing = cluster.path().join("no-such-token");
     let args = ["--vault-addr", &bao.addr(), "--vault-k8s-role", "gitseal", "--vault-kv-prefix", "secret/data/{namespace}/"];
     cluster.start_controller_with_env(&args, &[("VAULT_K8S_TOKEN_PATH", missing.to_str().unwrap())]);
     cluster.apply("kv-x.yaml", &sealed_reference("kv-x", "<path:secret/data/apps/x#k>", &key, None));
-    let message = wait_reason(&cluster, "kv-x", "VaultError");
+    let message = wait_reason(&cluster, "apps", "kv-x", "VaultError");
     assert!(message.contains(missing.to_str().unwrap()), "{message}");
     assert!(logins(&bao).is_empty(), "no login without a token");
 }
@@ -259,7 +213,7 @@ fn a_role_with_an_audience_takes_tokens_minted_for_it_reviewed_with_a_reviewer_t
     let mut cluster = Cluster::start(kubectl);
     let key = new_key();
     cluster.ok(&["create", "namespace", "apps"]);
-    cluster.apply("keys.yaml", &keys_secret_yaml(&key));
+    cluster.apply("keys.yaml", &keys_secret_yaml(&[("cluster.agekey", &key)]));
     cluster.ok(&["create", "serviceaccount", SERVICE_ACCOUNT, "-n", NAMESPACE]);
     cluster.ok(&["create", "serviceaccount", "openbao-token-reviewer", "-n", "kube-system"]);
     bao.enable_kubernetes_auth(cluster.server().url());
@@ -275,14 +229,14 @@ fn a_role_with_an_audience_takes_tokens_minted_for_it_reviewed_with_a_reviewer_t
     let args = ["--vault-addr", &bao.addr(), "--vault-k8s-role", "gitseal", "--vault-kv-prefix", "secret/data/{namespace}/", "--min-refresh-interval", "1s"];
     cluster.start_controller_with_env(&args, &[("VAULT_K8S_TOKEN_PATH", token_file.to_str().unwrap())]);
     cluster.apply("kv-x.yaml", &sealed_reference("kv-x", "<path:secret/data/apps/x#k>", &key, Some("2s")));
-    let refused = wait_reason(&cluster, "kv-x", "VaultError");
+    let refused = wait_reason(&cluster, "apps", "kv-x", "VaultError");
     assert!(refused.contains("auth/kubernetes/login: HTTP 403: invalid audience (aud) claim"), "{refused}");
 
     let for_vault = TokenRequest { audiences: vec!["vault".into()], ..TokenRequest::default() };
     let vault_token = cluster.server().service_account_token_with(NAMESPACE, SERVICE_ACCOUNT, &for_vault).unwrap();
     write_token(&token_file, &vault_token);
     let unreviewed = cluster.eventually("the login to be refused at the review", WAIT, || {
-        ready_condition(&cluster, "kv-x")
+        ready_condition(&cluster, "apps", "kv-x")
             .filter(|(status, reason, m)| status == "False" && reason == "VaultError" && m.contains("permission denied"))
             .map(|(_, _, m)| m)
     });
@@ -291,7 +245,7 @@ fn a_role_with_an_audience_takes_tokens_minted_for_it_reviewed_with_a_reviewer_t
 
     let reviewer = cluster.server().service_account_token("kube-system", "openbao-token-reviewer").unwrap();
     bao.configure_kubernetes_auth(cluster.server().url(), Some(&reviewer));
-    wait_reason(&cluster, "kv-x", "Decrypted");
+    wait_reason(&cluster, "apps", "kv-x", "Decrypted");
     assert_eq!(secret_value(&cluster, "kv-x").as_deref(), Some(KV_VALUE));
     let uid = service_account_uid(&cluster, SERVICE_ACCOUNT);
     assert_eq!(logins(&bao).last(), Some(&Ok(format!("{NAMESPACE}/{SERVICE_ACCOUNT} {uid}"))));
