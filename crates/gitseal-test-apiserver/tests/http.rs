@@ -3,61 +3,22 @@
 //! selectors entering and leaving, apply with JSON and YAML bodies, Status errors, paging,
 //! the two Event APIs over one store, tokens.
 
+mod support;
+
 use gitseal_test_apiserver::{Options, TestApiServer};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-struct Response {
-    code: u16,
-    headers: Vec<(String, String)>,
-    body: Value,
-}
+use support::Response;
 
 fn request(server: &TestApiServer, method: &str, path: &str, content_type: &str, body: &str) -> Response {
     request_with(server, method, path, content_type, body, &[])
 }
 
 fn request_with(server: &TestApiServer, method: &str, path: &str, content_type: &str, body: &str, extra: &[(&str, &str)]) -> Response {
-    let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\nUser-Agent: http-test/1.0\r\n", server.addr());
-    head.push_str(&format!("Authorization: Bearer {}\r\n", server.token()));
-    for (k, v) in extra {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let code: u16 = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines.filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_lowercase(), v.to_string())).collect();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked");
-    let body_text = if chunked { dechunk(rest) } else { rest.to_string() };
-    let body = serde_json::from_str(&body_text).unwrap_or(Value::String(body_text));
-    Response { code, headers, body }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
+    support::send(server, method, path, Some(server.token()), content_type, body, extra)
 }
 
 /// A watch: events are read one line at a time from the chunked stream.
@@ -328,7 +289,7 @@ fn sorted_keys_on_every_answer() {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let json = out.split_once("\r\n\r\n").unwrap().1;
-    let json = if json.starts_with('{') { json.to_string() } else { dechunk(json) };
+    let json = if json.starts_with('{') { json.to_string() } else { support::dechunk(json) };
     assert!(json.starts_with(r#"{"apiVersion":"v1","data":{"x":"2","y":"1"},"kind":"ConfigMap","metadata":{"#), "{json}");
     assert!(json.contains(r#""labels":{"a":"2","b":"1"}"#), "{json}");
 }

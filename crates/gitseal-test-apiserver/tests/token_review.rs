@@ -4,10 +4,10 @@
 //! server's token, a wrong audience, an expired token, a deleted or recreated
 //! ServiceAccount), the token as a bearer that may only create TokenReviews, and discovery.
 
+mod support;
+
 use gitseal_test_apiserver::{TestApiServer, TokenRequest};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 const REVIEWS: &str = "/apis/authentication.k8s.io/v1/tokenreviews";
@@ -15,38 +15,8 @@ const AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// One request with `bearer` (none when empty); the status code and the JSON body.
 fn request(server: &TestApiServer, bearer: &str, method: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(server.addr()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept: application/json\r\n", server.addr());
-    if !bearer.is_empty() {
-        head.push_str(&format!("Authorization: Bearer {bearer}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(body.as_bytes()).unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
-    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let chunked = head.to_lowercase().contains("transfer-encoding: chunked");
-    let text = if chunked { dechunk(rest) } else { rest.to_owned() };
-    (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
+    let answer = support::send(server, method, path, Some(bearer).filter(|b| !b.is_empty()), "application/json", body, &[]);
+    (answer.code, answer.body)
 }
 
 fn admin(server: &TestApiServer, method: &str, path: &str, body: &str) -> (u16, Value) {
