@@ -419,7 +419,10 @@ pub fn is_memory_backed(dir: &Path) -> bool {
         match statfs(dir) {
             Ok(st) => {
                 let kind = st.filesystem_type();
-                kind == TMPFS_MAGIC || kind.0 as i64 == RAMFS_MAGIC
+                // The magic's integer type differs between C libraries (i64 on glibc x86-64, u32 or i32 elsewhere).
+                #[allow(clippy::unnecessary_cast)]
+                let magic = kind.0 as i64;
+                kind == TMPFS_MAGIC || magic == RAMFS_MAGIC
             }
             Err(_) => false,
         }

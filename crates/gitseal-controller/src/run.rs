@@ -321,7 +321,7 @@ fn update_keys(ctx: &Context, label: &str, secret: Option<Secret>, triggers: &[U
         }
     }
     let recipients = loaded.as_ref().map(|l| l.recipients.clone()).unwrap_or_default();
-    let Some(next) = ctx.keys().updated(loaded) else { return None };
+    let next = ctx.keys().updated(loaded)?;
     match next.present() {
         true => info!(keys_secret = label, identities = next.identities.len(), keys_version = next.version, "keys loaded"),
         false => warn!(keys_secret = label, keys_version = next.version, "the keys Secret does not exist; nothing can be decrypted"),

@@ -122,7 +122,7 @@ pub fn parse(path: &Path, dir: &Path, text: &str) -> Result<Config> {
             mac_only_encrypted: matches!(s("mac_only_encrypted").as_deref(), Some("true" | "True")),
         });
     }
-    let warnings = unknown_keys(&text).into_iter().map(|(line, msg)| format!("{}:{line}: {msg}", path.display())).collect();
+    let warnings = unknown_keys(text).into_iter().map(|(line, msg)| format!("{}:{line}: {msg}", path.display())).collect();
     Ok(Config { path: path.to_path_buf(), dir, rules, warnings })
 }
 
@@ -286,7 +286,7 @@ pub fn parse_tree(src: &str) -> std::result::Result<Tree, (usize, String)> {
         Map(Vec<(String, Tree)>, Option<String>),
         List(Vec<Tree>),
     }
-    fn push(stack: &mut Vec<F>, v: Tree) -> Option<Tree> {
+    fn push(stack: &mut [F], v: Tree) -> Option<Tree> {
         match stack.last_mut() {
             None => Some(v),
             Some(F::Map(e, k)) => {

@@ -193,18 +193,16 @@ impl Occurrences {
     }
 }
 
+/// What a write reuses of the file it replaces: its metadata, its data key, and the
+/// ciphertext of each value by path and plaintext.
+type ReuseTable = (Metadata, DataKey, HashMap<ReuseKey, String>);
+
 /// Opens an existing encrypted file that a write is about to build on (its data key,
 /// rule and ciphertexts carry over), verifying it first: every ciphertext and the MAC.
 /// `Ok(None)` when `prev` is not an encrypted file or no identity opens it, so nothing
 /// can be reused; an error when it opens but fails verification, so that a write never
 /// launders tampering into a fresh MAC.
-fn reuse_table(
-    file: &str,
-    format: Format,
-    prev: &[u8],
-    ids: &Identities,
-    known: Option<&DataKey>,
-) -> Result<Option<(Metadata, DataKey, HashMap<ReuseKey, String>)>> {
+fn reuse_table(file: &str, format: Format, prev: &[u8], ids: &Identities, known: Option<&DataKey>) -> Result<Option<ReuseTable>> {
     let Ok(text) = std::str::from_utf8(prev) else { return Ok(None) };
     let Ok(parsed) = document::parse(format, text) else { return Ok(None) };
     let Ok(Some(meta)) = file_metadata(file, &parsed) else { return Ok(None) };
@@ -750,6 +748,9 @@ enum NewPlaintext {
 /// stand, and hands it to `visit`. Returns the MAC of the file's content, for the caller
 /// to compare with the stored one. Every path that reads or rewrites an encrypted file
 /// goes through here.
+// Four callers pass the file's pieces as they hold them; a struct for one call would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 fn open_values<'p>(
     file: &str,
     format: Format,

@@ -118,7 +118,7 @@ impl std::fmt::Debug for Identities {
 
 impl Identities {
     /// Whether no age identity is held (a Transit backend does not count).
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 

@@ -38,10 +38,9 @@ pub fn to_json(node: &YamlNode) -> Value {
             match plain_type(text) {
                 ValueType::Bool => Value::Bool(text.eq_ignore_ascii_case("true")),
                 ValueType::Int => text
-                    .parse::<i64>()
+                    .parse::<u64>()
                     .map(Value::from)
-                    .or_else(|_| text.parse::<u64>().map(Value::from))
-                    .unwrap_or_else(|_| crate::sops::value::parse_go_int(text).map_or_else(|| Value::String(text.to_owned()), |n| Value::from(n as i64))),
+                    .unwrap_or_else(|_| crate::sops::value::parse_go_int(text).map_or_else(|| Value::String(text.to_owned()), Value::from)),
                 ValueType::Float => text.parse::<f64>().ok().and_then(Number::from_f64).map_or_else(|| Value::String(text.to_owned()), Value::Number),
                 _ => Value::String(text.to_owned()),
             }
