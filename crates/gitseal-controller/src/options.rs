@@ -229,7 +229,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>, pod_namespace: Option<Str
             }
             Long("min-refresh-interval") => {
                 let text = parser.value()?.string()?;
-                min_refresh_interval = crate::refresh::parse_duration(&text)
+                min_refresh_interval = gitseal_core::duration::parse_go_duration(&text)
                     .filter(|d| *d >= Duration::from_secs(1))
                     .ok_or_else(|| UsageError(format!("--min-refresh-interval {text:?}: expected a duration of at least 1s, e.g. 30s or 5m")))?;
                 run_flag_seen = true;

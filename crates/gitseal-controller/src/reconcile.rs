@@ -385,7 +385,8 @@ struct RefreshInterval {
 /// `spec.refreshInterval`, raised to `min`; an unreadable one is an error message.
 fn refresh_interval(obj: &EncryptedSecret, min: Duration) -> Result<Option<RefreshInterval>, String> {
     let Some(text) = obj.spec.refresh_interval.as_deref() else { return Ok(None) };
-    let given = refresh::parse_duration(text).ok_or_else(|| format!("spec.refreshInterval {text:?} is not a duration (e.g. 30s, 15m, 1h)"))?;
+    let given =
+        gitseal_core::duration::parse_go_duration(text).ok_or_else(|| format!("spec.refreshInterval {text:?} is not a duration (e.g. 30s, 15m, 1h)"))?;
     Ok(Some(match given < min {
         true => RefreshInterval { interval: min, note: " (the controller's minimum, above spec.refreshInterval)" },
         false => RefreshInterval { interval: given, note: "" },

@@ -1,4 +1,5 @@
-//! When the Vault KV values of an object are read again: `spec.refreshInterval`, its floor,
+//! When the Vault KV values of an object are read again: `spec.refreshInterval` (a Go
+//! duration, [`gitseal_core::duration::parse_go_duration`]), its floor,
 //! and the rounds that let every object due at about the same time share one read per path.
 //!
 //! Time is cut into rounds of each interval, counted from the controller's start: an object
@@ -19,32 +20,6 @@ pub const MAX_JITTER: Duration = Duration::from_secs(30);
 /// Values read this recently serve an object that has no refresh interval (a burst of
 /// reconciles at start-up or after a change of keys shares its reads).
 pub const SHARED_READ_WINDOW: Duration = Duration::from_secs(2);
-
-/// Parses a Go duration as Kubernetes objects write them (`90s`, `5m`, `1h30m`, `1.5h`):
-/// a sequence of decimal numbers, each with a unit `ms`, `s`, `m` or `h`.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    (total.is_finite() && total < 1e9).then(|| Duration::from_secs_f64(total))
-}
 
 /// The rounds of refresh intervals, counted from `epoch` (the controller's start).
 #[derive(Debug, Clone, Copy)]
@@ -93,18 +68,6 @@ pub fn jitter(interval: Duration, uid: &str) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn go_durations_parse_as_kubernetes_writes_them() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("1.5h"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        for bad in ["", "10", "5 m", "1d", "m", "-1s", "1e9h"] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn objects_of_one_interval_share_rounds_and_are_spread_by_their_jitter() {

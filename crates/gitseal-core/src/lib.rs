@@ -30,7 +30,7 @@
 //! - [`k8s`], [`k8s_create`], [`render`], [`repo_check`], [`status`], [`env_vars`]:
 //!   Kubernetes rules and manifests, reference rendering, the repository check, `status`
 //!   and `exec-env`;
-//! - [`crypto`], [`error`], [`shell_words`] (splitting `$EDITOR` and key commands).
+//! - [`crypto`], [`error`], [`shell_words`] (splitting `$EDITOR` and key commands), [`duration`] (Go durations).
 //!
 //! Parser internals, splice bookkeeping and helpers are crate-private. Secrets (data
 //! keys, identities, plaintexts) stay in zeroizing storage and out of `Debug` output and
@@ -42,6 +42,7 @@
 pub mod config;
 pub mod crypto;
 pub mod document;
+pub mod duration;
 pub mod encrypted_secret;
 pub mod env_vars;
 pub mod error;

@@ -1,8 +1,8 @@
 //! YAML and JSON values, both ways, for programs that read Kubernetes manifests into typed
 //! structures or print generated ones (the controller's CRD): plain scalars are typed by
 //! the YAML 1.2 core schema as go-yaml v3 (and so kubectl) reads them, and strings are
-//! written plain only where every YAML reader, YAML 1.1 ones included, takes them for
-//! strings.
+//! written as gitseal writes every generated manifest (`k8s_create::push_scalar`): plain
+//! only where YAML 1.1 and 1.2 readers alike take them for strings.
 
 use serde_json::{Map, Number, Value};
 
@@ -126,23 +126,9 @@ fn write_inline(out: &mut String, value: &Value) {
     }
 }
 
-/// A string plain when that is unambiguous, else double-quoted (a JSON string is a valid
-/// YAML double-quoted scalar).
+/// A string plain when it can only be read back as that string, else double-quoted.
 fn write_string(out: &mut String, s: &str) {
-    match is_safe_plain(s) {
-        true => out.push_str(s),
-        false => out.push_str(&serde_json::to_string(s).expect("strings serialize")),
-    }
-}
-
-fn is_safe_plain(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
-    let yaml11_special = matches!(s.to_ascii_lowercase().as_str(), "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null" | "~" | "=" | "<<");
-    first.is_ascii_alphabetic()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-        && !yaml11_special
-        && plain_type(s) == ValueType::Str
-        && !super::scan::is_yaml11_timestamp(s)
+    crate::k8s_create::push_scalar(out, s);
 }
 
 #[cfg(test)]
