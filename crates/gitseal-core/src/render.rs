@@ -38,13 +38,10 @@ pub use crate::ports::KvData;
 
 pub use crate::ports::KvSource;
 
-/// One read's outcome, shared by every reference to the same path and version.
-type KvResult = Arc<std::result::Result<KvData, ServiceError>>;
-
 /// Reads each Vault path (and version) once per run, however many references name it.
 pub struct CachedKv<'a> {
     source: &'a dyn KvSource,
-    cache: HashMap<(String, Option<u64>), KvResult>,
+    cache: HashMap<(String, Option<u64>), KvRead>,
     /// Reads that went to the source, for tests and `--verbose` style reporting.
     pub reads: usize,
 }
@@ -55,7 +52,7 @@ impl<'a> CachedKv<'a> {
         CachedKv { source, cache: HashMap::new(), reads: 0 }
     }
 
-    fn get(&mut self, path: &str, version: Option<u64>) -> KvResult {
+    fn get(&mut self, path: &str, version: Option<u64>) -> KvRead {
         let source = self.source;
         let reads = &mut self.reads;
         self.cache
@@ -133,6 +130,68 @@ fn placeholders(value: &str, path: &str, version: Option<u64>) -> Vec<Reference>
         }
     }
     out
+}
+
+/// The references in `value`, in order: the inline ones, and with the annotation form
+/// (`annotation`: its path and version) the `<key>` placeholders outside them.
+fn references_in(value: &str, annotation: Option<(&str, Option<u64>)>) -> std::result::Result<Vec<Reference>, String> {
+    let mut refs = inline_references(value)?;
+    if let Some((path, version)) = annotation {
+        let extra = placeholders(value, path, version);
+        let extra: Vec<Reference> = extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect();
+        refs.extend(extra);
+        refs.sort_by_key(|r| r.range.start);
+    }
+    Ok(refs)
+}
+
+/// Why the references of a value could not be substituted. `Display` names the reference,
+/// never a value.
+enum SubstitutionError<'r> {
+    /// The store failed to read the reference's path.
+    Store(&'r Reference, ServiceError),
+    /// The path holds no such key; the keys it holds.
+    MissingKey(&'r Reference, String),
+}
+
+impl std::fmt::Display for SubstitutionError<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubstitutionError::Store(r, e) => write!(f, "{}: {e}", r.describe()),
+            SubstitutionError::MissingKey(r, known) => write!(f, "{}: no key {:?} at {} (keys there: {known})", r.describe(), r.key, r.path),
+        }
+    }
+}
+
+impl SubstitutionError<'_> {
+    /// What the store answered, when it was the store that failed.
+    fn service(&self) -> Option<crate::ports::ServiceErrorKind> {
+        match self {
+            SubstitutionError::Store(_, e) => Some(e.kind()),
+            SubstitutionError::MissingKey(..) => None,
+        }
+    }
+}
+
+/// `value` with each of `refs` (in order, from [`references_in`]) replaced by the value of
+/// its key in what `read` returns for its path and version.
+fn substitute<'r>(
+    value: &str,
+    refs: &'r [Reference],
+    read: &mut dyn FnMut(&KvPath) -> KvRead,
+) -> std::result::Result<Zeroizing<String>, SubstitutionError<'r>> {
+    let mut resolved = Zeroizing::new(String::with_capacity(value.len()));
+    let mut pos = 0;
+    for r in refs {
+        resolved.push_str(&value[pos..r.range.start]);
+        let data = read(&KvPath { path: r.path.clone(), version: r.version });
+        let data = data.as_ref().as_ref().map_err(|e| SubstitutionError::Store(r, e.clone()))?;
+        let v = data.get(&r.key).ok_or_else(|| SubstitutionError::MissingKey(r, data.keys().map(String::as_str).collect::<Vec<_>>().join(", ")))?;
+        resolved.push_str(v);
+        pos = r.range.end;
+    }
+    resolved.push_str(&value[pos..]);
+    Ok(resolved)
 }
 
 /// The result of rendering one input.
@@ -254,45 +313,19 @@ fn resolve_secret(
             continue;
         }
         let value = leaf.text(src);
-        let mut refs = inline_references(value).map_err(|m| err(leaf.line, m))?;
-        if let Some(path) = &annotation_path {
-            // Placeholders outside inline references.
-            let extra = placeholders(value, path, annotation_version);
-            let extra: Vec<Reference> =
-                extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect();
-            refs.extend(extra);
-            refs.sort_by_key(|r| r.range.start);
-        }
+        let refs = references_in(value, annotation_path.as_deref().map(|p| (p, annotation_version))).map_err(|m| err(leaf.line, m))?;
         if refs.is_empty() {
             continue;
         }
         if leaf.ty != ValueType::Str {
             return Err(err(leaf.line, "a reference must be a string value".into()));
         }
-        let mut resolved = Zeroizing::new(String::with_capacity(value.len()));
-        let mut pos = 0;
-        for r in &refs {
-            resolved.push_str(&value[pos..r.range.start]);
-            let data = kv.get(&r.path, r.version);
-            let data = match data.as_ref() {
-                Ok(d) => d,
-                Err(e) => {
-                    return Err(Error::Reference {
-                        file: file.into(),
-                        line: leaf.line,
-                        msg: format!("{}: {}: {e}", describe_doc(doc, src, index), r.describe()),
-                        transient: e.is_transient(),
-                    })
-                }
-            };
-            let v = data.get(&r.key).ok_or_else(|| {
-                let known: Vec<&str> = data.keys().map(String::as_str).collect();
-                err(leaf.line, format!("{}: no key {:?} at {} (keys there: {})", r.describe(), r.key, r.path, known.join(", ")))
-            })?;
-            resolved.push_str(v);
-            pos = r.range.end;
-        }
-        resolved.push_str(&value[pos..]);
+        let resolved = substitute(value, &refs, &mut |p| kv.get(&p.path, p.version)).map_err(|failure| Error::Reference {
+            file: file.into(),
+            line: leaf.line,
+            msg: format!("{}: {failure}", describe_doc(doc, src, index)),
+            transient: failure.service() == Some(crate::ports::ServiceErrorKind::Unavailable),
+        })?;
         let final_text: Zeroizing<String> = if section == "data" { Zeroizing::new(B64.encode(resolved.as_bytes())) } else { resolved };
         pipeline::push_value_edit(edits, format, parsed, leaf, ValueType::Str, &final_text, src);
     }
@@ -418,12 +451,8 @@ fn materialized_references_by_key(secret: &MaterializedSecret) -> std::result::R
     let mut out = Vec::new();
     for (key, value) in &secret.data {
         let Ok(text) = std::str::from_utf8(value) else { continue };
-        let mut refs = inline_references(text).map_err(|m| ReferenceError::usage(format!("value {key:?}: {m}")))?;
-        if let Some(path) = &annotation_path {
-            let extra = placeholders(text, path, annotation_version);
-            refs.extend(extra.into_iter().filter(|p| !refs.iter().any(|r| r.range.start <= p.range.start && p.range.end <= r.range.end)).collect::<Vec<_>>());
-            refs.sort_by_key(|r| r.range.start);
-        }
+        let refs = references_in(text, annotation_path.as_deref().map(|p| (p, annotation_version)))
+            .map_err(|m| ReferenceError::usage(format!("value {key:?}: {m}")))?;
         if !refs.is_empty() {
             out.push((key.clone(), refs));
         }
@@ -452,24 +481,9 @@ pub fn resolve_materialized(secret: &mut MaterializedSecret, read: &mut dyn FnMu
     let mut resolved_values = Vec::with_capacity(by_key.len());
     for (key, refs) in &by_key {
         let value = std::str::from_utf8(&secret.data[key]).unwrap_or_default();
-        let mut resolved = Zeroizing::new(String::with_capacity(value.len()));
-        let mut pos = 0;
-        for r in refs {
-            resolved.push_str(&value[pos..r.range.start]);
-            let path = KvPath { path: r.path.clone(), version: r.version };
-            let data = reads.entry(path.clone()).or_insert_with(|| read(&path)).clone();
-            let data = match data.as_ref() {
-                Ok(d) => d,
-                Err(e) => return Err(ReferenceError { message: format!("value {key:?}: {}: {e}", r.describe()), service: Some(e.kind()) }),
-            };
-            let v = data.get(&r.key).ok_or_else(|| {
-                let known: Vec<&str> = data.keys().map(String::as_str).collect();
-                ReferenceError::usage(format!("value {key:?}: {}: no key {:?} at {} (keys there: {})", r.describe(), r.key, r.path, known.join(", ")))
-            })?;
-            resolved.push_str(v);
-            pos = r.range.end;
-        }
-        resolved.push_str(&value[pos..]);
+        let mut read_once = |path: &KvPath| reads.entry(path.clone()).or_insert_with(|| read(path)).clone();
+        let resolved = substitute(value, refs, &mut read_once)
+            .map_err(|failure| ReferenceError { message: format!("value {key:?}: {failure}"), service: failure.service() })?;
         resolved_values.push((key.clone(), resolved));
     }
     let count = resolved_values.len();
