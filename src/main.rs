@@ -7,6 +7,7 @@ mod config_file;
 mod exit_code;
 mod fsio;
 mod key_discovery;
+mod parallel;
 mod vault_backend;
 
 fn main() {

@@ -12,7 +12,6 @@ use clap::Args;
 use gitseal_core::config::Config;
 use gitseal_core::repo_check::{self, CheckOptions, FileToCheck, Finding, DEFAULT_MAX_SIZE};
 use gitseal_core::Error;
-use rayon::prelude::*;
 use regex::Regex;
 use zeroize::Zeroizing;
 
@@ -232,27 +231,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
 
     let configs = &configs;
-    let outcomes: Vec<(&Candidate, Outcome)> = candidates
-        .par_iter()
-        .map(|c| {
-            let config = c.config.map(|i| &configs.loaded[i]);
-            let check = |bytes: &[u8]| {
-                let file = FileToCheck { name: &c.name, path: &c.path, bytes, config };
-                Outcome::Findings(repo_check::check_file(&file, &ids, opts))
-            };
-            let outcome = match &c.source {
-                Source::Index(Blob::Content(bytes)) => check(bytes),
-                Source::Index(Blob::TooBig(size)) => Outcome::Skipped(*size),
-                Source::WorkTree => match read_limited(&c.path, args.max_size) {
-                    Ok(Read::Bytes(bytes)) => check(&bytes),
-                    Ok(Read::TooBig(size)) => Outcome::Skipped(size),
-                    Ok(Read::Gone) => Outcome::Gone,
-                    Err(e) => Outcome::Failed(e),
-                },
-            };
-            (c, outcome)
-        })
-        .collect();
+    let outcomes: Vec<(&Candidate, Outcome)> = crate::parallel::map_in_order(&candidates, |c| {
+        let config = c.config.map(|i| &configs.loaded[i]);
+        let check = |bytes: &[u8]| {
+            let file = FileToCheck { name: &c.name, path: &c.path, bytes, config };
+            Outcome::Findings(repo_check::check_file(&file, &ids, opts))
+        };
+        let outcome = match &c.source {
+            Source::Index(Blob::Content(bytes)) => check(bytes),
+            Source::Index(Blob::TooBig(size)) => Outcome::Skipped(*size),
+            Source::WorkTree => match read_limited(&c.path, args.max_size) {
+                Ok(Read::Bytes(bytes)) => check(&bytes),
+                Ok(Read::TooBig(size)) => Outcome::Skipped(size),
+                Ok(Read::Gone) => Outcome::Gone,
+                Err(e) => Outcome::Failed(e),
+            },
+        };
+        (c, outcome)
+    });
 
     let mut findings = Vec::new();
     let mut looked_at = 0usize;

@@ -5,7 +5,6 @@ use crate::fsio;
 use clap::Args;
 use gitseal_core::document::Format;
 use gitseal_core::{tree_path, DecryptRequest, Decrypted, Error};
-use rayon::prelude::*;
 
 use super::kind::{ReadKind, Reading};
 use super::{format_of, progress, FormatArgs, IdentityArgs};
@@ -104,18 +103,14 @@ pub fn run(args: DecryptArgs) -> anyhow::Result<i32> {
     }
 
     let pb = progress(files.len(), "decrypting");
-    let results: Vec<(PathBuf, anyhow::Result<()>)> = files
-        .par_iter()
-        .map(|path| {
-            let r = super::lock_for_update(path)
-                .map_err(anyhow::Error::from)
-                .and_then(|_lock| decrypt_one(path).and_then(|p| Ok(fsio::write_decrypted(path, &p)?)));
-            if let Some(pb) = &pb {
-                pb.inc(1);
-            }
-            (path.clone(), r)
-        })
-        .collect();
+    let results: Vec<(PathBuf, anyhow::Result<()>)> = crate::parallel::map_in_order(&files, |path| {
+        let r =
+            super::lock_for_update(path).map_err(anyhow::Error::from).and_then(|_lock| decrypt_one(path).and_then(|p| Ok(fsio::write_decrypted(path, &p)?)));
+        if let Some(pb) = &pb {
+            pb.inc(1);
+        }
+        (path.clone(), r)
+    });
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }

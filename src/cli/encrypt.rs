@@ -8,7 +8,6 @@ use gitseal_core::encrypted_secret::{self, Scope};
 use gitseal_core::keys::Identities;
 use gitseal_core::sops::select::Selection;
 use gitseal_core::{EncryptRequest, Error};
-use rayon::prelude::*;
 
 use super::kind::{SealedKindArgs, SealedObject};
 use super::recipients::{load_config, plan_for, FlagRecipients};
@@ -419,30 +418,27 @@ pub fn run(args: EncryptArgs) -> anyhow::Result<i32> {
     }
 
     let pb = progress(files.len(), "encrypting");
-    let results: Vec<(&PathBuf, anyhow::Result<Done>)> = files
-        .par_iter()
-        .map(|(path, walked)| {
-            let input = Input { rule_path: path, name: path.display().to_string(), format: format_of(&args.fmt, path), walked: *walked };
-            // Held from the read to the rename, so no other writer's update is lost.
-            let r = (|| -> anyhow::Result<Done> {
-                let _lock = lock_target(Some(path), &Target::InPlace)?;
-                let src = fsio::read(path)?;
-                let done = job.run_one(&input, &src, Target::InPlace)?;
-                if matches!(done, Done::Skipped(Skip::NoRule)) && holds_plaintext_secret(&input, &src) {
-                    eprintln!(
-                        "gitseal: warning: {}: holds a Secret with plaintext values, but no creation rule of {} matches it: left unencrypted",
-                        input.name,
-                        cfg.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default()
-                    );
-                }
-                Ok(done)
-            })();
-            if let Some(pb) = &pb {
-                pb.inc(1);
+    let results: Vec<(&PathBuf, anyhow::Result<Done>)> = crate::parallel::map_in_order(&files, |(path, walked)| {
+        let input = Input { rule_path: path, name: path.display().to_string(), format: format_of(&args.fmt, path), walked: *walked };
+        // Held from the read to the rename, so no other writer's update is lost.
+        let r = (|| -> anyhow::Result<Done> {
+            let _lock = lock_target(Some(path), &Target::InPlace)?;
+            let src = fsio::read(path)?;
+            let done = job.run_one(&input, &src, Target::InPlace)?;
+            if matches!(done, Done::Skipped(Skip::NoRule)) && holds_plaintext_secret(&input, &src) {
+                eprintln!(
+                    "gitseal: warning: {}: holds a Secret with plaintext values, but no creation rule of {} matches it: left unencrypted",
+                    input.name,
+                    cfg.as_ref().map(|c| c.path.display().to_string()).unwrap_or_default()
+                );
             }
-            (path, r)
-        })
-        .collect();
+            Ok(done)
+        })();
+        if let Some(pb) = &pb {
+            pb.inc(1);
+        }
+        (path, r)
+    });
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
