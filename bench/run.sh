@@ -18,8 +18,9 @@
 # process, not the sum.
 #
 # Environment:
-#   GITSEAL=PATH             gitseal binary (default: ./target/release/gitseal,
-#                            else gitseal on PATH)
+#   GITSEAL=PATH             gitseal binary (default: the release-cli build that
+#                            ./install.sh makes, in CARGO_TARGET_DIR or ./target,
+#                            else the release build, else gitseal on PATH)
 #   BENCH_DIR=DIR            scratch directory (default: bench/work)
 #   BENCH_RESULTS=FILE       markdown output (default: bench/results.md)
 #   BENCH_SKIP_SLOW_SOPS=1   skip sops on the 100k-value file (~95 s)
@@ -76,12 +77,16 @@ command -v sops >/dev/null 2>&1 || die "sops not found: run scripts/install-peer
 
 if [[ -n "${GITSEAL:-}" ]]; then
     gitseal=$GITSEAL
-elif [[ -x target/release/gitseal ]]; then
-    gitseal=$root/target/release/gitseal
-elif command -v gitseal >/dev/null 2>&1; then
-    gitseal=$(command -v gitseal)
 else
-    die "gitseal not found: run cargo build --release (or set GITSEAL=/path/to/gitseal)"
+    # What ./install.sh installs (the release-cli profile), else a release build, else PATH.
+    target=${CARGO_TARGET_DIR:-$root/target}
+    for c in "$target/release-cli/gitseal" "$target/release/gitseal" "$(command -v gitseal || true)"; do
+        if [[ -n "$c" && -x "$c" ]]; then
+            gitseal=$c
+            break
+        fi
+    done
+    [[ -n "${gitseal:-}" ]] || die "gitseal not found: run cargo build --profile release-cli -p gitseal (or set GITSEAL=/path/to/gitseal)"
 fi
 [[ -x "$gitseal" ]] || die "$gitseal is not executable"
 

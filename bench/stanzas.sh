@@ -8,14 +8,14 @@
 #
 #   bash bench/stanzas.sh
 #
-# Environment: GITSEAL (default ./target/release/gitseal, else $CARGO_TARGET_DIR's,
-# else gitseal on PATH), BENCH_DIR (scratch, default bench/work/stanzas).
+# Environment: GITSEAL (default: the release-cli build of ./install.sh, else the release
+# build, in $CARGO_TARGET_DIR or ./target, else gitseal on PATH), BENCH_DIR (scratch, default bench/work/stanzas).
 # Needs `age` and `age-keygen` (Debian's age) and python3; hyperfine when on PATH,
 # else /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GITSEAL=${GITSEAL:-}
-for c in ./target/release/gitseal "${CARGO_TARGET_DIR:-/nonexistent}/release/gitseal"; do
+for c in "${CARGO_TARGET_DIR:-./target}/release-cli/gitseal" "${CARGO_TARGET_DIR:-./target}/release/gitseal"; do
     [[ -z $GITSEAL && -x $c ]] && GITSEAL=$c
 done
 GITSEAL=${GITSEAL:-$(command -v gitseal)}
