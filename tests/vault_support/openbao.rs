@@ -24,8 +24,21 @@ pub struct OpenBao {
     /// TLS server.
     setup_port: u16,
     tls: bool,
+    /// The port and mode of dev mode's own listener (`port`, or `setup_port` when `port`
+    /// is a listener of the configuration file).
+    dev_port: u16,
+    dev_tls: bool,
     root_token: String,
     dir: tempfile::TempDir,
+}
+
+/// The files of a listener that requires TLS client certificates.
+pub struct MutualTls<'a> {
+    /// The server's certificate (for 127.0.0.1) and key, PEM.
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    /// The CA whose client certificates the listener accepts.
+    pub client_ca: &'a Path,
 }
 
 /// `bao` on PATH. A missing peer fails the test, as with sops: CI installs it, and a
@@ -79,16 +92,22 @@ fn spawn_server(dir: &Path, port: u16, tls: bool, root_token: &str) -> Child {
 impl OpenBao {
     /// Starts a plain-HTTP server (see the module documentation for what is mounted).
     pub fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(false, None)
+    }
+
+    /// Starts a server whose [`OpenBao::addr`] is an HTTPS listener that requires a client
+    /// certificate signed by `files.client_ca` (`tls_require_and_verify_client_cert`).
+    pub fn start_mutual_tls(files: &MutualTls) -> Self {
+        Self::start_with(true, Some(files))
     }
 
     /// Starts a server speaking HTTPS with a certificate for 127.0.0.1 signed by
     /// [`OpenBao::ca_file`].
     pub fn start_tls() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, None)
     }
 
-    fn start_with(tls: bool) -> Self {
+    fn start_with(tls: bool, mutual: Option<&MutualTls>) -> Self {
         // Another test may take the free port between the probe and the server's bind:
         // then the server exits, and a new port is tried.
         for _ in 0..5 {
@@ -100,13 +119,29 @@ impl OpenBao {
                 "audit \"file\" \"test-audit\" {{\n  description = \"every request and response of the test\"\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
                 dir.path().join("audit.log").display()
             );
-            if tls {
-                hcl.push_str(&format!("listener \"tcp\" {{\n  address = \"127.0.0.1:{setup_port}\"\n  tls_disable = true\n}}\n"));
-            }
+            // Dev mode's listener is the plain setup listener when the configuration
+            // file holds the client-certificate one.
+            let (dev_port, dev_tls) = match mutual {
+                Some(m) => {
+                    hcl.push_str(&format!(
+                        "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n  tls_client_ca_file = \"{}\"\n}}\n",
+                        m.cert.display(),
+                        m.key.display(),
+                        m.client_ca.display()
+                    ));
+                    (setup_port, false)
+                }
+                None => {
+                    if tls {
+                        hcl.push_str(&format!("listener \"tcp\" {{\n  address = \"127.0.0.1:{setup_port}\"\n  tls_disable = true\n}}\n"));
+                    }
+                    (port, tls)
+                }
+            };
             std::fs::write(&config, hcl).unwrap();
             let root_token = random_token();
-            let child = spawn_server(dir.path(), port, tls, &root_token);
-            let mut server = OpenBao { child, port, setup_port, tls, root_token, dir };
+            let child = spawn_server(dir.path(), dev_port, dev_tls, &root_token);
+            let mut server = OpenBao { child, port, setup_port, tls, dev_port, dev_tls, root_token, dir };
             if server.wait_until_healthy() {
                 server.mount_engines();
                 return server;
@@ -134,7 +169,7 @@ impl OpenBao {
     pub fn start_again(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            self.child = spawn_server(self.dir.path(), self.port, self.tls, &self.root_token);
+            self.child = spawn_server(self.dir.path(), self.dev_port, self.dev_tls, &self.root_token);
             if self.wait_until_healthy() {
                 self.mount_engines();
                 return;

@@ -35,12 +35,16 @@ pub const KV_PREFIXES_VAR: &str = "GITSEAL_VAULT_KV_PREFIXES";
 pub const DEFAULT_REQUEST_TIMEOUT: &str = "10s";
 
 /// The variables a `--vault-config` ConfigMap may set.
-pub const CONFIGMAP_KEYS: [&str; 13] = [
+pub const CONFIGMAP_KEYS: [&str; 16] = [
     "VAULT_ADDR",
     "VAULT_NAMESPACE",
     "VAULT_CACERT",
     "VAULT_CAPATH",
     "VAULT_SKIP_VERIFY",
+    // Paths of files mounted into the pod (the key from a Secret volume), not the key.
+    "VAULT_CLIENT_CERT",
+    "VAULT_CLIENT_KEY",
+    "VAULT_TLS_SERVER_NAME",
     "VAULT_CLIENT_TIMEOUT",
     "VAULT_MAX_RETRIES",
     "VAULT_K8S_ROLE",
@@ -237,6 +241,12 @@ impl VaultAccess {
     /// (an unreadable CA file, a bad address).
     pub fn new(settings: VaultSettings, rounds: Rounds, metrics: Arc<Metrics>) -> Result<Self, VaultSettingsError> {
         let address = settings.config.addr.clone().unwrap_or_default();
+        if settings.config.skip_verify {
+            tracing::warn!("VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
+        }
+        if let Some(name) = &settings.config.tls_server_name {
+            tracing::warn!(name, "VAULT_TLS_SERVER_NAME is not supported and is ignored: the server's certificate must name the host of the Vault address");
+        }
         let pool = VaultPool::new(settings.config);
         pool.default_client()?;
         Ok(VaultAccess {

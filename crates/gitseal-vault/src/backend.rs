@@ -36,6 +36,11 @@ impl LazyVault {
                 if cfg.skip_verify {
                     (self.warn)("VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
                 }
+                if let Some(name) = &cfg.tls_server_name {
+                    (self.warn)(&format!(
+                        "VAULT_TLS_SERVER_NAME={name} is not supported and is ignored: the server's certificate must name the host of the Vault address"
+                    ));
+                }
                 Ok(VaultPool::new(cfg))
             })
             .as_ref()

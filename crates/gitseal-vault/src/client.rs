@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use ureq::http::{HeaderValue, Method, Request};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, TlsProvider};
+use ureq::tls::{Certificate, ClientCert, PemItem, RootCerts, TlsConfig, TlsProvider};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::auth::{self, CachedToken};
-use super::config::{VaultAuth, VaultConfig};
+use super::config::{ClientCertFiles, VaultAuth, VaultConfig};
 use super::error::VaultError;
 
 /// First backoff step; doubled per retry, capped at [`MAX_BACKOFF`], with jitter.
@@ -398,7 +398,8 @@ pub(crate) fn encode_path(path: &str) -> String {
 /// The HTTP agent: rustls with the `ring` provider; for `https` servers the platform's
 /// roots (rustls-platform-verifier), or only the certificates of `VAULT_CACERT` and
 /// `VAULT_CAPATH` when either is set (as the Vault CLI trusts them: instead of the system
-/// roots), or no certificate check with `VAULT_SKIP_VERIFY`. Redirects are not followed,
+/// roots), or no certificate check with `VAULT_SKIP_VERIFY`; the client certificate of
+/// `VAULT_CLIENT_CERT`/`VAULT_CLIENT_KEY` for a server that asks. Redirects are not followed,
 /// so the token goes to the configured address only; a 3xx is reported as Vault's answer.
 fn http_agent(cfg: &VaultConfig, https: bool) -> Result<ureq::Agent, VaultError> {
     // Checked even for a plain-HTTP server, so a wrong VAULT_CACERT is reported either way.
@@ -410,6 +411,10 @@ fn http_agent(cfg: &VaultConfig, https: bool) -> Result<ureq::Agent, VaultError>
         .root_certs(RootCerts::PlatformVerifier);
     if https && !ca_files.is_empty() {
         tls = tls.root_certs(RootCerts::Specific(Arc::new(read_ca_certs(&ca_files, cfg)?)));
+    }
+    // Read for a plain-HTTP server too, so a wrong file is reported before it matters.
+    if let Some(files) = &cfg.client_cert {
+        tls = tls.client_cert(Some(read_client_cert(files)?));
     }
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -445,6 +450,41 @@ fn read_ca_certs(files: &[std::path::PathBuf], cfg: &VaultConfig) -> Result<Vec<
         return Err(VaultError::Config(format!("no PEM certificate found in {}", named.join(" or "))));
     }
     Ok(certs)
+}
+
+/// The certificate chain of `VAULT_CLIENT_CERT` and the key of `VAULT_CLIENT_KEY`. The key
+/// file's bytes are wiped after parsing; the parsed key lives in the TLS configuration
+/// for the client's lifetime.
+fn read_client_cert(files: &ClientCertFiles) -> Result<ClientCert, VaultError> {
+    let pem = std::fs::read(&files.cert).map_err(|source| VaultError::Io { path: files.cert.clone(), source })?;
+    let mut chain = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => chain.push(cert),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(VaultError::Config(format!("cannot read the client certificate VAULT_CLIENT_CERT={}: {}", files.cert.display(), error_chain(&e))))
+            }
+        }
+    }
+    if chain.is_empty() {
+        return Err(VaultError::Config(format!("no PEM certificate found in VAULT_CLIENT_CERT={}", files.cert.display())));
+    }
+    let key_pem = Zeroizing::new(std::fs::read(&files.key).map_err(|source| VaultError::Io { path: files.key.clone(), source })?);
+    let mut key = None;
+    for item in ureq::tls::parse_pem(&key_pem) {
+        match item {
+            Ok(PemItem::PrivateKey(k)) => {
+                key = Some(k.to_owned());
+                break;
+            }
+            Ok(_) => {}
+            // The parser's message names the PEM section, never the key's bytes.
+            Err(e) => return Err(VaultError::Config(format!("cannot read the client key VAULT_CLIENT_KEY={}: {}", files.key.display(), error_chain(&e)))),
+        }
+    }
+    let key = key.ok_or_else(|| VaultError::Config(format!("no PEM private key (PKCS#8, RSA or EC) found in VAULT_CLIENT_KEY={}", files.key.display())))?;
+    Ok(ClientCert::new_with_certs(&chain, key))
 }
 
 /// `VAULT_CACERT` and the regular files of `VAULT_CAPATH` (sorted).

@@ -43,6 +43,14 @@ pub struct VaultConfig {
     pub ca_path: Option<PathBuf>,
     /// `VAULT_SKIP_VERIFY`: accept any TLS certificate (a warning goes to stderr once).
     pub skip_verify: bool,
+    /// `VAULT_CLIENT_CERT` and `VAULT_CLIENT_KEY`: the PEM certificate (chain) and private
+    /// key this client presents to a server that asks for one (TLS client authentication,
+    /// Vault's `cert` auth method or a listener with `tls_require_and_verify_client_cert`).
+    /// Both or neither, as in the Vault CLI.
+    pub client_cert: Option<ClientCertFiles>,
+    /// `VAULT_TLS_SERVER_NAME`: not supported (the certificate is checked against the host
+    /// of the address); kept so that the client can say so rather than ignore it.
+    pub tls_server_name: Option<String>,
     /// How the client gets its token.
     pub auth: VaultAuth,
     /// `VAULT_CLIENT_TIMEOUT`: limit of one HTTP request, retries not included.
@@ -50,6 +58,15 @@ pub struct VaultConfig {
     /// `VAULT_MAX_RETRIES`: retries after the first attempt on 5xx, 429, 412 and
     /// connection failures.
     pub max_retries: u32,
+}
+
+/// The files of a TLS client certificate (`VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCertFiles {
+    /// PEM certificate, optionally followed by its intermediate certificates.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    pub key: PathBuf,
 }
 
 /// How the client gets its token.
@@ -103,6 +120,8 @@ impl Default for VaultConfig {
             ca_cert: None,
             ca_path: None,
             skip_verify: false,
+            client_cert: None,
+            tls_server_name: None,
             auth: VaultAuth::None,
             timeout: DEFAULT_TIMEOUT,
             max_retries: DEFAULT_MAX_RETRIES,
@@ -139,6 +158,13 @@ impl VaultConfig {
             None => DEFAULT_MAX_RETRIES,
         };
 
+        let client_cert = match (var("VAULT_CLIENT_CERT"), var("VAULT_CLIENT_KEY")) {
+            (Some(cert), Some(key)) => Some(ClientCertFiles { cert: PathBuf::from(cert), key: PathBuf::from(key) }),
+            (None, None) => None,
+            (Some(_), None) => return Err(VaultError::Config("VAULT_CLIENT_CERT is set but VAULT_CLIENT_KEY is not (a client certificate needs both)".into())),
+            (None, Some(_)) => return Err(VaultError::Config("VAULT_CLIENT_KEY is set but VAULT_CLIENT_CERT is not (a client certificate needs both)".into())),
+        };
+
         let auth = if let Some(token) = var("VAULT_TOKEN") {
             VaultAuth::Token(SecretString::from(token.trim().to_owned()))
         } else if var("VAULT_ROLE_ID").is_some() || var("VAULT_SECRET_ID").is_some() {
@@ -169,6 +195,8 @@ impl VaultConfig {
             ca_cert: var("VAULT_CACERT").map(PathBuf::from),
             ca_path: var("VAULT_CAPATH").map(PathBuf::from),
             skip_verify,
+            client_cert,
+            tls_server_name: var("VAULT_TLS_SERVER_NAME"),
             auth,
             timeout,
             max_retries,
@@ -252,6 +280,13 @@ mod tests {
         }
         assert_eq!(parse_go_bool("yes"), None);
         assert!(cfg(&[("VAULT_SKIP_VERIFY", "yes")]).is_err());
+        let both = cfg(&[("VAULT_CLIENT_CERT", "/c.pem"), ("VAULT_CLIENT_KEY", "/k.pem")]).unwrap();
+        assert_eq!(both.client_cert, Some(ClientCertFiles { cert: "/c.pem".into(), key: "/k.pem".into() }));
+        for (name, other) in [("VAULT_CLIENT_CERT", "VAULT_CLIENT_KEY"), ("VAULT_CLIENT_KEY", "VAULT_CLIENT_CERT")] {
+            let e = cfg(&[(name, "/x.pem")]).unwrap_err().to_string();
+            assert!(e.contains(&format!("{name} is set but {other} is not")), "{e}");
+        }
+        assert_eq!(cfg(&[("VAULT_TLS_SERVER_NAME", "vault.internal")]).unwrap().tls_server_name.as_deref(), Some("vault.internal"));
         assert!(cfg(&[("VAULT_SKIP_VERIFY", "1")]).unwrap().skip_verify);
     }
 

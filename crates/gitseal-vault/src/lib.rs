@@ -30,7 +30,7 @@ mod kv;
 mod transit;
 
 pub use client::VaultClient;
-pub use config::{VaultAuth, VaultConfig};
+pub use config::{ClientCertFiles, VaultAuth, VaultConfig};
 pub use error::VaultError;
 pub use kv::KvSecret;
 
