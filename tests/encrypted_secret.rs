@@ -570,9 +570,7 @@ fn check_reports_plaintext_under_spec_data_and_keys_out_of_order() {
     let out = fx.gitseal().args(["check"]).arg(&plain).output().unwrap();
     assert_eq!(code(&out), Some(10), "{}", utf8(&out.stdout));
     assert!(utf8(&out.stdout).contains(r#"plain.yaml:8: EncryptedSecret "x": ["spec"]["stringData"]["token"] is plaintext"#), "{}", utf8(&out.stdout));
-    for o in [&out] {
-        assert!(!utf8(&o.stdout).contains("abc"), "a value reached the report");
-    }
+    assert!(!utf8(&out.stdout).contains("abc"), "a value reached the report");
 }
 
 #[test]

@@ -23,8 +23,6 @@ fn inputs(kind: &str, target: &str) -> Vec<Vec<u8>> {
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
 }
 
-/// xorshift64*: small, deterministic, good enough to pick mutations.
-
 /// Bytes that matter to the formats: structure, quotes, escapes, line ends, markers.
 const INTERESTING: &[&[u8]] = &[
     b":",

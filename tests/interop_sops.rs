@@ -321,7 +321,11 @@ fn split_secret_data(text: &str) -> (Vec<&str>, Vec<(&str, String)>) {
         }
         if *entry_indent.get_or_insert(indent) == indent {
             // `key: value` (a quoted key may hold ": ").
-            let colon = if trimmed.starts_with('"') { indent + trimmed[1..].find("\":").map(|p| p + 2).unwrap() } else { indent + trimmed.find(':').unwrap() };
+            let colon = if let Some(quoted) = trimmed.strip_prefix('"') {
+                indent + quoted.find("\":").map(|p| p + 2).unwrap()
+            } else {
+                indent + trimmed.find(':').unwrap()
+            };
             let next = all.get(i + 1).copied().unwrap_or("");
             entries.push((&content[..=colon], format!("{}\n{}", &content[colon + 1..], next)));
         }

@@ -153,17 +153,13 @@ fn regions(format: Format, text: &str) -> Vec<Region> {
                 // The key is the last occurrence of its text before the value on its line.
                 let line_start = text[..leaf.span.start].rfind('\n').map_or(0, |i| i + 1);
                 if let Some(at) = text[line_start..leaf.span.start].rfind(key) {
-                    for i in line_start + at..line_start + at + key.len() {
-                        r[i] = Region::Key;
-                    }
+                    r[line_start + at..line_start + at + key.len()].fill(Region::Key);
                 }
             }
             if enc {
                 if let Some(at) = text[leaf.span.clone()].rfind(",type:") {
                     let start = leaf.span.start + at;
-                    for i in start..(start + 6 + 8).min(leaf.span.end) {
-                        r[i] = Region::ValueType;
-                    }
+                    r[start..(start + 6 + 8).min(leaf.span.end)].fill(Region::ValueType);
                 }
             }
         }
@@ -187,9 +183,7 @@ fn regions(format: Format, text: &str) -> Vec<Region> {
                 } else {
                     Region::SopsOtherField
                 };
-                for i in pos..pos + line.len() {
-                    r[i] = region;
-                }
+                r[pos..pos + line.len()].fill(region);
                 pos += line.len();
             }
         }

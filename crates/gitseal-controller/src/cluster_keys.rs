@@ -124,7 +124,7 @@ mod tests {
         let mut data = BTreeMap::from([(GENERATED_ENTRY.to_owned(), entry)]);
         let loaded = load_from_secret("gitseal-system/gitseal-keys", &mut data);
         assert_eq!(loaded.identities.len(), 1);
-        assert_eq!(loaded.recipients, [recipient.clone()]);
+        assert_eq!(loaded.recipients, std::slice::from_ref(&recipient));
         assert_ne!(identity_entry().1, recipient, "every identity is new");
     }
 

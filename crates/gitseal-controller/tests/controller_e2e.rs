@@ -383,7 +383,7 @@ fn generate_key_creates_one_identity_never_replaces_it_and_publishes_its_recipie
     let added = new_key();
     let patch = format!("{{\"data\":{{\"added.agekey\":\"{}\"}}}}", b64(&added.identity));
     cluster.ok(&["patch", "-n", "gitseal-system", "secret/gitseal-keys", "--type", "merge", "-p", &patch]);
-    let mut both = vec![recipient.clone(), added.recipient.clone()];
+    let mut both = [recipient.clone(), added.recipient.clone()];
     both.sort();
     let expected = format!("{}\n{}\n", both[0], both[1]);
     cluster.eventually("both recipients published", WAIT, || (published_recipients(&cluster).as_deref() == Some(expected.as_str())).then_some(()));

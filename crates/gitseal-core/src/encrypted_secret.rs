@@ -858,7 +858,7 @@ mod tests {
 
     /// The file as the API server would hand it back: keys sorted, metadata and status added.
     fn as_api_object(file: &str) -> Vec<u8> {
-        let yaml = Value::from(yaml_to_json(file));
+        let yaml = yaml_to_json(file);
         let mut obj = yaml;
         let meta = obj["metadata"].as_object_mut().unwrap();
         meta.insert("uid".into(), "1234".into());

@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn errors_name_their_line() {
-        let err = walk("a: 1\nb: [\n", |e| e, |_| Ok::<_, NodeError>(ControlFlow::Continue(()))).err().expect("unclosed flow sequence");
+        let err = walk("a: 1\nb: [\n", |e| e, |_| Ok::<_, NodeError>(ControlFlow::Continue(()))).expect_err("unclosed flow sequence");
         assert!(err.line >= 2, "{}", err.line);
     }
 }
