@@ -21,7 +21,6 @@
 pub mod error;
 pub mod generate;
 pub mod generator;
-pub mod key_environment;
 pub mod resource_list;
 pub mod yaml_writer;
 

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use gitseal_core::keys::discovery::discover_identities;
 use gitseal_core::keys::Identities;
-use gitseal_krm::key_environment::ProcessEnvironment;
 use gitseal_krm::{run_function, run_plugin, KrmError, Outcome, Sources};
+use gitseal_process::{keep_memory_private, ProcessEnvironment};
 use gitseal_vault::backend::LazyVault;
 use gitseal_vault::VaultConfig;
 use zeroize::Zeroizing;
@@ -90,20 +90,5 @@ fn run() -> anyhow::Result<ExitCode> {
             eprintln!("gitseal-krm: {e}");
             Ok(ExitCode::from(1))
         }
-    }
-}
-
-/// Decrypted values pass through memory: no core dump may write them to disk (core size
-/// limit 0, hard limit included) and other processes of the user may not read the
-/// process's memory. Best effort, as in the `gitseal` CLI.
-fn keep_memory_private() {
-    #[cfg(unix)]
-    {
-        use nix::sys::resource::{setrlimit, Resource};
-        let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let _ = nix::sys::prctl::set_dumpable(false);
     }
 }
