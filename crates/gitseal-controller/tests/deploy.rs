@@ -82,6 +82,41 @@ fn the_kustomize_base_builds_with_every_part() {
     assert_eq!(binding["subjects"][0]["namespace"], "gitseal-system");
 }
 
+/// The optional component for Vault's Kubernetes auth without a reviewer token: an
+/// overlay of the base with it builds with the real kubectl and binds the controller's
+/// ServiceAccount, in its namespace, to `system:auth-delegator`; the base alone does not.
+#[test]
+fn the_vault_kubernetes_auth_component_binds_the_auth_delegator_role() {
+    let Some(kubectl) = kubectl() else { return };
+    let overlay = tempfile::tempdir().unwrap();
+    // kustomize takes only relative paths: from the overlay up to `/`, then down to deploy/.
+    let overlay_dir = overlay.path().canonicalize().unwrap();
+    let up = "../".repeat(overlay_dir.components().count() - 1);
+    let deploy_abs = repo_root().join("deploy").canonicalize().unwrap();
+    let deploy = std::path::PathBuf::from(format!("{up}{}", deploy_abs.strip_prefix("/").unwrap().display()));
+    std::fs::write(
+        overlay.path().join("kustomization.yaml"),
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - {}\ncomponents:\n  - {}\n",
+            deploy.display(),
+            deploy.join("components/vault-kubernetes-auth").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(kubectl).arg("kustomize").arg(&overlay_dir).output().unwrap();
+    assert!(out.status.success(), "kubectl kustomize of the overlay failed: {}", String::from_utf8_lossy(&out.stderr));
+    let docs: Vec<Value> = parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap().iter().map(json::to_json).collect();
+    let delegator: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == "system:auth-delegator").collect();
+    assert_eq!(delegator.len(), 1, "{docs:?}");
+    let sa = find(&docs, "ServiceAccount");
+    assert_eq!(delegator[0]["subjects"][0]["kind"], "ServiceAccount");
+    assert_eq!(delegator[0]["subjects"][0]["name"], sa["metadata"]["name"]);
+    assert_eq!(delegator[0]["subjects"][0]["namespace"], sa["metadata"]["namespace"]);
+
+    let base = kustomize_build().unwrap();
+    assert!(!base.iter().any(|d| d["roleRef"]["name"] == "system:auth-delegator"), "the base must not grant token reviews");
+}
+
 #[test]
 fn the_deployment_runs_locked_down_with_probes_and_resources() {
     let Some(docs) = kustomize_build() else { return };
