@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -46,14 +45,6 @@ fn without_terminal(c: &Command) -> Command {
     }
     w.stdin(Stdio::null());
     w
-}
-
-/// Runs `c` with `input` on stdin.
-fn run_with_stdin(mut c: Command, input: &[u8]) -> Output {
-    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().expect("spawn");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// `gitseal create ARGS` with the fixture's key, no terminal, stdin empty.
@@ -251,7 +242,7 @@ fn docker_registry_matches_kubectl_layout() {
         "-o",
         "pull.yaml",
     ]);
-    let out = run_with_stdin(without_terminal(&c), b"Pa<ss>&\"w0rd-6b2e\n");
+    let out = common::output_with_stdin(without_terminal(&c), b"Pa<ss>&\"w0rd-6b2e\n");
     assert_success("create docker-registry", &out);
     let secret = sops_json(f.sops(), &f.path("pull.yaml"));
     assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
@@ -281,7 +272,7 @@ fn docker_registry_aliases_no_email_and_crlf_password() {
     let f = Fixture::new();
     let mut c = f.gitseal();
     c.args(["create", "docker-registry", "r", "--server", "registry.example.com:5000", "--username", "ci", "--password-stdin", "--age", &f.recipient]);
-    let out = run_with_stdin(without_terminal(&c), b"s3cret-f00d\r\n");
+    let out = common::output_with_stdin(without_terminal(&c), b"s3cret-f00d\r\n");
     assert_success("create docker-registry", &out);
     f.write("r.yaml", &out.stdout);
     let secret = sops_json(f.sops(), &f.path("r.yaml"));
@@ -304,7 +295,7 @@ fn docker_registry_password_comes_only_from_stdin() {
     for input in [&b""[..], b"\n", b"first\nsecond\n"] {
         let mut c = f.gitseal();
         c.args(base).args(["--password-stdin", "--age", &f.recipient, "-o", "r.yaml"]);
-        let out = run_with_stdin(without_terminal(&c), input);
+        let out = common::output_with_stdin(without_terminal(&c), input);
         assert_eq!(out.status.code(), Some(2), "{input:?}: {}", stderr(&out));
         assert!(!f.path("r.yaml").exists());
         assert!(!stderr(&out).contains("first") && !stderr(&out).contains("second"));
@@ -483,7 +474,7 @@ fn no_plaintext_reaches_the_output_directory_or_tmpdir() {
     let run = |args: &[&str], stdin: &[u8]| {
         let mut c = f.gitseal();
         c.arg("create").args(args).args(["--age", &f.recipient]).env("TMPDIR", &tmp);
-        run_with_stdin(without_terminal(&c), stdin)
+        common::output_with_stdin(without_terminal(&c), stdin)
     };
     let ok = |what: &str, out: Output| assert_success(what, &out);
     ok(
@@ -794,7 +785,7 @@ fn run_guide(guide: &str, stdin: &[u8]) -> GuideRun {
         .env("GIT_COMMITTER_NAME", "Platform Engineer")
         .env("GIT_COMMITTER_EMAIL", "platform@example.com")
         .env("GIT_CONFIG_NOSYSTEM", "1");
-    let out = run_with_stdin(without_terminal(&c), stdin);
+    let out = common::output_with_stdin(without_terminal(&c), stdin);
     assert!(
         out.status.success(),
         "{guide}: the sh blocks failed ({:?}):\n--- script ---\n{}\n--- stdout ---\n{}\n--- stderr ---\n{}",

@@ -4,18 +4,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
-use common::{assert_success, stderr, Fixture};
+use common::{assert_success, output_with_stdin as with_stdin, stderr, Fixture};
 
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-but-longer\n  username: app\n";
-
-fn with_stdin(mut c: Command, input: &[u8]) -> Output {
-    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
 
 fn encrypted(f: &Fixture, name: &str, plain: &str) -> std::path::PathBuf {
     let p = f.write(name, plain);
@@ -160,5 +151,16 @@ fn extract_of_a_missing_path_suggests_the_nearest_paths() {
     let e = stderr(&out);
     assert!(e.contains(r#"nearest existing paths: ["stringData"]["password"]"#), "{e}");
     assert!(!e.contains("hunter2"), "values never reach stderr: {e}");
+    assert!(out.stdout.is_empty());
+}
+
+/// Regression: `stdin_without_a_type_is_refused_rather_than_taken_for_binary` failed now
+/// and then with "Broken pipe" when gitseal refused (as it should) before the test had
+/// written all of its input. A command that exits without reading must give its output,
+/// not fail the test's writer: here 1 MiB, more than a pipe holds, into `true`.
+#[test]
+fn regression_a_refusal_before_reading_stdin_is_not_a_broken_pipe_failure() {
+    let out = with_stdin(std::process::Command::new("true"), &vec![b'x'; 1 << 20]);
+    assert!(out.status.success());
     assert!(out.stdout.is_empty());
 }

@@ -142,6 +142,21 @@ pub fn assert_success(what: &str, out: &Output) {
     );
 }
 
+/// Runs `c` with `input` on its standard input and collects its output. A command may exit
+/// before reading all of it (a refusal checked before the input is read): the broken pipe
+/// that leaves the writer is expected then, not a failure of the test.
+pub fn output_with_stdin(mut c: Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    match stdin.write_all(input) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("writing to the command's stdin: {e}"),
+        _ => {}
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
