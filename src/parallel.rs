@@ -7,7 +7,6 @@
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Applies `job` to every item on up to one thread per core and returns the results in
 /// the items' order.
@@ -25,27 +24,36 @@ where
         return items.iter().map(job).collect();
     }
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
+        // Each thread keeps what it did with the items' indexes; they are put in order
+        // once it is joined.
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let result = job(item);
-                    *slots[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { return done };
+                        done.push((i, job(item)));
+                    }
                 })
             })
             .collect();
         for worker in workers {
-            if let Err(panic) = worker.join() {
+            match worker.join() {
+                Ok(done) => {
+                    for (i, result) in done {
+                        results[i] = Some(result);
+                    }
+                }
                 // The job's own message, not the scope's generic one.
-                std::panic::resume_unwind(panic);
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
     });
-    // Every thread was joined without a panic, so every slot is filled.
-    slots.into_iter().map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()).expect("every item was processed")).collect()
+    // Every thread was joined without a panic, so every index was handed out once.
+    results.into_iter().map(|r| r.expect("every item was processed")).collect()
 }
 
 #[cfg(test)]

@@ -144,14 +144,26 @@ fn vault_cacert_replaces_the_system_roots() {
     assert_success("render trusting the system roots", &out);
     assert_eq!(utf8(&out.stdout), MANIFEST.replace("<path:secret/data/flux/webhook#token>", "tls-token"));
 
-    let openssl = common::require_peer("openssl");
-    let out = std::process::Command::new(openssl)
-        .current_dir(f.dir.path())
-        .args(["req", "-x509", "-nodes", "-days", "2", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
-        .args(["-subj", "/CN=another CA", "-keyout", "other-ca.key", "-out", "other-ca.pem"])
-        .output()
-        .unwrap();
-    assert_success("openssl req", &out);
+    openssl(
+        f.dir.path(),
+        &[
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "2",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-subj",
+            "/CN=another CA",
+            "-keyout",
+            "other-ca.key",
+            "-out",
+            "other-ca.pem",
+        ],
+    );
     let from = bao.audit_entries().len();
     let out = render(Some(&f.path("other-ca.pem")));
     assert_eq!(out.status.code(), Some(11), "only the CA of VAULT_CACERT may be trusted: {}", stderr(&out));

@@ -24,10 +24,9 @@ pub struct OpenBao {
     /// TLS server.
     setup_port: u16,
     tls: bool,
-    /// The port and mode of dev mode's own listener (`port`, or `setup_port` when `port`
-    /// is a listener of the configuration file).
-    dev_port: u16,
-    dev_tls: bool,
+    /// `port` is a listener of the configuration file that requires client certificates
+    /// (see [`OpenBao::listener_of_dev_mode`]).
+    mutual_tls: bool,
     root_token: String,
     dir: tempfile::TempDir,
 }
@@ -119,29 +118,22 @@ impl OpenBao {
                 "audit \"file\" \"test-audit\" {{\n  description = \"every request and response of the test\"\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
                 dir.path().join("audit.log").display()
             );
-            // Dev mode's listener is the plain setup listener when the configuration
-            // file holds the client-certificate one.
-            let (dev_port, dev_tls) = match mutual {
-                Some(m) => {
-                    hcl.push_str(&format!(
+            match mutual {
+                Some(m) => hcl.push_str(&format!(
                         "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"\n  tls_require_and_verify_client_cert = true\n  tls_client_ca_file = \"{}\"\n}}\n",
                         m.cert.display(),
                         m.key.display(),
                         m.client_ca.display()
-                    ));
-                    (setup_port, false)
-                }
-                None => {
-                    if tls {
-                        hcl.push_str(&format!("listener \"tcp\" {{\n  address = \"127.0.0.1:{setup_port}\"\n  tls_disable = true\n}}\n"));
-                    }
-                    (port, tls)
-                }
-            };
+                    )),
+                    None if tls => hcl.push_str(&format!("listener \"tcp\" {{\n  address = \"127.0.0.1:{setup_port}\"\n  tls_disable = true\n}}\n")),
+                    None => {}
+            }
             std::fs::write(&config, hcl).unwrap();
             let root_token = random_token();
+            let mutual_tls = mutual.is_some();
+            let (dev_port, dev_tls) = Self::listener_of_dev_mode(port, setup_port, tls, mutual_tls);
             let child = spawn_server(dir.path(), dev_port, dev_tls, &root_token);
-            let mut server = OpenBao { child, port, setup_port, tls, dev_port, dev_tls, root_token, dir };
+            let mut server = OpenBao { child, port, setup_port, tls, mutual_tls, root_token, dir };
             if server.wait_until_healthy() {
                 server.mount_engines();
                 return server;
@@ -154,6 +146,16 @@ impl OpenBao {
         self.write("sys/mounts/transit", json!({"type": "transit"}));
         self.write("sys/mounts/kv", json!({"type": "kv", "options": {"version": "1"}}));
         self.write("sys/auth/approle", json!({"type": "approle"}));
+    }
+
+    /// The port and TLS mode of dev mode's own listener: `port`, except when `port` is the
+    /// configuration file's client-certificate listener; then the plain setup listener.
+    fn listener_of_dev_mode(port: u16, setup_port: u16, tls: bool, mutual_tls: bool) -> (u16, bool) {
+        if mutual_tls {
+            (setup_port, false)
+        } else {
+            (port, tls)
+        }
     }
 
     /// Stops the server (an outage): requests to its port are refused until
@@ -169,7 +171,8 @@ impl OpenBao {
     pub fn start_again(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            self.child = spawn_server(self.dir.path(), self.dev_port, self.dev_tls, &self.root_token);
+            let (dev_port, dev_tls) = Self::listener_of_dev_mode(self.port, self.setup_port, self.tls, self.mutual_tls);
+            self.child = spawn_server(self.dir.path(), dev_port, dev_tls, &self.root_token);
             if self.wait_until_healthy() {
                 self.mount_engines();
                 return;

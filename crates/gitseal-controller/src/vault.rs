@@ -241,11 +241,8 @@ impl VaultAccess {
     /// (an unreadable CA file, a bad address).
     pub fn new(settings: VaultSettings, rounds: Rounds, metrics: Arc<Metrics>) -> Result<Self, VaultSettingsError> {
         let address = settings.config.addr.clone().unwrap_or_default();
-        if settings.config.skip_verify {
-            tracing::warn!("VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
-        }
-        if let Some(name) = &settings.config.tls_server_name {
-            tracing::warn!(name, "VAULT_TLS_SERVER_NAME is not supported and is ignored: the server's certificate must name the host of the Vault address");
+        for warning in settings.config.warnings() {
+            tracing::warn!("{warning}");
         }
         let pool = VaultPool::new(settings.config);
         pool.default_client()?;

@@ -33,13 +33,8 @@ impl LazyVault {
         self.pool
             .get_or_init(|| {
                 let cfg = (self.settings)().map_err(|e| ServiceError::new(ServiceErrorKind::Config, format!("Vault settings: {e}")))?;
-                if cfg.skip_verify {
-                    (self.warn)("VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified");
-                }
-                if let Some(name) = &cfg.tls_server_name {
-                    (self.warn)(&format!(
-                        "VAULT_TLS_SERVER_NAME={name} is not supported and is ignored: the server's certificate must name the host of the Vault address"
-                    ));
+                for warning in cfg.warnings() {
+                    (self.warn)(&warning);
                 }
                 Ok(VaultPool::new(cfg))
             })

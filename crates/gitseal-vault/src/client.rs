@@ -431,14 +431,7 @@ fn http_agent(cfg: &VaultConfig, https: bool) -> Result<ureq::Agent, VaultError>
 fn read_ca_certs(files: &[std::path::PathBuf], cfg: &VaultConfig) -> Result<Vec<Certificate<'static>>, VaultError> {
     let mut certs = Vec::new();
     for path in files {
-        let pem = std::fs::read(path).map_err(|source| VaultError::Io { path: path.clone(), source })?;
-        for item in ureq::tls::parse_pem(&pem) {
-            match item {
-                Ok(PemItem::Certificate(cert)) => certs.push(cert),
-                Ok(_) => {}
-                Err(e) => return Err(VaultError::Config(format!("cannot read CA certificates from {}: {}", path.display(), error_chain(&e)))),
-            }
-        }
+        certs.extend(pem_certificates(path, || format!("CA certificates from {}", path.display()))?);
     }
     if certs.is_empty() {
         let named: Vec<String> = cfg
@@ -456,17 +449,7 @@ fn read_ca_certs(files: &[std::path::PathBuf], cfg: &VaultConfig) -> Result<Vec<
 /// file's bytes are wiped after parsing; the parsed key lives in the TLS configuration
 /// for the client's lifetime.
 fn read_client_cert(files: &ClientCertFiles) -> Result<ClientCert, VaultError> {
-    let pem = std::fs::read(&files.cert).map_err(|source| VaultError::Io { path: files.cert.clone(), source })?;
-    let mut chain = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(cert)) => chain.push(cert),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(VaultError::Config(format!("cannot read the client certificate VAULT_CLIENT_CERT={}: {}", files.cert.display(), error_chain(&e))))
-            }
-        }
-    }
+    let chain = pem_certificates(&files.cert, || format!("the client certificate VAULT_CLIENT_CERT={}", files.cert.display()))?;
     if chain.is_empty() {
         return Err(VaultError::Config(format!("no PEM certificate found in VAULT_CLIENT_CERT={}", files.cert.display())));
     }
@@ -485,6 +468,21 @@ fn read_client_cert(files: &ClientCertFiles) -> Result<ClientCert, VaultError> {
     }
     let key = key.ok_or_else(|| VaultError::Config(format!("no PEM private key (PKCS#8, RSA or EC) found in VAULT_CLIENT_KEY={}", files.key.display())))?;
     Ok(ClientCert::new_with_certs(&chain, key))
+}
+
+/// The certificates of one PEM file, in order (other sections skipped); `what` names the
+/// file in a parse error.
+fn pem_certificates(path: &std::path::Path, what: impl Fn() -> String) -> Result<Vec<Certificate<'static>>, VaultError> {
+    let pem = std::fs::read(path).map_err(|source| VaultError::Io { path: path.to_owned(), source })?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => return Err(VaultError::Config(format!("cannot read {}: {}", what(), error_chain(&e)))),
+        }
+    }
+    Ok(certs)
 }
 
 /// `VAULT_CACERT` and the regular files of `VAULT_CAPATH` (sorted).

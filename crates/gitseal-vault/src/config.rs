@@ -202,6 +202,22 @@ impl VaultConfig {
             max_retries,
         })
     }
+
+    /// What a user should hear about these settings before they are used: a disabled
+    /// certificate check, a variable that is read but not supported. The CLI prints
+    /// these, the controller logs them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.skip_verify {
+            warnings.push("VAULT_SKIP_VERIFY is set: the Vault server's TLS certificate is not verified".to_owned());
+        }
+        if let Some(name) = &self.tls_server_name {
+            warnings.push(format!(
+                "VAULT_TLS_SERVER_NAME={name} is not supported and is ignored: the server's certificate must name the host of the Vault address"
+            ));
+        }
+        warnings
+    }
 }
 
 /// `~/.vault-token`: missing or empty means no token; unreadable is an error (as in the
